@@ -1,0 +1,108 @@
+# AIJ weekly integration: one Makefile for every program, the tests and the demo.
+#
+#   make            build every program into $(BUILD)/bin
+#   make test       unit tests (Criterion) then end-to-end tests
+#   make demo       the sample week through the whole pipeline
+#   make deps       install the missing Debian packages (as root)
+#
+# Switches: WERROR=1 (warnings are errors), SANITIZE=address,undefined,
+# BUILD=dir (out-of-tree build folder, default build/).
+
+BUILD    ?= build
+CC       ?= gcc
+OPT      ?= -O2 -g
+WERROR   ?= 0
+SANITIZE ?=
+
+# Debian packages the build, the tests and the demo need.
+DEB_PACKAGES = make gcc pkg-config python3 curl procps \
+	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
+	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
+	libcriterion-dev redis-server
+
+PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-missing-field-initializers
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+ifneq ($(SANITIZE),)
+SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+GEN      = $(BUILD)/gen
+CPPFLAGS = -D_GNU_SOURCE -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+CFLAGS   = -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
+LDFLAGS  = $(SANFLAGS)
+LDLIBS   = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm -lpthread
+
+# The shared library: lib/*.c plus the generated protobuf code.
+PROTO_C  = $(GEN)/aij.pb-c.c
+LIB_SRC  = $(wildcard lib/*.c)
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/aij.pb-c.o
+LIBAIJ   = $(BUILD)/libaij.a
+
+# One program per pipeline folder: <dir>/*.c -> $(BUILD)/bin/aij-<dir>.
+STAGES   = ingest matcher reporter indexer
+PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
+
+# Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
+# linked with the helpers of tests/unit/support/.
+UNIT_SRC  = $(wildcard tests/unit/test_*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TSUP_SRC  = $(wildcard tests/unit/support/*.c)
+TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
+
+.PHONY: all deps test unit e2e demo bench clean
+.DEFAULT_GOAL := all
+
+all: $(PROGRAMS)
+
+deps:
+	@deploy/install-deps $(DEB_PACKAGES)
+
+$(PROTO_C): proto/aij.proto
+	@mkdir -p $(GEN)
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
+
+# Every object may include the generated header: generate it first.
+$(BUILD)/obj/%.o: %.c | $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/gen/aij.pb-c.o: $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(filter-out -Wmissing-prototypes -Wundef,$(CFLAGS)) -c $< -o $@
+
+$(LIBAIJ): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+.SECONDEXPANSION:
+$(BUILD)/bin/aij-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bin/aij-broker: $(BUILD)/obj/deploy/broker.o $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_OBJ) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+
+unit: $(UNIT_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory all unit
+	@BUILD=$(BUILD) tests/run
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) deploy/demo
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,113 @@
+#include "conf.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static size_t conf_count(const struct conf_opt *opts)
+{
+	size_t n = 0;
+	while (opts[n].name)
+		n++;
+	return n;
+}
+
+int conf_parse(const struct conf_opt *opts, int argc, char **argv,
+	       char *errstr, size_t errstr_size)
+{
+	size_t n = conf_count(opts);
+	struct option *longopts = calloc(n + 2, sizeof(*longopts));
+	if (!longopts) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		longopts[i].name = opts[i].name;
+		longopts[i].has_arg = opts[i].arg ? required_argument : no_argument;
+		longopts[i].val = 0x100 + (int)i;
+		*opts[i].value = NULL;
+	}
+	longopts[n].name = "help";
+	longopts[n].val = 'h';
+
+	int rc = 0;
+	optind = 1;
+	opterr = 0;
+	for (;;) {
+		int c = getopt_long(argc, argv, "h", longopts, NULL);
+		if (c == -1)
+			break;
+		if (c == 'h') {
+			rc = 1;
+			goto out;
+		}
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+			if (c == ':' || (optopt >= 0x100 && optopt < 0x100 + (int)n))
+				snprintf(errstr, errstr_size, "option '%s' needs a value", bad);
+			else
+				snprintf(errstr, errstr_size, "unknown option '%s' (see --help)", bad);
+			rc = -1;
+			goto out;
+		}
+		const struct conf_opt *o = &opts[c - 0x100];
+		*o->value = o->arg ? optarg : "1";
+	}
+	if (optind < argc) {
+		snprintf(errstr, errstr_size, "unexpected argument '%s' (see --help)",
+			 argv[optind]);
+		rc = -1;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (*opts[i].value)
+			continue;
+		const char *env = opts[i].env ? getenv(opts[i].env) : NULL;
+		*opts[i].value = (env && *env) ? env : opts[i].def;
+	}
+out:
+	free(longopts);
+	return rc;
+}
+
+void conf_usage(FILE *out, const char *prog, const char *summary,
+		const struct conf_opt *opts)
+{
+	fprintf(out, "usage: %s [options]\n%s\n\noptions:\n", prog, summary);
+	for (const struct conf_opt *o = opts; o->name; o++) {
+		char flag[64];
+		snprintf(flag, sizeof(flag), "--%s%s%s", o->name, o->arg ? " " : "",
+			 o->arg ? o->arg : "");
+		fprintf(out, "  %-26s %s", flag, o->help);
+		if (o->env)
+			fprintf(out, " [env %s]", o->env);
+		if (o->def)
+			fprintf(out, " (default: %s)", o->def);
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-26s %s\n", "--help", "show this help");
+}
+
+int conf_long(const char *name, const char *text, long min, long max,
+	      long *out, char *errstr, size_t errstr_size)
+{
+	char *end;
+	errno = 0;
+	long v = text ? strtol(text, &end, 10) : 0;
+	if (!text || !*text || *end || errno || v < min || v > max) {
+		snprintf(errstr, errstr_size,
+			 "option '--%s' wants an integer from %ld to %ld, not '%s'",
+			 name, min, max, text ? text : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int conf_true(const char *text)
+{
+	return text && (strcmp(text, "1") == 0 || strcasecmp(text, "true") == 0 ||
+			strcasecmp(text, "yes") == 0 || strcasecmp(text, "on") == 0);
+}

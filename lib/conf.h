@@ -1,0 +1,38 @@
+/* Configuration of every program, the same way: a table of options, each a
+ * long flag (--brokers ADDR), an environment variable for deployments
+ * (AIJ_BROKERS) and a default. The flag wins over the variable, the variable
+ * over the default. */
+#ifndef AIJ_CONF_H
+#define AIJ_CONF_H
+
+#include <stdio.h>
+
+struct conf_opt {
+	const char *name;   /* flag without "--"; NULL ends the table */
+	const char *env;    /* environment variable, or NULL */
+	const char *def;    /* default, or NULL for none */
+	const char *arg;    /* placeholder shown in the usage ("FILE"); NULL: a switch */
+	const char *help;
+	const char **value; /* out: the value in force, or NULL; a switch given is "1" */
+};
+
+/* Fills *opt->value of each option from argv, then the environment, then the
+ * defaults. Values point into argv, environ or the table: nothing to free.
+ * Returns 0; 1 when --help was given (the caller prints conf_usage and exits 0);
+ * -1 on an unknown flag, a missing value or a positional argument (errstr). */
+int conf_parse(const struct conf_opt *opts, int argc, char **argv,
+	       char *errstr, size_t errstr_size);
+
+/* Prints "usage: PROG [options]", the summary, then one line per option. */
+void conf_usage(FILE *out, const char *prog, const char *summary,
+		const struct conf_opt *opts);
+
+/* Parses a decimal integer within [min, max]; returns 0 or -1 (errstr names
+ * the option). */
+int conf_long(const char *name, const char *text, long min, long max,
+	      long *out, char *errstr, size_t errstr_size);
+
+/* True for "1", "true", "yes", "on" (any case). */
+int conf_true(const char *text);
+
+#endif

@@ -1,0 +1,46 @@
+/* Kafka clients configured the one way the pipeline needs them. */
+#ifndef AIJ_KAFKA_H
+#define AIJ_KAFKA_H
+
+#include <librdkafka/rdkafka.h>
+
+#define KAFKA_DEFAULT_BROKERS   "127.0.0.1:9092"
+#define KAFKA_TOPIC_RECORDS     "aij.records"
+#define KAFKA_TOPIC_OUTCOMES    "aij.outcomes"
+#define KAFKA_TOPIC_RUNS        "aij.runs"
+#define KAFKA_GROUP_MATCHERS    "aij-matchers"
+
+typedef void kafka_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+			 void *opaque);
+
+/* A producer: idempotent (a retried batch is neither duplicated nor
+ * reordered), acks from all replicas, lz4-compressed batches. extra_conf is
+ * NULL or "key=value,key=value" (any librdkafka property, for deployments).
+ * dr_cb gets each delivery report with opaque. Free with rd_kafka_destroy(). */
+rd_kafka_t *kafka_producer_new(const char *brokers, const char *extra_conf,
+			       kafka_dr_cb *dr_cb, void *opaque,
+			       char *errstr, size_t errstr_size);
+
+/* A consumer of group_id that reads from the earliest offset when the group
+ * has none and never commits by itself: the caller commits once the work for
+ * a message is acknowledged. Free with rd_kafka_consumer_close() then
+ * rd_kafka_destroy(). */
+rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
+			       const char *extra_conf,
+			       char *errstr, size_t errstr_size);
+
+/* Subscribes to one topic. Returns 0 or -1 (errstr). */
+int kafka_subscribe(rd_kafka_t *rk, const char *topic,
+		    char *errstr, size_t errstr_size);
+
+/* Produces a copy of payload, retrying while the local queue is full (serving
+ * delivery reports meanwhile). Returns 0 or -1 (errstr). */
+int kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
+		  size_t key_len, const void *payload, size_t len,
+		  void *msg_opaque, char *errstr, size_t errstr_size);
+
+/* Waits until every produced message got its delivery report or timeout_ms
+ * passed. Returns the number of messages still not reported (0: all done). */
+int kafka_drain(rd_kafka_t *rk, int timeout_ms);
+
+#endif
