@@ -1,0 +1,306 @@
+#include "collect.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* A seq past this, before any manifest says more, is taken for garbage: it
+ * would make the bitmap huge. 2^28 records is far beyond a national week. */
+#define COLLECT_SEQ_LIMIT (UINT64_C(1) << 28)
+
+int collect_init(struct collect *c, const char *run_id,
+		 char *errstr, size_t errstr_size)
+{
+	memset(c, 0, sizeof(*c));
+	c->run_id = strdup(run_id);
+	if (!c->run_id) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void collect_release(struct collect *c)
+{
+	free(c->run_id);
+	free(c->skipped);
+	free(c->seen);
+	free(c->failed);
+	free(c->integrated);
+	free(c->arena);
+	memset(c, 0, sizeof(*c));
+}
+
+static int collect_seen(const struct collect *c, uint64_t seq)
+{
+	return seq < c->seen_bits && (c->seen[seq / 8] >> (seq % 8)) & 1;
+}
+
+/* Makes room for bit seq in the bitmap, doubling. */
+static int collect_seen_grow(struct collect *c, uint64_t seq)
+{
+	if (seq < c->seen_bits)
+		return 0;
+	uint64_t bits = c->seen_bits ? c->seen_bits : 4096;
+	while (bits <= seq)
+		bits *= 2;
+	uint8_t *seen = realloc(c->seen, bits / 8);
+	if (!seen)
+		return -1;
+	memset(seen + c->seen_bits / 8, 0, (bits - c->seen_bits) / 8);
+	c->seen = seen;
+	c->seen_bits = bits;
+	return 0;
+}
+
+/* Counts the seqs received below records. */
+static uint64_t collect_count_below(const struct collect *c, uint64_t records)
+{
+	uint64_t n = 0, end = records < c->seen_bits ? records : c->seen_bits;
+	uint64_t seq = 0;
+	for (; seq + 8 <= end; seq += 8)
+		n += (uint64_t)__builtin_popcount(c->seen[seq / 8]);
+	for (; seq < end; seq++)
+		n += collect_seen(c, seq);
+	return n;
+}
+
+int collect_manifest(struct collect *c, const Aij__Manifest *m,
+		     char *errstr, size_t errstr_size)
+{
+	if (c->have_manifest && c->records == m->records &&
+	    strcmp(c->sha256, m->sha256) == 0)
+		return 0;
+	if (c->have_manifest)
+		log_warn("manifest received again with other contents "
+			 "(%llu records, sha256 %.12s): the latest wins",
+			 (unsigned long long)m->records, m->sha256);
+	Aij__LineRange *skipped = NULL;
+	if (m->n_skipped) {
+		skipped = calloc(m->n_skipped, sizeof(*skipped));
+		if (!skipped) {
+			snprintf(errstr, errstr_size, "out of memory");
+			return -1;
+		}
+		for (size_t i = 0; i < m->n_skipped; i++)
+			skipped[i] = *m->skipped[i];
+	}
+	free(c->skipped);
+	c->skipped = skipped;
+	c->n_skipped = m->n_skipped;
+	c->have_manifest = 1;
+	c->records = m->records;
+	c->last_line = m->last_line;
+	snprintf(c->sha256, sizeof(c->sha256), "%s", m->sha256);
+	snprintf(c->source_name, sizeof(c->source_name), "%s", m->source_name);
+	c->in_range = collect_count_below(c, c->records);
+	return 1;
+}
+
+/* Appends s and its NUL to the arena; returns its offset via *off. */
+static int collect_arena_add(struct collect *c, const char *s, size_t *off)
+{
+	size_t len = strlen(s) + 1;
+	if (c->arena_len + len > c->arena_cap) {
+		size_t cap = c->arena_cap ? c->arena_cap : 65536;
+		while (cap < c->arena_len + len)
+			cap *= 2;
+		char *arena = realloc(c->arena, cap);
+		if (!arena)
+			return -1;
+		c->arena = arena;
+		c->arena_cap = cap;
+	}
+	*off = c->arena_len;
+	memcpy(c->arena + c->arena_len, s, len);
+	c->arena_len += len;
+	return 0;
+}
+
+/* Grows an array of elements of size sz to hold one more. */
+static int collect_reserve(void **items, size_t n, size_t *cap, size_t sz)
+{
+	if (n < *cap)
+		return 0;
+	size_t ncap = *cap ? *cap * 2 : 1024;
+	void *p = realloc(*items, ncap * sz);
+	if (!p)
+		return -1;
+	*items = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Keeps a failed line: the report's columns, then its codes. */
+static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
+{
+	static const int field_of_col[] = { 0, 2, 3, 4, 5, 6 };
+	const Aij__Failed *f = o->failed;
+	char codes[64] = "";
+	size_t len = 0;
+	uint32_t mask = 0;
+	for (size_t i = 0; i < f->n_codes; i++) {
+		/* Codes are 1..10; keep whatever came, but 2 digits at least. */
+		int w = snprintf(codes + len, sizeof(codes) - len, "%s%02u",
+				 i ? "/" : "", f->codes[i]);
+		if (w < 0 || (size_t)w >= sizeof(codes) - len)
+			break;
+		len += (size_t)w;
+		if (f->codes[i] >= 1 && f->codes[i] < 32)
+			mask |= UINT32_C(1) << f->codes[i];
+	}
+	if (collect_reserve((void **)&c->failed, c->n_failed, &c->cap_failed,
+			    sizeof(*c->failed)))
+		return -1;
+	struct collect_failed *row = &c->failed[c->n_failed];
+	row->line = o->line;
+	row->seq = o->seq;
+	row->code_mask = mask;
+	for (size_t col = 0; col < COL_CODES; col++) {
+		size_t k = (size_t)field_of_col[col], off;
+		const char *v = k < o->n_fields && o->fields[k] ? o->fields[k] : "";
+		if (collect_arena_add(c, v, &off))
+			return -1;
+		if (col == 0)
+			row->off = off;
+	}
+	size_t off;
+	if (collect_arena_add(c, codes, &off))
+		return -1;
+	c->n_failed++;
+	return 0;
+}
+
+static int collect_add_integrated(struct collect *c, const Aij__Outcome *o)
+{
+	if (collect_reserve((void **)&c->integrated, c->n_integrated,
+			    &c->cap_integrated, sizeof(*c->integrated)))
+		return -1;
+	struct collect_integrated *row = &c->integrated[c->n_integrated];
+	row->line = o->line;
+	row->seq = o->seq;
+	row->step = o->integrated->step;
+	if (collect_arena_add(c, o->integrated->dossier_id ? o->integrated->dossier_id : "",
+			      &row->off))
+		return -1;
+	c->n_integrated++;
+	return 0;
+}
+
+int collect_outcome(struct collect *c, const Aij__Outcome *o,
+		    char *errstr, size_t errstr_size)
+{
+	uint64_t limit = c->records > COLLECT_SEQ_LIMIT ? c->records : COLLECT_SEQ_LIMIT;
+	if (o->seq >= limit) {
+		log_warn("outcome of line %llu ignored: seq %llu is out of range",
+			 (unsigned long long)o->line, (unsigned long long)o->seq);
+		c->ignored++;
+		return 0;
+	}
+	if (o->result_case != AIJ__OUTCOME__RESULT_INTEGRATED &&
+	    o->result_case != AIJ__OUTCOME__RESULT_FAILED) {
+		log_warn("outcome of line %llu ignored: neither integrated nor failed",
+			 (unsigned long long)o->line);
+		c->ignored++;
+		return 0;
+	}
+	if (collect_seen(c, o->seq))
+		return 0;
+	if (collect_seen_grow(c, o->seq))
+		goto oom;
+	int rc = o->result_case == AIJ__OUTCOME__RESULT_FAILED
+		? collect_add_failed(c, o) : collect_add_integrated(c, o);
+	if (rc)
+		goto oom;
+	c->seen[o->seq / 8] |= (uint8_t)(1u << (o->seq % 8));
+	c->received++;
+	if (c->have_manifest && o->seq < c->records)
+		c->in_range++;
+	return 1;
+oom:
+	snprintf(errstr, errstr_size, "out of memory keeping the outcome of line %llu",
+		 (unsigned long long)o->line);
+	return -1;
+}
+
+int collect_complete(const struct collect *c)
+{
+	return c->have_manifest && c->in_range == c->records;
+}
+
+uint64_t collect_missing_count(const struct collect *c)
+{
+	return c->have_manifest ? c->records - c->in_range : 0;
+}
+
+size_t collect_missing_lines(const struct collect *c, uint64_t *lines,
+			     size_t max)
+{
+	size_t n = 0;
+	if (!c->have_manifest)
+		return 0;
+	/* Records are the file's lines that are not skipped, seq in line
+	 * order: walk the lines to turn a missing seq into its line. */
+	uint64_t seq = 0;
+	size_t r = 0;
+	for (uint64_t line = 1; line <= c->last_line && seq < c->records && n < max;
+	     line++) {
+		while (r < c->n_skipped && c->skipped[r].last < line)
+			r++;
+		if (r < c->n_skipped && c->skipped[r].first <= line)
+			continue;
+		if (!collect_seen(c, seq))
+			lines[n++] = line;
+		seq++;
+	}
+	return n;
+}
+
+static int collect_cmp_failed(const void *a, const void *b)
+{
+	const struct collect_failed *x = a, *y = b;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+static int collect_cmp_integrated(const void *a, const void *b)
+{
+	const struct collect_integrated *x = a, *y = b;
+	return (x->line > y->line) - (x->line < y->line);
+}
+
+void collect_finish(struct collect *c)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < c->n_failed; i++)
+		if (c->failed[i].seq < c->records)
+			c->failed[k++] = c->failed[i];
+	c->n_failed = k;
+	k = 0;
+	for (size_t i = 0; i < c->n_integrated; i++)
+		if (c->integrated[i].seq < c->records)
+			c->integrated[k++] = c->integrated[i];
+	c->n_integrated = k;
+	if (c->n_failed)
+		qsort(c->failed, c->n_failed, sizeof(*c->failed), collect_cmp_failed);
+	if (c->n_integrated)
+		qsort(c->integrated, c->n_integrated, sizeof(*c->integrated),
+		      collect_cmp_integrated);
+}
+
+const char *collect_failed_col(const struct collect *c,
+			       const struct collect_failed *f,
+			       enum collect_col col)
+{
+	const char *p = c->arena + f->off;
+	for (int i = 0; i < (int)col; i++)
+		p += strlen(p) + 1;
+	return p;
+}
+
+const char *collect_integrated_dossier(const struct collect *c,
+				       const struct collect_integrated *i)
+{
+	return c->arena + i->off;
+}

@@ -1,0 +1,106 @@
+/* What the reporter gathers for one run: the manifest, and each record's
+ * outcome counted once (by seq), in compact form. Knows when the run is
+ * complete and which lines are still missing. No Kafka here: the consumer
+ * feeds decoded messages in. */
+#ifndef AIJ_REPORTER_COLLECT_H
+#define AIJ_REPORTER_COLLECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "aij.pb-c.h"
+
+/* The fields of a failed line that its report row needs (SPEC §6). */
+enum collect_col {
+	COL_SIGMA, COL_PE, COL_NOM, COL_PRENOM, COL_DATE_NAISSANCE, COL_INSEE,
+	COL_CODES, /* the codes joined by '/', e.g. "05/05/05" */
+	COL_COUNT
+};
+
+struct collect_failed {
+	uint64_t line;
+	uint64_t seq;
+	size_t off;         /* COL_COUNT strings in a row in the arena */
+	uint32_t code_mask; /* bit c set when code c (1..31) is among the codes */
+};
+
+struct collect_integrated {
+	uint64_t line;
+	uint64_t seq;
+	size_t off;         /* dossier id in the arena */
+	uint32_t step;
+};
+
+struct collect {
+	char *run_id;
+
+	int have_manifest;
+	uint64_t records;       /* the manifest's record count */
+	uint64_t last_line;
+	Aij__LineRange *skipped; /* copy of the manifest's skipped ranges */
+	size_t n_skipped;
+	char sha256[65];
+	char source_name[256];
+
+	uint8_t *seen;          /* bitmap by seq */
+	uint64_t seen_bits;     /* bits allocated */
+	uint64_t received;      /* distinct seqs received, any value */
+	uint64_t in_range;      /* distinct seqs received below records */
+	uint64_t ignored;       /* outcomes dropped: out of range or malformed */
+
+	struct collect_failed *failed;
+	size_t n_failed, cap_failed;
+	struct collect_integrated *integrated;
+	size_t n_integrated, cap_integrated;
+
+	char *arena;            /* every kept string, NUL-terminated */
+	size_t arena_len, arena_cap;
+};
+
+/* Starts collecting for run_id (copied). Release with collect_release().
+ * Returns 0 or -1 (errstr). */
+int collect_init(struct collect *c, const char *run_id,
+		 char *errstr, size_t errstr_size);
+
+/* Frees what c holds; c may then be initialised again. */
+void collect_release(struct collect *c);
+
+/* Takes the run's manifest (a later one replaces an earlier one).
+ * Returns 1 when it changed what is expected, 0 when it was known already,
+ * -1 on an error (errstr: out of memory). */
+int collect_manifest(struct collect *c, const Aij__Manifest *m,
+		     char *errstr, size_t errstr_size);
+
+/* Takes one outcome of the run. Returns 1 when it was new, 0 when its seq
+ * was already received or it was ignored (logged), -1 on an error (errstr:
+ * out of memory). */
+int collect_outcome(struct collect *c, const Aij__Outcome *o,
+		    char *errstr, size_t errstr_size);
+
+/* 1 when the manifest is in and every seq 0..records-1 has its outcome. */
+int collect_complete(const struct collect *c);
+
+/* Number of records still without an outcome (0 while no manifest). */
+uint64_t collect_missing_count(const struct collect *c);
+
+/* Fills lines with up to max line numbers of records without an outcome,
+ * in increasing order (the lines are found from the manifest's skipped
+ * ranges). Returns how many were written. */
+size_t collect_missing_lines(const struct collect *c, uint64_t *lines,
+			     size_t max);
+
+/* Drops outcomes whose seq is beyond the manifest's count, then sorts the
+ * failed and the integrated lines by line number. Call once complete. */
+void collect_finish(struct collect *c);
+
+/* The column col of a failed line (owned by c, valid until the next
+ * collect_outcome()). */
+const char *collect_failed_col(const struct collect *c,
+			       const struct collect_failed *f,
+			       enum collect_col col);
+
+/* The dossier id of an integrated line (owned by c). */
+const char *collect_integrated_dossier(const struct collect *c,
+				       const struct collect_integrated *i);
+
+#endif

@@ -1,0 +1,206 @@
+/* aij-reporter: waits until every record of a run has its outcome, then
+ * writes the run's reports, integrated.csv and summary.json (SPEC §5-§7). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "collect.h"
+#include "conf.h"
+#include "consume.h"
+#include "kafka.h"
+#include "log.h"
+#include "publish.h"
+#include "referential.h"
+#include "report.h"
+#include "signals.h"
+#include "summary.h"
+
+#define EXIT_INCOMPLETE 3
+#define MISSING_SHOWN 20
+
+static const char *opt_brokers, *opt_topic_outcomes, *opt_topic_runs,
+	*opt_run_id, *opt_out, *opt_communes, *opt_coverage, *opt_stall,
+	*opt_group, *opt_once, *opt_log_level;
+
+static const struct conf_opt options[] = {
+	{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
+	  "Kafka bootstrap servers", &opt_brokers },
+	{ "topic-outcomes", "AIJ_TOPIC_OUTCOMES", KAFKA_TOPIC_OUTCOMES, "TOPIC",
+	  "topic of the outcomes", &opt_topic_outcomes },
+	{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
+	  "topic of the run manifests", &opt_topic_runs },
+	{ "run-id", "AIJ_RUN_ID", NULL, "ID",
+	  "the run to report (required)", &opt_run_id },
+	{ "out", "AIJ_OUT", NULL, "DIR",
+	  "output folder: reports/, integrated.csv, summary.json (required)", &opt_out },
+	{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
+	  "communes referential (code_insee;code_postal;nom_commune)", &opt_communes },
+	{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
+	  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &opt_coverage },
+	{ "stall-timeout", "AIJ_STALL_TIMEOUT", "60", "SEC",
+	  "fail when lines are missing and nothing new came for this long", &opt_stall },
+	{ "group", "AIJ_REPORTER_GROUP", "aij-reporter", "ID",
+	  "consumer group id (nothing is committed)", &opt_group },
+	{ "once", "AIJ_ONCE", NULL, NULL,
+	  "exit once the run is written (else stay until SIGTERM)", &opt_once },
+	{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
+	  "error, warn, info or debug", &opt_log_level },
+	{ NULL, NULL, NULL, NULL, NULL, NULL }
+};
+
+/* The loud failure of a run that cannot complete: which lines are missing. */
+static void run_incomplete(const struct collect *c, int stall_s)
+{
+	if (!c->have_manifest) {
+		log_error("run %s incomplete: no manifest after %d s without anything "
+			  "new (%llu outcomes received); did ingest finish?",
+			  c->run_id, stall_s, (unsigned long long)c->received);
+		return;
+	}
+	uint64_t lines[MISSING_SHOWN];
+	size_t n = collect_missing_lines(c, lines, MISSING_SHOWN);
+	uint64_t missing = collect_missing_count(c);
+	char list[MISSING_SHOWN * 22 + 64] = "";
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%llu",
+					i ? ", " : "", (unsigned long long)lines[i]);
+	if (missing > n)
+		snprintf(list + len, sizeof(list) - len, ", ... (%llu more)",
+			 (unsigned long long)(missing - n));
+	log_error("run %s incomplete: %llu of %llu lines have no outcome after %d s "
+		  "without anything new: lines %s", c->run_id,
+		  (unsigned long long)missing, (unsigned long long)c->records,
+		  stall_s, list);
+}
+
+/* Writes every output of the complete run c into dir, atomically. */
+static int write_outputs(const char *dir, struct collect *c,
+			 const struct referential *ref,
+			 char *errstr, size_t errstr_size)
+{
+	char stage[4096], path[4200];
+	struct report_count *counts = NULL;
+	size_t n_counts = 0;
+	collect_finish(c);
+	if (publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
+		return -1;
+	int rc = -1;
+	snprintf(path, sizeof(path), "%s/reports", stage);
+	if (report_write_all(path, c, ref, &counts, &n_counts, errstr, errstr_size))
+		goto out;
+	snprintf(path, sizeof(path), "%s/integrated.csv", stage);
+	if (report_write_integrated(path, c, errstr, errstr_size))
+		goto out;
+	snprintf(path, sizeof(path), "%s/summary.json", stage);
+	if (summary_write(path, c, counts, n_counts, errstr, errstr_size))
+		goto out;
+	if (publish_commit(dir, stage, errstr, errstr_size))
+		goto out;
+	rc = 0;
+	log_info("run %s written to '%s': %zu lines, %zu integrated, %zu failed, "
+		 "%zu reports", c->run_id, dir, c->n_failed + c->n_integrated,
+		 c->n_integrated, c->n_failed, n_counts);
+out:
+	if (rc)
+		publish_abort(stage);
+	free(counts);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	char errstr[1024];
+	log_init("reporter", NULL);
+	int rc = conf_parse(options, argc, argv, errstr, sizeof(errstr));
+	if (rc == 1) {
+		conf_usage(stdout, "aij-reporter",
+			   "Writes a run's reports once every record has its outcome.",
+			   options);
+		return 0;
+	}
+	long stall = 0;
+	enum log_level level;
+	if (rc == 0 && log_level_parse(opt_log_level, &level)) {
+		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", opt_log_level);
+		rc = -1;
+	}
+	if (rc == 0 && (!opt_run_id || !*opt_run_id)) {
+		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
+		rc = -1;
+	}
+	if (rc == 0 && (!opt_out || !*opt_out)) {
+		snprintf(errstr, sizeof(errstr), "option '--out' is required");
+		rc = -1;
+	}
+	if (rc == 0 && (!opt_coverage || !*opt_coverage)) {
+		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
+		rc = -1;
+	}
+	if (rc == 0)
+		rc = conf_long("stall-timeout", opt_stall, 1, 86400 * 7, &stall,
+			       errstr, sizeof(errstr));
+	if (rc) {
+		log_error("%s", errstr);
+		return 2;
+	}
+	log_set_level(level);
+	log_set_run(opt_run_id);
+	signals_install();
+
+	/* Reference data first: a bad file is a usage error, before any wait. */
+	struct referential *ref = referential_load(opt_communes, NULL, opt_coverage,
+						   errstr, sizeof(errstr));
+	if (!ref) {
+		log_error("%s", errstr);
+		return 2;
+	}
+
+	struct collect c;
+	if (collect_init(&c, opt_run_id, errstr, sizeof(errstr))) {
+		log_error("%s", errstr);
+		referential_free(ref);
+		return 1;
+	}
+	struct consume_opts copts = {
+		.brokers = opt_brokers,
+		.group = opt_group,
+		.topic_outcomes = opt_topic_outcomes,
+		.topic_runs = opt_topic_runs,
+		.stall_timeout_s = (int)stall,
+		.progress_s = 5,
+	};
+	log_info("waiting for the outcomes of run %s on %s", opt_run_id, opt_brokers);
+	int status = 0;
+	switch (consume_run(&copts, &c, errstr, sizeof(errstr))) {
+	case CONSUME_COMPLETE:
+		if (write_outputs(opt_out, &c, ref, errstr, sizeof(errstr))) {
+			log_error("%s", errstr);
+			status = 1;
+		}
+		break;
+	case CONSUME_STALLED:
+		run_incomplete(&c, (int)stall);
+		status = EXIT_INCOMPLETE;
+		break;
+	case CONSUME_STOPPED:
+		log_warn("stopped before the run was complete: nothing written");
+		status = 1;
+		break;
+	case CONSUME_ERROR:
+		log_error("%s", errstr);
+		status = 1;
+		break;
+	}
+	collect_release(&c);
+	referential_free(ref);
+
+	if (status == 0 && !conf_true(opt_once)) {
+		/* A service: stay up for the supervisor until told to stop. */
+		log_info("run written; staying up until SIGTERM (--once to exit)");
+		while (!signals_stop)
+			pause();
+	}
+	return status;
+}

@@ -1,0 +1,133 @@
+#include "publish.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* mkdir -p */
+static int publish_mkdirs(const char *dir, char *errstr, size_t errstr_size)
+{
+	char path[4096];
+	if (snprintf(path, sizeof(path), "%s", dir) >= (int)sizeof(path)) {
+		snprintf(errstr, errstr_size, "path too long: '%s'", dir);
+		return -1;
+	}
+	for (char *p = path + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(path, 0777) != 0 && errno != EEXIST) {
+			snprintf(errstr, errstr_size, "cannot create '%s': %s", path,
+				 strerror(errno));
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			break;
+	}
+	struct stat st;
+	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(errstr, errstr_size, "'%s' is not a folder", dir);
+		return -1;
+	}
+	return 0;
+}
+
+static int publish_rm_one(const char *path, const struct stat *st, int type,
+			  struct FTW *ftw)
+{
+	(void)st;
+	(void)type;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void publish_abort(const char *stage)
+{
+	if (stage && *stage)
+		nftw(stage, publish_rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int publish_begin(const char *dir, char *stage, size_t stage_size,
+		  char *errstr, size_t errstr_size)
+{
+	if (publish_mkdirs(dir, errstr, errstr_size))
+		return -1;
+	snprintf(stage, stage_size, "%s/.tmp-%d", dir, (int)getpid());
+	publish_abort(stage); /* a leftover of a crashed process with our pid */
+	char reports[4200];
+	snprintf(reports, sizeof(reports), "%s/reports", stage);
+	if (mkdir(stage, 0777) != 0 || mkdir(reports, 0777) != 0) {
+		snprintf(errstr, errstr_size, "cannot create '%s': %s", reports,
+			 strerror(errno));
+		publish_abort(stage);
+		stage[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+static int publish_rename(const char *from, const char *to,
+			  char *errstr, size_t errstr_size)
+{
+	if (rename(from, to) != 0) {
+		snprintf(errstr, errstr_size, "cannot rename '%s' to '%s': %s",
+			 from, to, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Makes the renames durable. */
+static void publish_sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
+int publish_commit(const char *dir, const char *stage,
+		   char *errstr, size_t errstr_size)
+{
+	char from[4200], to[4200], old[4200];
+	snprintf(from, sizeof(from), "%s/reports", stage);
+	snprintf(to, sizeof(to), "%s/reports", dir);
+	publish_sync_dir(from);
+
+	/* Swap the folders in one step: the old reports land in the stage. */
+	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) != 0) {
+		if (errno == ENOENT) {
+			if (publish_rename(from, to, errstr, errstr_size))
+				return -1;
+		} else if (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP) {
+			/* A filesystem without the exchange: two renames, a
+			 * moment without any reports rather than a mix. */
+			snprintf(old, sizeof(old), "%s/old-reports", stage);
+			if (publish_rename(to, old, errstr, errstr_size) ||
+			    publish_rename(from, to, errstr, errstr_size))
+				return -1;
+		} else {
+			snprintf(errstr, errstr_size, "cannot swap '%s' and '%s': %s",
+				 from, to, strerror(errno));
+			return -1;
+		}
+	}
+	static const char *const files[] = { "integrated.csv", "summary.json" };
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(from, sizeof(from), "%s/%s", stage, files[i]);
+		snprintf(to, sizeof(to), "%s/%s", dir, files[i]);
+		if (publish_rename(from, to, errstr, errstr_size))
+			return -1;
+	}
+	publish_sync_dir(dir);
+	publish_abort(stage);
+	return 0;
+}

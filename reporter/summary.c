@@ -1,0 +1,92 @@
+#include "summary.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* Sets key to n; returns 0 or -1 when out of memory. */
+static int summary_set_int(json_t *obj, const char *key, uint64_t n)
+{
+	return json_object_set_new(obj, key, json_integer((json_int_t)n));
+}
+
+/* The whole summary as a JSON object; NULL when out of memory.
+ * Free with json_decref(). */
+static json_t *summary_build(const struct collect *c,
+			     const struct report_count *counts, size_t n_counts)
+{
+	uint64_t by_code[32] = { 0 };
+	uint64_t by_step[4] = { 0 }; /* [0]: any step outside 1..3 */
+	for (size_t i = 0; i < c->n_failed; i++)
+		for (unsigned code = 1; code < 32; code++)
+			if (c->failed[i].code_mask & (UINT32_C(1) << code))
+				by_code[code]++;
+	for (size_t i = 0; i < c->n_integrated; i++) {
+		uint32_t step = c->integrated[i].step;
+		by_step[step >= 1 && step <= 3 ? step : 0]++;
+	}
+
+	json_t *root = json_object(), *codes = json_object(),
+	       *steps = json_object(), *reports = json_object();
+	int err = !root || !codes || !steps || !reports;
+	char key[16];
+	for (unsigned code = 1; code < 32 && !err; code++) {
+		if (!by_code[code])
+			continue;
+		snprintf(key, sizeof(key), "%02u", code);
+		err |= summary_set_int(codes, key, by_code[code]);
+	}
+	for (unsigned step = 1; step <= 3 && !err; step++) {
+		snprintf(key, sizeof(key), "%u", step);
+		err |= summary_set_int(steps, key, by_step[step]);
+	}
+	for (size_t i = 0; i < n_counts && !err; i++)
+		err |= summary_set_int(reports, counts[i].ml_code, counts[i].rows);
+	if (!err) {
+		err |= json_object_set_new(root, "run_id", json_string(c->run_id));
+		err |= summary_set_int(root, "lines", (uint64_t)c->n_failed + c->n_integrated);
+		err |= summary_set_int(root, "integrated", c->n_integrated);
+		err |= summary_set_int(root, "failed", c->n_failed);
+		err |= json_object_set(root, "by_code", codes);
+		err |= json_object_set(root, "by_step", steps);
+		err |= json_object_set(root, "reports", reports);
+	}
+	json_decref(codes);
+	json_decref(steps);
+	json_decref(reports);
+	if (err) {
+		json_decref(root);
+		return NULL;
+	}
+	return root;
+}
+
+int summary_write(const char *path, const struct collect *c,
+		  const struct report_count *counts, size_t n_counts,
+		  char *errstr, size_t errstr_size)
+{
+	json_t *root = summary_build(c, counts, n_counts);
+	/* Indent 2 with sorted keys gives the separators ",\n" and ": ",
+	 * byte for byte what Python's json.dumps(indent=2) writes. */
+	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+	json_decref(root);
+	if (!text) {
+		snprintf(errstr, errstr_size, "out of memory building '%s'", path);
+		return -1;
+	}
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		snprintf(errstr, errstr_size, "cannot create '%s': %s", path,
+			 strerror(errno));
+		free(text);
+		return -1;
+	}
+	fputs(text, f);
+	fputc('\n', f);
+	free(text);
+	return report_close(f, path, errstr, errstr_size);
+}

@@ -1,0 +1,19 @@
+/* summary.json of a complete run (SPEC §7). */
+#ifndef AIJ_REPORTER_SUMMARY_H
+#define AIJ_REPORTER_SUMMARY_H
+
+#include <stddef.h>
+
+#include "collect.h"
+#include "report.h"
+
+/* Writes path with run_id, lines, integrated, failed, by_code (codes with a
+ * count only, "01".."10"), by_step ("1", "2", "3" always) and reports
+ * (ml_code -> rows), as Python's json.dumps(indent=2, sort_keys=True,
+ * ensure_ascii=False) plus a newline writes it. c must be finished.
+ * Returns 0 or -1 (errstr). */
+int summary_write(const char *path, const struct collect *c,
+		  const struct report_count *counts, size_t n_counts,
+		  char *errstr, size_t errstr_size);
+
+#endif
