@@ -2,6 +2,9 @@
 
 #include <string.h>
 
+#include "date.h"
+#include "referential.h"
+
 static char *record_trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
@@ -30,4 +33,44 @@ void record_split(char *text, struct record_fields *out)
 	}
 	for (size_t i = out->count; i < RECORD_FIELDS; i++)
 		out->field[i] = "";
+}
+
+/* An end date that is filled must be a real date, not before the start. */
+static int record_end_date_ok(const char *text, long start)
+{
+	long days;
+	if (!*text)
+		return 1;
+	return date_parse(text, &days) == 0 && days >= start;
+}
+
+enum record_code record_validate(const struct record_fields *f, int too_long,
+				 const struct referential *ref)
+{
+	static const enum record_field mandatory[] = {
+		FIELD_SIGMA, FIELD_CODE_REGIONAL, FIELD_NOM, FIELD_PRENOM, FIELD_DATE_NAISSANCE,
+	};
+	long days;
+
+	if (too_long || f->count != RECORD_FIELDS)
+		return CODE_COLUMNS;
+
+	for (size_t i = 0; i < sizeof(mandatory) / sizeof(mandatory[0]); i++)
+		if (!*f->field[mandatory[i]])
+			return CODE_MANDATORY;
+	if (date_parse(f->field[FIELD_DATE_NAISSANCE], &days) < 0)
+		return CODE_MANDATORY;
+
+	long start;
+	if (date_parse(f->field[FIELD_DATE_DEBUT], &start) < 0 ||
+	    !record_end_date_ok(f->field[FIELD_DATE_FIN_PREVUE], start) ||
+	    !record_end_date_ok(f->field[FIELD_DATE_FIN_REELLE], start))
+		return CODE_DATES;
+
+	const char *insee = f->field[FIELD_INSEE], *motif = f->field[FIELD_MOTIF];
+	if (!*insee || (ref && !ref_commune_known(ref, insee)))
+		return CODE_INSEE;
+	if (*f->field[FIELD_DATE_FIN_REELLE] && (!*motif || (ref && !ref_motif_known(ref, motif))))
+		return CODE_MOTIF;
+	return CODE_OK;
 }

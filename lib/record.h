@@ -48,7 +48,8 @@ struct record_fields {
 void record_split(char *text, struct record_fields *out);
 
 /* Validates a split line against SPEC §3, rules in order; too_long marks a
- * line cut by the reader. Returns CODE_OK or the first failing code. */
+ * line cut by the reader. Returns CODE_OK or the first failing code.
+ * With ref NULL, codes 08 and 09 only catch empty fields (no look-up). */
 enum record_code record_validate(const struct record_fields *f, int too_long,
 				 const struct referential *ref);
 
