@@ -80,7 +80,8 @@ $(LIBAIJ): $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
 .SECONDEXPANSION:
-$(BUILD)/bin/aij-%: $$(patsubst %.c,$(BUILD)/obj/%.o,$$(wildcard $$*/*.c)) $(LIBAIJ)
+# (No '%' inside: make would put the stem there.)
+$(BUILD)/bin/aij-%: $$(addprefix $(BUILD)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
