@@ -1,0 +1,70 @@
+/* The Kafka side of ingest: publishes records and the run manifest, and
+ * accounts for every delivery report, so that a record the broker did not
+ * take is counted and named, never lost in silence. */
+#ifndef AIJ_INGEST_PUBLISH_H
+#define AIJ_INGEST_PUBLISH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "aij.pb-c.h"
+
+struct publisher {
+	rd_kafka_t *rk;
+	const char *topic_records;
+	const char *topic_runs;
+	uint64_t produced;        /* messages handed to librdkafka */
+	uint64_t acked;           /* delivery reports without error */
+	uint64_t failed;          /* delivery reports with an error */
+	int message_timeout_ms;   /* librdkafka's message.timeout.ms in force */
+	uint64_t max_pending;     /* publish_pace() waits above this */
+	int closing;              /* set by publish_release(): purge quietly */
+	uint8_t *buf;             /* packing buffer, reused */
+	size_t buf_size;
+};
+
+/* Creates the producer (lib/kafka.h: idempotent, acks from all replicas,
+ * lz4; extra_conf "key=value,..." or NULL). Topic names are borrowed and
+ * must outlive p. Returns 0 or -1 (errstr). Release with publish_release(). */
+int publish_init(struct publisher *p, const char *brokers,
+		 const char *extra_conf, const char *topic_records,
+		 const char *topic_runs, char *errstr, size_t errstr_size);
+
+/* Produces one record, keyed by its line number in decimal so that records
+ * spread over the partitions. Returns 0 or -1 (errstr). */
+int publish_record(struct publisher *p, const Aij__Record *rec,
+		   char *errstr, size_t errstr_size);
+
+/* Called between records: serves the delivery reports that arrived, and
+ * makes ingest wait while too many messages are unreported. Flow control
+ * against a broker that drops old data (waiting while too far ahead of what
+ * the matchers committed) belongs here too. Returns 0 to go on, -1 when a
+ * message failed (the run cannot complete) or a stop was requested while
+ * waiting (errstr). */
+int publish_pace(struct publisher *p, char *errstr, size_t errstr_size);
+
+/* Messages produced and not yet reported (neither acked nor failed). */
+uint64_t publish_pending(const struct publisher *p);
+
+/* Serves delivery reports for at most timeout_ms, returning early once every
+ * message produced has its report. Returns the number still without one. */
+uint64_t publish_drain(struct publisher *p, int timeout_ms);
+
+/* How long a full drain may take: librdkafka's message.timeout.ms plus a
+ * margin, by which every message has its delivery report. */
+int publish_drain_budget_ms(const struct publisher *p);
+
+/* Messages produced and not acknowledged (failed, or still without report). */
+uint64_t publish_unacked(const struct publisher *p);
+
+/* Produces the manifest to the runs topic, keyed by the run id. Returns 0 or
+ * -1 (errstr); its delivery is checked with publish_drain(). */
+int publish_manifest(struct publisher *p, const Aij__Manifest *m,
+		     char *errstr, size_t errstr_size);
+
+/* Destroys the producer (without waiting: drain first) and the buffer. */
+void publish_release(struct publisher *p);
+
+#endif
