@@ -1,0 +1,371 @@
+/* aij-reporter against the real local broker: outcomes published by the test
+ * (duplicates, another run's, garbage), the reports, integrated.csv and
+ * summary.json it writes, a run with a missing line, a run replacing the
+ * previous one's reports. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "aij.pb-c.h"
+#include "support/broker.h"
+#include "kafka.h"
+
+#define COVERAGE "tests/unit/fixtures/reporter_coverage.csv"
+#define BOM "\xef\xbb\xbf"
+#define HEADER BOM "Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;" \
+	"Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour\r\n"
+
+static struct test_broker broker;
+static rd_kafka_t *producer;
+static char out_dir[64];
+static char log_path[128];
+
+static void setup(void)
+{
+	cr_assert_eq(test_broker_start(&broker, 12), 0);
+	char errstr[512];
+	producer = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+				      sizeof(errstr));
+	cr_assert_not_null(producer, "%s", errstr);
+	snprintf(out_dir, sizeof(out_dir), "/tmp/aij-test-reporter-XXXXXX");
+	cr_assert_not_null(mkdtemp(out_dir), "mkdtemp: %s", strerror(errno));
+	snprintf(log_path, sizeof(log_path), "%s.log", out_dir);
+}
+
+static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
+{
+	(void)st;
+	(void)type;
+	(void)f;
+	return remove(path);
+}
+
+static void teardown(void)
+{
+	if (producer)
+		rd_kafka_destroy(producer);
+	producer = NULL;
+	test_broker_stop(&broker);
+	if (out_dir[0])
+		nftw(out_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	unlink(log_path);
+}
+
+TestSuite(reporter, .init = setup, .fini = teardown, .timeout = 60);
+
+/* One line of the test week, as a matcher would report it. */
+struct line {
+	uint64_t seq, line;
+	const char *dossier;  /* integrated: the dossier id; NULL: failed */
+	uint32_t step;
+	uint32_t codes[3];
+	size_t n_codes;
+	const char *fields[12];
+	size_t n_fields;
+};
+
+static void produce(const char *topic, const char *key, const void *buf, size_t len)
+{
+	char errstr[512];
+	cr_assert_eq(kafka_produce(producer, topic, key, strlen(key), buf, len, NULL,
+				   errstr, sizeof(errstr)), 0, "%s", errstr);
+}
+
+static void publish_outcome(const char *run_id, const struct line *l)
+{
+	Aij__Outcome o = AIJ__OUTCOME__INIT;
+	Aij__Integrated in = AIJ__INTEGRATED__INIT;
+	Aij__Failed f = AIJ__FAILED__INIT;
+	o.run_id = (char *)run_id;
+	o.line = l->line;
+	o.seq = l->seq;
+	if (l->dossier) {
+		in.dossier_id = (char *)l->dossier;
+		in.step = l->step;
+		o.result_case = AIJ__OUTCOME__RESULT_INTEGRATED;
+		o.integrated = &in;
+	} else {
+		f.codes = (uint32_t *)l->codes;
+		f.n_codes = l->n_codes;
+		o.result_case = AIJ__OUTCOME__RESULT_FAILED;
+		o.failed = &f;
+		o.fields = (char **)l->fields;
+		o.n_fields = l->n_fields;
+	}
+	uint8_t buf[4096];
+	size_t len = aij__outcome__pack(&o, buf);
+	char key[32];
+	snprintf(key, sizeof(key), "%llu", (unsigned long long)l->line);
+	produce(KAFKA_TOPIC_OUTCOMES, key, buf, len);
+}
+
+static void publish_manifest(const char *run_id, uint64_t records, uint64_t last_line)
+{
+	Aij__Manifest m = AIJ__MANIFEST__INIT;
+	Aij__LineRange header = AIJ__LINE_RANGE__INIT;
+	Aij__LineRange *skipped[] = { &header };
+	header.first = 1;
+	header.last = 1;
+	m.run_id = (char *)run_id;
+	m.source_name = "week.csv";
+	m.sha256 = "00ff";
+	m.records = records;
+	m.last_line = last_line;
+	m.skipped = skipped;
+	m.n_skipped = 1;
+	uint8_t buf[1024];
+	size_t len = aij__manifest__pack(&m, buf);
+	produce(KAFKA_TOPIC_RUNS, run_id, buf, len);
+}
+
+static void flush_producer(void)
+{
+	cr_assert_eq(kafka_drain(producer, 10000), 0, "messages not delivered");
+}
+
+#define F12(sigma, pe, nom, prenom, date, insee) \
+	{ sigma, "R01", pe, nom, prenom, date, insee, "AIJ", "01/09/2026", "", "", "" }, 12
+
+/* Line 1 is the header; seq k is line k + 2. */
+static const struct line week[] = {
+	{ 0, 2, NULL, 0, { 5 }, 1, F12("S1", "", "DUPONT", "Léa", "01/02/2003", "75101") },
+	{ 1, 3, "D1", 1, { 0 }, 0, { NULL }, 0 },
+	{ 2, 4, NULL, 0, { 1 }, 1, { "S3", "R01", "1234567A" }, 3 },
+	{ 3, 5, NULL, 0, { 8 }, 1, F12("S4", "9", "MARTIN", "Jo", "02/03/2004", "99999") },
+	{ 4, 6, NULL, 0, { 2, 5, 4 }, 3, F12("S5", "7777777X", "LE GOFF", "Anne", "03/04/2005", "01001") },
+	{ 5, 7, NULL, 0, { 5, 5, 5 }, 3, F12("S6", "1", "D\"ALEMBERT", "Jean", "04/05/2006", "13201") },
+	{ 6, 8, "D2", 3, { 0 }, 0, { NULL }, 0 },
+	{ 7, 9, NULL, 0, { 3, 3, 5 }, 3, F12("S8", "2", "ŒILLET", "Zoé", "05/06/2007", "2A004") },
+};
+#define WEEK_N (sizeof(week) / sizeof(week[0]))
+
+static const char mla[] = HEADER
+	"S1;;DUPONT;Léa;01/02/2003;75101;05\r\n";
+static const char mlb[] = HEADER
+	"S1;;DUPONT;Léa;01/02/2003;75101;05\r\n"
+	"S5;7777777X;LE GOFF;Anne;03/04/2005;01001;02/05/04\r\n";
+static const char mlc[] = HEADER
+	"S8;2;ŒILLET;Zoé;05/06/2007;2A004;03/03/05\r\n";
+static const char national[] = HEADER
+	"S3;1234567A;;;;;01\r\n"
+	"S4;9;MARTIN;Jo;02/03/2004;99999;08\r\n"
+	"S6;1;D\"ALEMBERT;Jean;04/05/2006;13201;05/05/05\r\n";
+static const char integrated[] =
+	"line;dossier_id;step\n3;D1;1\n8;D2;3\n";
+static const char summary[] =
+	"{\n"
+	"  \"by_code\": {\n"
+	"    \"01\": 1,\n    \"02\": 1,\n    \"03\": 1,\n    \"04\": 1,\n"
+	"    \"05\": 4,\n    \"08\": 1\n  },\n"
+	"  \"by_step\": {\n    \"1\": 1,\n    \"2\": 0,\n    \"3\": 1\n  },\n"
+	"  \"failed\": 6,\n"
+	"  \"integrated\": 2,\n"
+	"  \"lines\": 8,\n"
+	"  \"reports\": {\n    \"MLA\": 1,\n    \"MLB\": 2,\n    \"MLC\": 1,\n"
+	"    \"_national\": 3\n  },\n"
+	"  \"run_id\": \"2026-W48\"\n"
+	"}\n";
+
+/* The command line of the reporter for run_id, logging into log_path. */
+static void reporter_cmd(char *cmd, size_t size, const char *run_id, int stall)
+{
+	const char *bin = getenv("AIJ_BIN");
+	snprintf(cmd, size,
+		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
+		 "--coverage " COVERAGE " --stall-timeout %d 2>>%s",
+		 bin && *bin ? bin : "build/bin", broker.bootstrap, run_id, out_dir,
+		 stall, log_path);
+}
+
+/* Runs the reporter to its end; returns its exit status. */
+static int run_reporter(const char *run_id, int stall)
+{
+	char cmd[1024];
+	reporter_cmd(cmd, sizeof(cmd), run_id, stall);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st), "reporter died: %s", cmd);
+	return WEXITSTATUS(st);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	char *buf = malloc(1 << 20);
+	cr_assert_not_null(buf);
+	*len = fread(buf, 1, (1 << 20) - 1, f);
+	buf[*len] = '\0';
+	fclose(f);
+	return buf;
+}
+
+static void assert_file(const char *name, const char *expected)
+{
+	char path[256];
+	size_t len = 0;
+	snprintf(path, sizeof(path), "%s/%s", out_dir, name);
+	char *got = slurp(path, &len);
+	cr_assert_not_null(got, "'%s' missing", path);
+	cr_expect_eq(len, strlen(expected), "'%s': %zu bytes, expected %zu:\n%s",
+		     name, len, strlen(expected), got);
+	cr_expect_str_eq(got, expected, "'%s' differs", name);
+	free(got);
+}
+
+static int exists(const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", out_dir, name);
+	return access(path, F_OK) == 0;
+}
+
+/* Number of entries in the folder out_dir/sub. */
+static size_t count_entries(const char *sub)
+{
+	char cmd[256];
+	snprintf(cmd, sizeof(cmd), "ls -A %s/%s | wc -l", out_dir, sub);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	unsigned n = 0;
+	cr_assert_eq(fscanf(p, "%u", &n), 1);
+	pclose(p);
+	return n;
+}
+
+static char *read_log(void)
+{
+	size_t len;
+	char *log = slurp(log_path, &len);
+	return log ? log : strdup("");
+}
+
+Test(reporter, writes_every_output_once_per_line)
+{
+	/* Another run on the same topics, garbage, and redeliveries: none of
+	 * them may show. The manifest comes between the outcomes. */
+	struct line other = week[0];
+	other.fields[0] = "OTHER";
+	publish_outcome("2026-W47", &other);
+	publish_manifest("2026-W47", 1, 2);
+	produce(KAFKA_TOPIC_OUTCOMES, "1", "\xff\xff\xff garbage", 12);
+	for (size_t i = 0; i < WEEK_N; i++) {
+		publish_outcome("2026-W48", &week[i]);
+		if (i == 3)
+			publish_manifest("2026-W48", WEEK_N, 9);
+	}
+	publish_outcome("2026-W48", &week[0]);
+	publish_outcome("2026-W48", &week[4]);
+	flush_producer();
+
+	cr_assert_eq(run_reporter("2026-W48", 20), 0, "%s", read_log());
+	assert_file("reports/MLA.csv", mla);
+	assert_file("reports/MLB.csv", mlb);
+	assert_file("reports/MLC.csv", mlc);
+	assert_file("reports/_national.csv", national);
+	cr_expect_eq(count_entries("reports"), 4);
+	assert_file("integrated.csv", integrated);
+	assert_file("summary.json", summary);
+	/* reports/, integrated.csv, summary.json: no staging left behind. */
+	cr_expect_eq(count_entries("."), 3);
+}
+
+Test(reporter, waits_for_outcomes_published_while_it_runs)
+{
+	char cmd[1024];
+	reporter_cmd(cmd, sizeof(cmd), "2026-W48", 20);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	publish_manifest("2026-W48", WEEK_N, 9);
+	flush_producer();
+	sleep(2); /* the reporter is reading and waiting by now */
+	cr_expect_not(exists("summary.json"), "written before the run completed");
+	for (size_t i = WEEK_N; i-- > 0;)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", read_log());
+	assert_file("reports/MLB.csv", mlb);
+	assert_file("summary.json", summary);
+}
+
+Test(reporter, missing_line_fails_loudly_and_writes_nothing)
+{
+	publish_manifest("2026-W48", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++)
+		if (i != 4 && i != 6)
+			publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+
+	cr_assert_eq(run_reporter("2026-W48", 3), 3);
+	char *log = read_log();
+	cr_expect(strstr(log, "run 2026-W48 incomplete: 2 of 8 lines have no outcome")
+		  != NULL, "log: %s", log);
+	cr_expect(strstr(log, "lines 6, 8") != NULL, "log: %s", log);
+	free(log);
+	cr_expect_not(exists("summary.json"));
+	cr_expect_not(exists("integrated.csv"));
+	cr_expect_not(exists("reports"));
+}
+
+Test(reporter, no_manifest_fails_loudly)
+{
+	for (size_t i = 0; i < WEEK_N; i++)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	cr_assert_eq(run_reporter("2026-W48", 3), 3);
+	char *log = read_log();
+	cr_expect(strstr(log, "no manifest") != NULL, "log: %s", log);
+	free(log);
+	cr_expect_not(exists("summary.json"));
+}
+
+Test(reporter, next_run_replaces_every_report)
+{
+	publish_manifest("2026-W48", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	cr_assert_eq(run_reporter("2026-W48", 20), 0, "%s", read_log());
+	cr_assert_eq(count_entries("reports"), 4);
+
+	/* Next week only line 2 fails: MLC and the national report go. */
+	publish_manifest("2026-W49", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++) {
+		struct line l = week[i];
+		if (i != 0 && !l.dossier) {
+			l.dossier = "D9";
+			l.step = 2;
+		}
+		publish_outcome("2026-W49", &l);
+	}
+	flush_producer();
+	cr_assert_eq(run_reporter("2026-W49", 20), 0, "%s", read_log());
+	assert_file("reports/MLA.csv", mla);
+	cr_expect_eq(count_entries("reports"), 2);
+	cr_expect_not(exists("reports/MLC.csv"));
+	cr_expect_not(exists("reports/_national.csv"));
+	assert_file("integrated.csv",
+		    "line;dossier_id;step\n3;D1;1\n4;D9;2\n5;D9;2\n6;D9;2\n"
+		    "7;D9;2\n8;D2;3\n9;D9;2\n");
+	size_t len;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/summary.json", out_dir);
+	char *s = slurp(path, &len);
+	cr_assert_not_null(s);
+	cr_expect(strstr(s, "\"run_id\": \"2026-W49\"") != NULL, "%s", s);
+	cr_expect(strstr(s, "\"by_code\": {\n    \"05\": 1\n  }") != NULL, "%s", s);
+	free(s);
+}
