@@ -36,13 +36,6 @@ static const char *write_tmp(const void *data, size_t n)
 	return tmp_path;
 }
 
-static void remove_tmp(void)
-{
-	if (tmp_path[0])
-		unlink(tmp_path);
-}
-
-TestSuite(reader, .fini = remove_tmp);
 
 /* A line as returned, copied out of the reader. */
 struct got {
@@ -94,12 +87,35 @@ static void read_all(const char *path, struct result *res)
 	reader_close(r);
 }
 
+static void result_release(struct result *res)
+{
+	for (size_t i = 0; i < res->n; i++)
+		free(res->lines[i].text);
+	res->n = 0;
+}
+
+static struct result last_res;
+
 static struct result *read_bytes(const void *data, size_t n)
 {
-	static struct result res;
-	read_all(write_tmp(data, n), &res);
-	return &res;
+	result_release(&last_res);
+	read_all(write_tmp(data, n), &last_res);
+	return &last_res;
 }
+
+static void remove_tmp(void)
+{
+	if (tmp_path[0])
+		unlink(tmp_path);
+}
+
+static void cleanup(void)
+{
+	remove_tmp();
+	result_release(&last_res);
+}
+
+TestSuite(reader, .fini = cleanup);
 
 #define READ_STR(s) read_bytes((s), sizeof(s) - 1)
 
@@ -493,6 +509,7 @@ Test(reader, one_gib_line_bounded_memory, .timeout = 120)
 	cr_assert_eq(getrusage(RUSAGE_SELF, &ru), 0);
 	/* ru_maxrss is in KiB; sanitizer builds carry their own overhead. */
 	cr_expect_lt(ru.ru_maxrss, 256 * 1024, "peak RSS %ld KiB", ru.ru_maxrss);
+	result_release(&res);
 }
 
 Test(reader, missing_file)
