@@ -1,12 +1,17 @@
 #include "publish.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "log.h"
 
 /* mkdir -p */
 static int publish_mkdirs(const char *dir, char *errstr, size_t errstr_size)
@@ -54,13 +59,38 @@ void publish_abort(const char *stage)
 		nftw(stage, publish_rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Removes the staging folders that reporters which died left in dir. */
+static void publish_sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		if (strncmp(e->d_name, ".tmp-", 5) != 0)
+			continue;
+		long pid = strtol(e->d_name + 5, &end, 10);
+		if (*end || pid <= 0)
+			continue;
+		/* A live reporter's (ours is a leftover: a past process had our pid). */
+		if (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH))
+			continue;
+		char path[4200];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		log_warn("removing '%s', left by a reporter that stopped midway", path);
+		publish_abort(path);
+	}
+	closedir(d);
+}
+
 int publish_begin(const char *dir, char *stage, size_t stage_size,
 		  char *errstr, size_t errstr_size)
 {
 	if (publish_mkdirs(dir, errstr, errstr_size))
 		return -1;
+	publish_sweep(dir);
 	snprintf(stage, stage_size, "%s/.tmp-%d", dir, (int)getpid());
-	publish_abort(stage); /* a leftover of a crashed process with our pid */
 	char reports[4200];
 	snprintf(reports, sizeof(reports), "%s/reports", stage);
 	if (mkdir(stage, 0777) != 0 || mkdir(reports, 0777) != 0) {

@@ -265,6 +265,16 @@ Test(reporter, writes_every_output_once_per_line)
 	publish_outcome("2026-W48", &week[4]);
 	flush_producer();
 
+	/* What a reporter killed midway left: swept away. */
+	pid_t dead = fork();
+	cr_assert_geq(dead, 0);
+	if (dead == 0)
+		_exit(0);
+	waitpid(dead, NULL, 0);
+	char stale[128];
+	snprintf(stale, sizeof(stale), "%s/.tmp-%d", out_dir, (int)dead);
+	cr_assert_eq(mkdir(stale, 0777), 0);
+
 	cr_assert_eq(run_reporter("2026-W48", 20), 0, "%s", read_log());
 	assert_file("reports/MLA.csv", mla);
 	assert_file("reports/MLB.csv", mlb);
@@ -273,7 +283,7 @@ Test(reporter, writes_every_output_once_per_line)
 	cr_expect_eq(count_entries("reports"), 4);
 	assert_file("integrated.csv", integrated);
 	assert_file("summary.json", summary);
-	/* reports/, integrated.csv, summary.json: no staging left behind. */
+	/* reports/, integrated.csv, summary.json: no staging left anywhere. */
 	cr_expect_eq(count_entries("."), 3);
 }
 
