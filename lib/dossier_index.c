@@ -1,0 +1,1048 @@
+#include "dossier_index.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "date.h"
+#include "log.h"
+#include "normalize.h"
+
+/* ------------------------------------------------------------------ */
+/* Connection and keys                                                 */
+
+redisContext *index_connect(const char *addr, int timeout_ms,
+			    char *errstr, size_t errstr_size)
+{
+	char host[256];
+	const char *colon = addr ? strrchr(addr, ':') : NULL;
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) ||
+	    !*(colon + 1) || *end || port <= 0 || port > 65535) {
+		snprintf(errstr, errstr_size, "redis address '%s' is not HOST:PORT",
+			 addr ? addr : "");
+		return NULL;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+
+	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	redisContext *rc = redisConnectWithTimeout(host, (int)port, tv);
+	if (!rc) {
+		snprintf(errstr, errstr_size, "cannot connect to redis '%s': out of memory",
+			 addr);
+		return NULL;
+	}
+	if (rc->err) {
+		snprintf(errstr, errstr_size, "cannot connect to redis '%s': %s", addr,
+			 rc->errstr);
+		redisFree(rc);
+		return NULL;
+	}
+	if (redisSetTimeout(rc, tv) != REDIS_OK) {
+		snprintf(errstr, errstr_size, "cannot set the timeout of redis '%s': %s",
+			 addr, rc->errstr);
+		redisFree(rc);
+		return NULL;
+	}
+	return rc;
+}
+
+static int index_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+size_t index_pe_key(const char *pe, char *out, size_t out_size)
+{
+	if (out_size == 0)
+		return 0;
+	while (index_blank(*pe))
+		pe++;
+	size_t len = strlen(pe);
+	while (len > 0 && index_blank(pe[len - 1]))
+		len--;
+	if (len > out_size - 1)
+		len = out_size - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)toupper((unsigned char)pe[i]);
+	out[len] = '\0';
+	return len;
+}
+
+size_t index_ident_key(const char *nom, const char *prenom, const char *date,
+		       char *out, size_t out_size)
+{
+	/* N(s) is never longer than s: size the parts from the inputs. */
+	size_t need = strlen(nom) + strlen(prenom) + strlen(date) + 3;
+	if (out_size < need) {
+		if (out_size)
+			out[0] = '\0';
+		return 0;
+	}
+	size_t n = name_normalize(nom, out, out_size);
+	out[n++] = '|';
+	n += name_normalize(prenom, out + n, out_size - n);
+	out[n++] = '|';
+	while (index_blank(*date))
+		date++;
+	size_t dl = strlen(date);
+	while (dl > 0 && index_blank(date[dl - 1]))
+		dl--;
+	memcpy(out + n, date, dl);
+	n += dl;
+	out[n] = '\0';
+	return n;
+}
+
+uint32_t index_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the export                                                  */
+
+/* Strings of a load live in big blocks freed at once: millions of small
+ * mallocs would double the loader's memory. */
+struct index_block {
+	struct index_block *next;
+	size_t used, size;
+	char data[];
+};
+
+#define INDEX_BLOCK_SIZE (4u << 20)
+#define INDEX_BUCKET_FILL 32   /* fields per bucket, on average */
+
+/* One field to write: key -> value, in bucket hash mod B. */
+struct index_item {
+	uint32_t hash;
+	uint32_t id_len;      /* the dossier id is value's first id_len bytes */
+	uint32_t key_len, value_len;
+	const char *key;
+	const char *value;
+};
+
+/* One hash of the layout: its items, then grouped by bucket. */
+struct index_table {
+	const char *name;           /* "pe1", "pe2", "ident", "ml" */
+	struct index_item *items;   /* sorted by bucket, key, value once read */
+	size_t n, cap;
+	uint32_t *start;            /* bucket b is items[start[b] .. start[b+1]) */
+};
+
+enum { TABLE_PE1, TABLE_PE2, TABLE_IDENT, TABLE_ML, TABLES };
+
+struct index_data {
+	struct index_block *blocks;
+	struct index_table table[TABLES];
+	uint32_t buckets;           /* B, a power of two */
+	char source[256];
+	struct index_counts counts;
+};
+
+/* Copies s (len bytes) into d's blocks, NUL-terminated; NULL when out of
+ * memory. Lives as long as d. */
+static char *index_strdup(struct index_data *d, const char *s, size_t len)
+{
+	struct index_block *b = d->blocks;
+	if (!b || b->size - b->used < len + 1) {
+		size_t bsize = len + 1 > INDEX_BLOCK_SIZE ? len + 1 : INDEX_BLOCK_SIZE;
+		b = malloc(sizeof(*b) + bsize);
+		if (!b)
+			return NULL;
+		b->next = d->blocks;
+		b->used = 0;
+		b->size = bsize;
+		d->blocks = b;
+	}
+	char *p = b->data + b->used;
+	memcpy(p, s, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
+static int index_table_add(struct index_table *t, const char *key, size_t key_len,
+			   const char *value, size_t value_len, size_t id_len)
+{
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		struct index_item *items = realloc(t->items, cap * sizeof(*items));
+		if (!items)
+			return -1;
+		t->items = items;
+		t->cap = cap;
+	}
+	struct index_item *it = &t->items[t->n++];
+	it->hash = index_hash(key, key_len);
+	it->id_len = (uint32_t)id_len;
+	it->key_len = (uint32_t)key_len;
+	it->value_len = (uint32_t)value_len;
+	it->key = key;
+	it->value = value;
+	return 0;
+}
+
+enum { COL_ID, COL_ML, COL_NOM, COL_PRENOM, COL_DATE, COL_PE1, COL_PE2, COLS };
+
+/* Splits line in place on ';', trims each field; keeps the first COLS.
+ * Returns the number of fields. */
+static size_t index_split(char *line, char *field[COLS])
+{
+	size_t n = 0;
+	char *p = line;
+	for (;;) {
+		char *sep = strchr(p, ';');
+		if (sep)
+			*sep = '\0';
+		while (index_blank(*p))
+			p++;
+		size_t len = strlen(p);
+		while (len > 0 && index_blank(p[len - 1]))
+			p[--len] = '\0';
+		if (n < COLS)
+			field[n] = p;
+		n++;
+		if (!sep)
+			return n;
+		p = sep + 1;
+	}
+}
+
+/* Checks one data row; NULL if good, else why it is not. */
+static const char *index_row_problem(char *field[COLS], size_t n, char *why,
+				     size_t why_size)
+{
+	long days;
+	if (n != COLS) {
+		snprintf(why, why_size, "%zu fields instead of %d", n, COLS);
+		return why;
+	}
+	if (!*field[COL_ID])
+		return "empty dossier_id";
+	if (strlen(field[COL_ID]) >= INDEX_ID_MAX)
+		return "dossier_id longer than 127 bytes";
+	if (strchr(field[COL_ID], '\t'))
+		return "tab in dossier_id";
+	if (date_parse(field[COL_DATE], &days) != 0) {
+		snprintf(why, why_size, "invalid date_naissance '%.40s'", field[COL_DATE]);
+		return why;
+	}
+	return NULL;
+}
+
+/* Adds a good row to the four tables. 0 or -1 (out of memory). */
+static int index_add_row(struct index_data *d, char *field[COLS])
+{
+	const char *id_text = field[COL_ID];
+	size_t id_len = strlen(id_text);
+	size_t cap = id_len + strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
+		     strlen(field[COL_DATE]) + strlen(field[COL_PE1]) +
+		     strlen(field[COL_PE2]) + 8;
+	char stack[1024];
+	char *buf = cap <= sizeof(stack) ? stack : malloc(cap);
+	if (!buf)
+		return -1;
+	int rc = -1;
+
+	/* ident and ml values: "<id>"; pe1/pe2 values: "<id>\t<N(nom)>". */
+	const char *id = index_strdup(d, id_text, id_len);
+	memcpy(buf, id_text, id_len);
+	buf[id_len] = '\t';
+	size_t len = id_len + 1 + name_normalize(field[COL_NOM], buf + id_len + 1,
+						 cap - id_len - 1);
+	size_t id_nom_len = len;
+	const char *id_nom = id ? index_strdup(d, buf, len) : NULL;
+	if (!id_nom)
+		goto out;
+
+	len = index_pe_key(field[COL_PE1], buf, cap);
+	if (len) {
+		const char *key = index_strdup(d, buf, len);
+		if (!key || index_table_add(&d->table[TABLE_PE1], key, len, id_nom,
+					       id_nom_len, id_len))
+			goto out;
+	}
+	len = index_pe_key(field[COL_PE2], buf, cap);
+	if (len) {
+		const char *key = index_strdup(d, buf, len);
+		if (!key || index_table_add(&d->table[TABLE_PE2], key, len, id_nom,
+					       id_nom_len, id_len))
+			goto out;
+	}
+	len = index_ident_key(field[COL_NOM], field[COL_PRENOM], field[COL_DATE],
+			      buf, cap);
+	const char *key = index_strdup(d, buf, len);
+	size_t ml_len = strlen(field[COL_ML]);
+	const char *ml = key ? index_strdup(d, field[COL_ML], ml_len) : NULL;
+	if (!ml || index_table_add(&d->table[TABLE_IDENT], key, len, id, id_len, id_len) ||
+	    index_table_add(&d->table[TABLE_ML], id, id_len, ml, ml_len, id_len))
+		goto out;
+	rc = 0;
+out:
+	if (buf != stack)
+		free(buf);
+	return rc;
+}
+
+static int index_item_cmp(const void *a, const void *b)
+{
+	const struct index_item *x = a, *y = b;
+	/* The hash first: most items differ there, without reading the keys. */
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	int c = strcmp(x->key, y->key);
+	return c ? c : strcmp(x->value, y->value);
+}
+
+/* Two items of the same key (same hash first: cheaper). */
+static int index_same_key(const struct index_item *x, const struct index_item *y)
+{
+	return x->hash == y->hash && x->key_len == y->key_len &&
+	       memcmp(x->key, y->key, x->key_len) == 0;
+}
+
+/* Groups t's items by bucket (a counting sort), then sorts each bucket by
+ * hash, key and value so that the dossiers of one key are adjacent. Fills the
+ * key counts. Returns 0 or -1 (out of memory). */
+static int index_table_group(struct index_table *t, uint32_t buckets,
+			     uint64_t *keys, uint64_t *shared)
+{
+	uint32_t mask = buckets - 1;
+	t->start = calloc((size_t)buckets + 1, sizeof(*t->start));
+	struct index_item *sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
+	if (!t->start || !sorted) {
+		free(sorted);
+		return -1;
+	}
+	for (size_t i = 0; i < t->n; i++)
+		t->start[(t->items[i].hash & mask) + 1]++;
+	for (uint32_t b = 0; b < buckets; b++)
+		t->start[b + 1] += t->start[b];
+	uint32_t *fill = malloc((size_t)buckets * sizeof(*fill));
+	if (!fill) {
+		free(sorted);
+		return -1;
+	}
+	memcpy(fill, t->start, (size_t)buckets * sizeof(*fill));
+	for (size_t i = 0; i < t->n; i++)
+		sorted[fill[t->items[i].hash & mask]++] = t->items[i];
+	free(fill);
+	free(t->items);
+	t->items = sorted;
+	t->cap = t->n;
+
+	*keys = *shared = 0;
+	for (uint32_t b = 0; b < buckets; b++) {
+		struct index_item *first = t->items + t->start[b];
+		size_t n = t->start[b + 1] - t->start[b];
+		qsort(first, n, sizeof(*first), index_item_cmp);
+		for (size_t i = 0; i < n; i++) {
+			if (i == 0 || !index_same_key(&first[i], &first[i - 1]))
+				(*keys)++;
+			else if (i == 1 || !index_same_key(&first[i - 1], &first[i - 2]))
+				(*shared)++; /* counted once, at its second item */
+		}
+	}
+	return 0;
+}
+
+/* Checks the header: the seven names, trimmed, any case. */
+static int index_header_ok(char *line)
+{
+	static const char *const names[COLS] = {
+		"dossier_id", "ml_code", "nom_naissance", "prenom",
+		"date_naissance", "pe_cotraitance", "pe_complement",
+	};
+	char *field[COLS];
+	if (index_split(line, field) != COLS)
+		return 0;
+	for (size_t i = 0; i < COLS; i++)
+		if (strcasecmp(field[i], names[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/* Reads every row into d; 0, or -1 with errstr. */
+static int index_read_rows(struct index_data *d, FILE *in, const char *name,
+			   char *errstr, size_t errstr_size)
+{
+	char *line = NULL;
+	size_t line_cap = 0;
+	ssize_t len;
+	uint64_t lineno = 0;
+	int header_seen = 0, failed = 0;
+	errno = 0;
+	while ((len = getline(&line, &line_cap, in)) >= 0) {
+		lineno++;
+		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+			line[--len] = '\0';
+		char *text = line;
+		if (lineno == 1 && (unsigned char)text[0] == 0xEF &&
+		    (unsigned char)text[1] == 0xBB && (unsigned char)text[2] == 0xBF)
+			text += 3;
+		if (text[strspn(text, " \t")] == '\0')
+			continue; /* blank line */
+		if (!header_seen) {
+			if (!index_header_ok(text)) {
+				snprintf(errstr, errstr_size,
+					 "'%s': line %llu: the header is not '%s'", name,
+					 (unsigned long long)lineno, INDEX_EXPORT_HEADER);
+				failed = 1;
+				break;
+			}
+			header_seen = 1;
+			continue;
+		}
+		d->counts.rows++;
+		char *field[COLS], why[96];
+		size_t n = index_split(text, field);
+		const char *problem = index_row_problem(field, n, why, sizeof(why));
+		if (problem) {
+			d->counts.malformed++;
+			log_warn("'%s': line %llu: %s, row skipped", name,
+				 (unsigned long long)lineno, problem);
+			continue;
+		}
+		if (index_add_row(d, field) != 0) {
+			snprintf(errstr, errstr_size, "'%s': out of memory at line %llu",
+				 name, (unsigned long long)lineno);
+			failed = 1;
+			break;
+		}
+		d->counts.loaded++;
+	}
+	if (!failed && ferror(in)) {
+		snprintf(errstr, errstr_size, "cannot read '%s': %s", name,
+			 strerror(errno ? errno : EIO));
+		failed = 1;
+	}
+	if (!failed && !header_seen) {
+		snprintf(errstr, errstr_size, "'%s': empty file, no header '%s'", name,
+			 INDEX_EXPORT_HEADER);
+		failed = 1;
+	}
+	free(line);
+	return failed ? -1 : 0;
+}
+
+struct index_data *index_read(FILE *in, const char *name,
+			      struct index_counts *counts,
+			      char *errstr, size_t errstr_size)
+{
+	static const char *const names[TABLES] = { "pe1", "pe2", "ident", "ml" };
+	struct index_data *d = calloc(1, sizeof(*d));
+	if (!d) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return NULL;
+	}
+	snprintf(d->source, sizeof(d->source), "%s", name);
+	for (int t = 0; t < TABLES; t++)
+		d->table[t].name = names[t];
+	if (index_read_rows(d, in, name, errstr, errstr_size) != 0) {
+		index_data_free(d);
+		return NULL;
+	}
+
+	/* B: a power of two giving about INDEX_BUCKET_FILL fields a bucket in
+	 * the largest table. */
+	size_t most = 0;
+	for (int t = 0; t < TABLES; t++)
+		if (d->table[t].n > most)
+			most = d->table[t].n;
+	d->buckets = 1;
+	while ((size_t)d->buckets * INDEX_BUCKET_FILL < most && d->buckets < (1u << 24))
+		d->buckets <<= 1;
+
+	uint64_t ml_keys, ml_shared;
+	struct index_counts *c = &d->counts;
+	if (index_table_group(&d->table[TABLE_PE1], d->buckets, &c->pe1_keys, &c->pe1_shared) ||
+	    index_table_group(&d->table[TABLE_PE2], d->buckets, &c->pe2_keys, &c->pe2_shared) ||
+	    index_table_group(&d->table[TABLE_IDENT], d->buckets, &c->ident_keys, &c->ident_shared) ||
+	    index_table_group(&d->table[TABLE_ML], d->buckets, &ml_keys, &ml_shared)) {
+		snprintf(errstr, errstr_size, "'%s': out of memory", name);
+		index_data_free(d);
+		return NULL;
+	}
+	if (counts)
+		*counts = d->counts;
+	return d;
+}
+
+void index_data_free(struct index_data *d)
+{
+	if (!d)
+		return;
+	for (int t = 0; t < TABLES; t++) {
+		free(d->table[t].items);
+		free(d->table[t].start);
+	}
+	while (d->blocks) {
+		struct index_block *next = d->blocks->next;
+		free(d->blocks);
+		d->blocks = next;
+	}
+	free(d);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing a generation                                                */
+
+#define INDEX_CHUNK_ARGS 2000   /* arguments per pipelined command */
+#define INDEX_WINDOW 64         /* commands in flight before reading a reply */
+
+/* Sends commands pipelined and reads their replies a window behind. */
+struct index_writer {
+	redisContext *rc;
+	const char *argv[2 + INDEX_CHUNK_ARGS];
+	size_t argvlen[2 + INDEX_CHUNK_ARGS];
+	char marker[INDEX_CHUNK_ARGS / 2][16]; /* "\t<count>" values */
+	char key[96];
+	int head;       /* arguments before the pairs: "HSET key" */
+	int argc;
+	int pending;
+	char *errstr;
+	size_t errstr_size;
+	int failed;
+};
+
+static int index_writer_fail(struct index_writer *w, const char *what)
+{
+	snprintf(w->errstr, w->errstr_size, "redis: %s", what);
+	w->failed = 1;
+	return -1;
+}
+
+static int index_reply_check(struct index_writer *w)
+{
+	redisReply *reply = NULL;
+	if (redisGetReply(w->rc, (void **)&reply) != REDIS_OK)
+		return index_writer_fail(w, w->rc->errstr);
+	w->pending--;
+	if (reply->type == REDIS_REPLY_ERROR)
+		index_writer_fail(w, reply->str);
+	freeReplyObject(reply);
+	return w->failed ? -1 : 0;
+}
+
+/* Appends the command being built (if it has arguments past its head). */
+static int index_writer_flush(struct index_writer *w)
+{
+	if (w->failed)
+		return -1;
+	if (w->argc <= w->head)
+		return 0;
+	/* hiredis copies the arguments here: buffers may be reused after. */
+	if (redisAppendCommandArgv(w->rc, w->argc, w->argv, w->argvlen) != REDIS_OK)
+		return index_writer_fail(w, w->rc->errstr);
+	w->argc = w->head;
+	w->pending++;
+	if (w->pending >= INDEX_WINDOW)
+		return index_reply_check(w);
+	return 0;
+}
+
+/* Starts a command "<cmd> [key]"; key is copied. */
+static int index_writer_begin(struct index_writer *w, const char *cmd,
+			      const char *key)
+{
+	if (index_writer_flush(w))
+		return -1;
+	w->argv[0] = cmd;
+	w->argvlen[0] = strlen(cmd);
+	w->head = 1;
+	if (key) {
+		snprintf(w->key, sizeof(w->key), "%s", key);
+		w->argv[1] = w->key;
+		w->argvlen[1] = strlen(w->key);
+		w->head = 2;
+	}
+	w->argc = w->head;
+	return 0;
+}
+
+static int index_writer_arg(struct index_writer *w, const char *arg, size_t len)
+{
+	w->argv[w->argc] = arg;
+	w->argvlen[w->argc++] = len;
+	/* Keep pairs whole: a command ends on an even count of arguments. */
+	if (w->argc - w->head >= INDEX_CHUNK_ARGS && (w->argc - w->head) % 2 == 0)
+		return index_writer_flush(w);
+	return 0;
+}
+
+static int index_writer_finish(struct index_writer *w)
+{
+	if (index_writer_flush(w))
+		return -1;
+	while (w->pending > 0)
+		if (index_reply_check(w))
+			return -1;
+	return 0;
+}
+
+/* Writes one table, one HSET per bucket; a key of several dossiers gets
+ * "\t<count>" (distinct dossier ids among its adjacent items). */
+static int index_write_table(struct index_writer *w, long long gen,
+			     const struct index_data *d, const struct index_table *t)
+{
+	for (uint32_t b = 0; b < d->buckets; b++) {
+		const struct index_item *it = t->items + t->start[b];
+		size_t n = t->start[b + 1] - t->start[b];
+		if (n == 0)
+			continue;
+		char key[96];
+		snprintf(key, sizeof(key), INDEX_KEY_PREFIX "%lld:%s:%u", gen, t->name, b);
+		if (index_writer_begin(w, "HSET", key))
+			return -1;
+		for (size_t i = 0; i < n;) {
+			size_t j = i + 1;
+			unsigned distinct = 1;
+			for (; j < n && index_same_key(&it[j], &it[i]); j++)
+				if (it[j].id_len != it[j - 1].id_len ||
+				    memcmp(it[j].value, it[j - 1].value, it[j].id_len) != 0)
+					distinct++;
+			const char *value = it[i].value;
+			size_t value_len;
+			if (distinct > 1) {
+				char *m = w->marker[(w->argc - w->head) / 2];
+				value_len = (size_t)snprintf(m, sizeof(w->marker[0]), "\t%u",
+							     distinct);
+				value = m;
+			} else {
+				value_len = it[i].value_len;
+			}
+			if (index_writer_arg(w, it[i].key, it[i].key_len) ||
+			    index_writer_arg(w, value, value_len))
+				return -1;
+			i = j;
+		}
+	}
+	return index_writer_flush(w);
+}
+
+/* Runs one command built from a format; returns the reply (caller frees with
+ * freeReplyObject) or NULL with errstr, also for an error reply. */
+static redisReply *index_command(redisContext *rc, char *errstr,
+				 size_t errstr_size, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *reply = redisvCommand(rc, fmt, ap);
+	va_end(ap);
+	if (!reply) {
+		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+		return NULL;
+	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		snprintf(errstr, errstr_size, "redis: %s", reply->str);
+		freeReplyObject(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+/* Makes generation ARGV[1] current unless a newer one already is (two loaders
+ * racing never step back). */
+static const char index_switch_lua[] =
+	"local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+	"if tonumber(ARGV[1]) > cur then\n"
+	"  redis.call('SET', KEYS[1], ARGV[1])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n";
+
+static const char *const index_table_names[TABLES] = { "pe1", "pe2", "ident", "ml" };
+
+/* UNLINKs every key of generation g: its buckets, named from its meta's
+ * bucket count, then the meta. */
+static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
+			  size_t errstr_size)
+{
+	redisReply *r = index_command(rc, errstr, errstr_size,
+				      "HGET " INDEX_KEY_PREFIX "%s:meta buckets", g);
+	if (!r)
+		return -1;
+	long long buckets = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+	freeReplyObject(r);
+
+	struct index_writer *w = calloc(1, sizeof(*w));
+	char (*names)[96] = malloc(INDEX_CHUNK_ARGS * sizeof(*names));
+	if (!w || !names) {
+		free(w);
+		free(names);
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	w->rc = rc;
+	w->errstr = errstr;
+	w->errstr_size = errstr_size;
+	int failed = index_writer_begin(w, "UNLINK", NULL);
+	size_t k = 0;
+	for (int t = 0; t < TABLES && !failed; t++) {
+		for (long long b = 0; b < buckets && !failed; b++) {
+			/* names[] is reused once the command holding it is sent. */
+			int len = snprintf(names[k % INDEX_CHUNK_ARGS], sizeof(names[0]),
+					   INDEX_KEY_PREFIX "%s:%s:%lld", g,
+					   index_table_names[t], b);
+			failed = index_writer_arg(w, names[k % INDEX_CHUNK_ARGS], (size_t)len);
+			k++;
+		}
+	}
+	char meta[96];
+	int len = snprintf(meta, sizeof(meta), INDEX_KEY_PREFIX "%s:meta", g);
+	failed = failed || index_writer_arg(w, meta, (size_t)len) ||
+		 index_writer_finish(w);
+	free(names);
+	free(w);
+	return failed ? -1 : 0;
+}
+
+/* Deletes every generation recorded but keep and the newer ones (a load
+ * still running elsewhere). */
+static int index_drop_old(redisContext *rc, long long keep, char *errstr,
+			  size_t errstr_size)
+{
+	redisReply *members = index_command(rc, errstr, errstr_size, "SMEMBERS %s",
+					    INDEX_KEY_GENERATIONS);
+	if (!members)
+		return -1;
+	int failed = 0;
+	for (size_t i = 0; i < members->elements && !failed; i++) {
+		const char *g = members->element[i]->str;
+		if (!g || strtoll(g, NULL, 10) >= keep)
+			continue;
+		failed = index_drop_gen(rc, g, errstr, errstr_size) != 0;
+		redisReply *r = failed ? NULL :
+			index_command(rc, errstr, errstr_size, "SREM %s %s",
+				      INDEX_KEY_GENERATIONS, g);
+		failed = failed || !r;
+		freeReplyObject(r);
+		if (!failed)
+			log_info("index generation %s deleted", g);
+	}
+	freeReplyObject(members);
+	return failed ? -1 : 0;
+}
+
+int index_publish(redisContext *rc, const struct index_data *d,
+		  char *gen, size_t gen_size, char *errstr, size_t errstr_size)
+{
+	redisReply *r = index_command(rc, errstr, errstr_size, "INCR %s", INDEX_KEY_SEQ);
+	if (!r)
+		return -1;
+	long long g = r->integer;
+	freeReplyObject(r);
+	snprintf(gen, gen_size, "%lld", g);
+
+	/* Recorded first, with its bucket count: a load that dies half way is
+	 * found and deleted by the next one. */
+	r = index_command(rc, errstr, errstr_size, "SADD %s %lld",
+			  INDEX_KEY_GENERATIONS, g);
+	freeReplyObject(r);
+	if (r)
+		r = index_command(rc, errstr, errstr_size,
+				  "HSET " INDEX_KEY_PREFIX "%lld:meta buckets %u source %s "
+				  "dossiers %llu malformed %llu loaded_at %lld", g,
+				  d->buckets, d->source, (unsigned long long)d->counts.loaded,
+				  (unsigned long long)d->counts.malformed, (long long)time(NULL));
+	freeReplyObject(r);
+	if (!r)
+		return -1;
+
+	struct index_writer *w = calloc(1, sizeof(*w));
+	if (!w) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	w->rc = rc;
+	w->errstr = errstr;
+	w->errstr_size = errstr_size;
+	int failed = 0;
+	for (int t = 0; t < TABLES && !failed; t++)
+		failed = index_write_table(w, g, d, &d->table[t]) != 0;
+	failed = failed || index_writer_finish(w);
+	free(w);
+	if (failed)
+		return -1;
+
+	r = index_command(rc, errstr, errstr_size, "EVAL %s 1 %s %lld",
+			  index_switch_lua, INDEX_KEY_CURRENT, g);
+	if (!r)
+		return -1;
+	int switched = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	if (!switched) {
+		snprintf(errstr, errstr_size,
+			 "a newer index generation than %lld is current: another load "
+			 "finished first", g);
+		return -1;
+	}
+	log_info("index generation %lld is current (%u buckets a table)", g, d->buckets);
+	/* The new index is live: a failed clean-up is redone by the next load. */
+	char why[256];
+	if (index_drop_old(rc, g, why, sizeof(why)) != 0)
+		log_warn("older index generations not deleted: %s", why);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The cascade                                                         */
+
+/* ARGV: n, then for each record i seven values: P, index_hash(P), N(nom),
+ * ident key, index_hash(ident key), identity, JSON. Returns, for each
+ * record, {step, dossier_id} when it integrated, else {0, code, code...}.
+ * Runs whole: it reads the current generation itself, so a reload is seen
+ * entirely or not at all. */
+#define INDEX_ARGS_PER_RECORD 7
+
+static const char index_resolve_lua[] =
+	"local gen = redis.call('GET', 'aij:index:current')\n"
+	"if not gen then\n"
+	"  return redis.error_reply('ERR no dossier index loaded (aij:index:current is missing)')\n"
+	"end\n"
+	"local prefix = 'aij:index:' .. gen .. ':'\n"
+	"local buckets = tonumber(redis.call('HGET', prefix .. 'meta', 'buckets'))\n"
+	"if not buckets then\n"
+	"  return redis.error_reply('ERR index generation ' .. gen .. ' has no meta')\n"
+	"end\n"
+	"local n = tonumber(ARGV[1])\n"
+	"local PE, PE_HASH, NOM, IDENT, IDENT_HASH, IDENTITY, JSON = 1, 2, 3, 4, 5, 6, 7\n"
+	"local function arg(i, k) return ARGV[1 + (i - 1) * 7 + k] end\n"
+	"-- HGET of a field in its bucket: aij:index:<gen>:<table>:<hash mod B>.\n"
+	"local function get(tbl, i, field, hash)\n"
+	"  local b = string.format('%d', tonumber(arg(i, hash)) % buckets)\n"
+	"  return redis.call('HGET', prefix .. tbl .. ':' .. b, arg(i, field))\n"
+	"end\n"
+	"\n"
+	"local out = {}\n"
+	"local done = {}   -- records integrated: { i, dossier_id }\n"
+	"for i = 1, n do\n"
+	"  local codes = {}\n"
+	"  local step, dossier\n"
+	"  -- Steps 1 and 2: the numero PE in pe_cotraitance, then in\n"
+	"  -- pe_complement. '<id>\\t<N(nom)>' is one dossier, '\\t<count>' several.\n"
+	"  if arg(i, PE) ~= '' then\n"
+	"    for s, tbl in ipairs({ 'pe1', 'pe2' }) do\n"
+	"      local v = get(tbl, i, PE, PE_HASH)\n"
+	"      local tab = v and string.find(v, '\\t', 1, true)\n"
+	"      if not tab then codes[#codes + 1] = 5\n"
+	"      elseif tab == 1 then codes[#codes + 1] = 2\n"
+	"      elseif string.sub(v, tab + 1) ~= arg(i, NOM) then codes[#codes + 1] = 3\n"
+	"      else step, dossier = s, string.sub(v, 1, tab - 1) break end\n"
+	"    end\n"
+	"  end\n"
+	"  -- Step 3: N(nom)|N(prenom)|date. '<id>' is one dossier, '\\t<count>' several.\n"
+	"  if not step then\n"
+	"    local v = get('ident', i, IDENT, IDENT_HASH)\n"
+	"    if not v then codes[#codes + 1] = 5\n"
+	"    elseif string.byte(v, 1) == 9 then codes[#codes + 1] = 4\n"
+	"    else step, dossier = 3, v end\n"
+	"  end\n"
+	"  if step then\n"
+	"    out[i] = { step, dossier }\n"
+	"    done[#done + 1] = { i, dossier }\n"
+	"  else\n"
+	"    out[i] = { 0, unpack(codes) }\n"
+	"  end\n"
+	"end\n"
+	"\n"
+	"-- Attach: one copy per dispositif identity. The owner hash says which\n"
+	"-- dossier holds it; a dispositif now matched to another dossier leaves\n"
+	"-- the old one. Records of the batch are applied in their order.\n"
+	"if #done == 0 then return out end\n"
+	"local owner = {}\n"
+	"for s = 1, #done, 1000 do\n"
+	"  local fields = {}\n"
+	"  for j = s, math.min(s + 999, #done) do fields[#fields + 1] = arg(done[j][1], IDENTITY) end\n"
+	"  local got = redis.call('HMGET', 'aij:dispositif_owner', unpack(fields))\n"
+	"  for j = 1, #fields do\n"
+	"    if owner[fields[j]] == nil then owner[fields[j]] = got[j] end\n"
+	"  end\n"
+	"end\n"
+	"local moved = {}\n"
+	"for _, d in ipairs(done) do\n"
+	"  local i, dossier = d[1], d[2]\n"
+	"  local identity = arg(i, IDENTITY)\n"
+	"  local old = owner[identity]\n"
+	"  if old and old ~= dossier then\n"
+	"    redis.call('HDEL', 'aij:dispositifs:' .. old, identity)\n"
+	"  end\n"
+	"  redis.call('HSET', 'aij:dispositifs:' .. dossier, identity, arg(i, JSON))\n"
+	"  if old ~= dossier then\n"
+	"    moved[#moved + 1] = identity\n"
+	"    moved[#moved + 1] = dossier\n"
+	"    owner[identity] = dossier\n"
+	"  end\n"
+	"end\n"
+	"for s = 1, #moved, 2000 do\n"
+	"  redis.call('HSET', 'aij:dispositif_owner', unpack(moved, s, math.min(s + 1999, #moved)))\n"
+	"end\n"
+	"return out\n";
+
+/* Hex SHA-1 of the script, as EVALSHA names it. */
+static void index_script_sha(char hex[41])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int md_len = 0;
+	EVP_Digest(index_resolve_lua, sizeof(index_resolve_lua) - 1, md, &md_len,
+		   EVP_sha1(), NULL);
+	for (unsigned int i = 0; i < md_len && i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	hex[40] = '\0';
+}
+
+static int index_parse_results(const redisReply *reply, size_t n,
+			       struct index_result *out, char *errstr,
+			       size_t errstr_size)
+{
+	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
+		snprintf(errstr, errstr_size,
+			 "redis: the look-up script answered %zu results for %zu records",
+			 reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0, n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const redisReply *r = reply->element[i];
+		struct index_result *o = &out[i];
+		memset(o, 0, sizeof(*o));
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
+		    r->element[0]->type != REDIS_REPLY_INTEGER)
+			goto bad;
+		long long step = r->element[0]->integer;
+		if (step >= 1 && step <= 3) {
+			const redisReply *id = r->element[1];
+			if (id->type != REDIS_REPLY_STRING || id->len >= INDEX_ID_MAX)
+				goto bad;
+			o->step = (unsigned)step;
+			memcpy(o->dossier_id, id->str, id->len);
+			o->dossier_id[id->len] = '\0';
+			continue;
+		}
+		if (step != 0 || r->elements > 4)
+			goto bad;
+		for (size_t c = 1; c < r->elements; c++) {
+			if (r->element[c]->type != REDIS_REPLY_INTEGER)
+				goto bad;
+			o->codes[o->ncodes++] = (unsigned)r->element[c]->integer;
+		}
+		continue;
+bad:
+		snprintf(errstr, errstr_size,
+			 "redis: the look-up script answered an unexpected result for record %zu",
+			 i);
+		return -1;
+	}
+	return 0;
+}
+
+int index_resolve_batch(redisContext *rc, const struct index_query *q,
+			size_t n, struct index_result *out,
+			char *errstr, size_t errstr_size)
+{
+	if (n == 0)
+		return 0;
+	size_t argc = 4 + INDEX_ARGS_PER_RECORD * n;
+	const char **argv = malloc(argc * sizeof(*argv));
+	size_t *argvlen = malloc(argc * sizeof(*argvlen));
+	char (*hashes)[2][12] = malloc(n * sizeof(*hashes));
+	if (!argv || !argvlen || !hashes) {
+		free(argv);
+		free(argvlen);
+		free(hashes);
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	char sha[41], count[24];
+	index_script_sha(sha);
+	snprintf(count, sizeof(count), "%zu", n);
+	argv[0] = "EVALSHA";
+	argv[1] = sha;
+	argv[2] = "0";
+	argv[3] = count;
+	for (size_t i = 0; i < n; i++) {
+		const char **a = argv + 4 + INDEX_ARGS_PER_RECORD * i;
+		snprintf(hashes[i][0], sizeof(hashes[i][0]), "%u",
+			 index_hash(q[i].pe, strlen(q[i].pe)));
+		snprintf(hashes[i][1], sizeof(hashes[i][1]), "%u",
+			 index_hash(q[i].ident, strlen(q[i].ident)));
+		a[0] = q[i].pe;
+		a[1] = hashes[i][0];
+		a[2] = q[i].nom;
+		a[3] = q[i].ident;
+		a[4] = hashes[i][1];
+		a[5] = q[i].identity;
+		a[6] = q[i].json;
+	}
+	for (size_t i = 0; i < argc; i++)
+		argvlen[i] = strlen(argv[i]);
+
+	redisReply *reply = redisCommandArgv(rc, (int)argc, argv, argvlen);
+	if (reply && reply->type == REDIS_REPLY_ERROR &&
+	    strncmp(reply->str, "NOSCRIPT", 8) == 0) {
+		/* First use on this server (or it restarted): EVAL caches it. */
+		freeReplyObject(reply);
+		argv[0] = "EVAL";
+		argv[1] = index_resolve_lua;
+		argvlen[0] = 4;
+		argvlen[1] = sizeof(index_resolve_lua) - 1;
+		reply = redisCommandArgv(rc, (int)argc, argv, argvlen);
+	}
+	free(argv);
+	free(argvlen);
+	free(hashes);
+	if (!reply) {
+		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+		return -1;
+	}
+	int status = 0;
+	if (reply->type == REDIS_REPLY_ERROR) {
+		snprintf(errstr, errstr_size, "redis: %s", reply->str);
+		status = -1;
+	} else {
+		status = index_parse_results(reply, n, out, errstr, errstr_size);
+	}
+	freeReplyObject(reply);
+	return status;
+}
+
+/* ARGV: dossier_id, index_hash(dossier_id). Returns its ml_code or nil. */
+static const char index_ml_lua[] =
+	"local gen = redis.call('GET', 'aij:index:current')\n"
+	"if not gen then\n"
+	"  return redis.error_reply('ERR no dossier index loaded (aij:index:current is missing)')\n"
+	"end\n"
+	"local prefix = 'aij:index:' .. gen .. ':'\n"
+	"local buckets = tonumber(redis.call('HGET', prefix .. 'meta', 'buckets'))\n"
+	"local b = string.format('%d', tonumber(ARGV[2]) % buckets)\n"
+	"return redis.call('HGET', prefix .. 'ml:' .. b, ARGV[1])\n";
+
+int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
+		 size_t ml_size, char *errstr, size_t errstr_size)
+{
+	char hash[12];
+	snprintf(hash, sizeof(hash), "%u", index_hash(dossier_id, strlen(dossier_id)));
+	redisReply *r = index_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s",
+				      index_ml_lua, dossier_id, hash);
+	if (!r)
+		return -1;
+	int found = r->type == REDIS_REPLY_STRING;
+	if (found)
+		snprintf(ml, ml_size, "%s", r->str);
+	freeReplyObject(r);
+	return found;
+}
