@@ -34,6 +34,7 @@ struct reader {
 	uint64_t total;
 	unsigned char last_byte;
 	int blank;
+	int blank_crs;     /* CRs seen while blank: only a final one is a line end */
 
 	uint64_t line;
 	char text[READER_TEXT_SIZE];
@@ -144,8 +145,10 @@ static void reader_take(struct reader *r, const unsigned char *p, size_t n)
 	size_t room = sizeof(r->raw) - r->stored;
 	memcpy(r->raw + r->stored, p, n < room ? n : room);
 	r->stored += n < room ? n : room;
-	for (size_t i = 0; r->blank && i < n; i++)
+	for (size_t i = 0; r->blank && i < n; i++) {
 		r->blank = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
+		r->blank_crs += p[i] == '\r';
+	}
 	r->total += n;
 	r->last_byte = p[n - 1];
 }
@@ -292,6 +295,7 @@ static int reader_line_read(struct reader *r, char *errstr, size_t errstr_size)
 	r->total = 0;
 	r->last_byte = 0;
 	r->blank = 1;
+	r->blank_crs = 0;
 	for (;;) {
 		if (r->pos == r->end) {
 			if (r->eof)
@@ -328,7 +332,9 @@ int reader_next(struct reader *r, struct reader_line *out,
 		int rc = reader_line_read(r, errstr, errstr_size);
 		if (rc <= 0)
 			return rc;
-		if (r->blank) {
+		/* Blank: only spaces and tabs, before an optional CR line end. */
+		if (r->blank && (r->blank_crs == 0 ||
+				 (r->blank_crs == 1 && r->last_byte == '\r'))) {
 			if (reader_skip(r, r->line, errstr, errstr_size) < 0)
 				return -1;
 			continue;

@@ -194,6 +194,17 @@ Test(reader, blank_lines_skipped_but_counted)
 	expect_skipped(res, 3, 9, 9);
 }
 
+Test(reader, a_cr_inside_is_not_blank)
+{
+	/* Only a CR that ends the line is a line end: " \r " is text. */
+	struct result *res = READ_STR(" \r \n\r\r\n \r\n");
+	cr_assert_eq(res->n, 2);
+	expect_line(res, 0, 1, " \r ");
+	expect_line(res, 1, 2, "\r");
+	cr_assert_eq(res->nskipped, 1);
+	expect_skipped(res, 0, 3, 3);
+}
+
 Test(reader, bom_skipped)
 {
 	struct result *res = READ_STR("\xEF\xBB\xBF" "a;b\nc\n");
