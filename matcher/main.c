@@ -1,0 +1,392 @@
+/* aij-matcher: a consumer-group worker (run as many as wanted).
+ *
+ * For each batch of records: one look-up script in Redis (SPEC §4), one
+ * Outcome per record on the outcomes topic, and only once the broker
+ * acknowledged every outcome of the batch, a synchronous commit of the
+ * batch's offsets (at-least-once; the reporter counts a line twice once).
+ * A batch is always finished before the next poll, so nothing is pending
+ * when a rebalance revokes partitions. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conf.h"
+#include "kafka.h"
+#include "log.h"
+#include "signals.h"
+#include "work.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE   2
+
+#define MATCHER_FIRST_POLL_MS  500   /* waiting for a batch's first record */
+#define MATCHER_FILL_MS        50    /* then filling it for at most this */
+#define MATCHER_STOP_DRAIN_MS  5000  /* stop requested: acks we still wait for */
+#define MATCHER_PROGRESS_MS    10000 /* a progress line at most this often */
+
+struct matcher_conf {
+	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
+	const char *batch, *retry_ms, *kafka_conf, *log_level;
+	long batch_max, redis_retry_ms;
+};
+
+struct matcher {
+	const struct matcher_conf *mc;
+	rd_kafka_t *consumer, *producer;
+	struct work_redis redis;
+	struct work_stats stats, logged;
+	long last_progress_ms;
+	char assignment[512];         /* the partitions last logged as ours */
+};
+
+static long matcher_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
+static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
+			      int *exit_code)
+{
+	memset(mc, 0, sizeof(*mc));
+	const struct conf_opt opts[] = {
+		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
+		  "Kafka bootstrap servers", &mc->brokers },
+		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
+		  "the Redis holding the dossier index", &mc->redis },
+		{ "group", "AIJ_GROUP", KAFKA_GROUP_MATCHERS, "ID",
+		  "consumer group of the matchers", &mc->group },
+		{ "topic-records", "AIJ_TOPIC_RECORDS", KAFKA_TOPIC_RECORDS, "TOPIC",
+		  "topic of the records", &mc->topic_records },
+		{ "topic-outcomes", "AIJ_TOPIC_OUTCOMES", KAFKA_TOPIC_OUTCOMES, "TOPIC",
+		  "topic of the outcomes", &mc->topic_outcomes },
+		{ "batch", "AIJ_BATCH", "500", "N",
+		  "records resolved together in one Redis call", &mc->batch },
+		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "30000", "N",
+		  "how long Redis is retried before records get code 10",
+		  &mc->retry_ms },
+		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
+		  "extra librdkafka settings for both clients, key=value,key=value",
+		  &mc->kafka_conf },
+		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
+		  "error, warn, info or debug", &mc->log_level },
+		{ NULL, NULL, NULL, NULL, NULL, NULL },
+	};
+	char errstr[512];
+	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
+	if (rc == 1) {
+		conf_usage(stdout, "aij-matcher",
+			   "Consumer-group worker: matches each record against the "
+			   "dossier index in Redis\nand publishes its outcome; commits "
+			   "offsets once the outcomes are acknowledged.", opts);
+		*exit_code = 0;
+		return -1;
+	}
+	enum log_level level = LOG_LVL_INFO;
+	if (rc == 0 && log_level_parse(mc->log_level, &level) < 0) {
+		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", mc->log_level);
+		rc = -1;
+	}
+	if (rc == 0 &&
+	    (conf_long("batch", mc->batch, 1, 100000, &mc->batch_max, errstr,
+		       sizeof(errstr)) ||
+	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
+		       &mc->redis_retry_ms, errstr, sizeof(errstr))))
+		rc = -1;
+	if (rc < 0) {
+		log_error("%s", errstr);
+		*exit_code = EXIT_USAGE;
+		return -1;
+	}
+	log_set_level(level);
+	return 0;
+}
+
+/* Delivery report of one outcome: marks it in its batch slot. */
+static void matcher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+				void *opaque)
+{
+	(void)rk;
+	(void)opaque;
+	struct work_outcome *o = msg->_private;
+	if (!o)
+		return;
+	if (msg->err) {
+		log_warn("outcome of line %.*s not acknowledged: %s", (int)o->key_len,
+			 o->key, rd_kafka_err2str(msg->err));
+		o->delivery = WORK_FAILED;
+	} else {
+		o->delivery = WORK_DELIVERED;
+	}
+}
+
+/* Logs the partitions we hold when they changed (a rebalance happened in
+ * the last poll: librdkafka assigns and revokes by itself, and our batches
+ * are always complete by then). */
+static void matcher_log_assignment(struct matcher *m)
+{
+	rd_kafka_topic_partition_list_t *parts = NULL;
+	if (rd_kafka_assignment(m->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
+		return;
+	char now[sizeof(m->assignment)];
+	size_t len = 0;
+	now[0] = '\0';
+	for (int i = 0; i < parts->cnt && len < sizeof(now) - 16; i++)
+		len += (size_t)snprintf(now + len, sizeof(now) - len, "%s%" PRId32,
+					i ? "," : "", parts->elems[i].partition);
+	int count = parts->cnt;
+	rd_kafka_topic_partition_list_destroy(parts);
+	if (strcmp(now, m->assignment) == 0)
+		return;
+	if (count == 0)
+		log_info("rebalance: no partition of '%s' assigned (revoked: %s)",
+			 m->mc->topic_records, m->assignment);
+	else
+		log_info("rebalance: partitions %s of '%s' assigned%s%s",
+			 now, m->mc->topic_records, m->assignment[0] ? ", was " : "",
+			 m->assignment);
+	snprintf(m->assignment, sizeof(m->assignment), "%s", now);
+}
+
+/* Polls up to max messages: waits for the first, then takes what arrives
+ * within MATCHER_FILL_MS. Returns how many are in msgs. */
+static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
+			      size_t max)
+{
+	size_t n = 0;
+	long first_ms = 0;
+	while (n < max && !signals_stop) {
+		int timeout = MATCHER_FIRST_POLL_MS;
+		if (n > 0) {
+			long left = first_ms + MATCHER_FILL_MS - matcher_now_ms();
+			if (left <= 0)
+				break;
+			timeout = (int)left;
+		}
+		rd_kafka_message_t *msg = rd_kafka_consumer_poll(m->consumer, timeout);
+		if (!msg) {
+			if (n > 0)
+				break;
+			matcher_log_assignment(m);
+			return 0;
+		}
+		if (msg->err) {
+			if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				log_warn("consumer: %s", rd_kafka_message_errstr(msg));
+			rd_kafka_message_destroy(msg);
+			continue;
+		}
+		if (n == 0) {
+			first_ms = matcher_now_ms();
+			matcher_log_assignment(m);
+		}
+		msgs[n++] = msg;
+	}
+	return n;
+}
+
+static size_t matcher_unacked(const struct work_outcome *out, size_t n,
+			      enum work_delivery state)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < n; i++)
+		count += out[i].payload && out[i].delivery == (int)state;
+	return count;
+}
+
+/* Produces the batch's outcomes and waits until the broker acknowledged
+ * each; the ones it refused are produced again (backoff 100 ms doubling to
+ * 2 s). Returns 0 when all are acknowledged; -1 when a stop was requested
+ * before, or the producer failed for good. */
+static int matcher_publish(struct matcher *m, struct work_outcome *out, size_t n)
+{
+	long delay = 100;
+	for (int round = 1;; round++) {
+		char errstr[512];
+		for (size_t i = 0; i < n; i++) {
+			if (!out[i].payload || out[i].delivery == WORK_DELIVERED)
+				continue;
+			out[i].delivery = WORK_PENDING;
+			if (kafka_produce(m->producer, m->mc->topic_outcomes, out[i].key,
+					  out[i].key_len, out[i].payload, out[i].len,
+					  &out[i], errstr, sizeof(errstr)) != 0) {
+				log_warn("line %s: %s", out[i].key, errstr);
+				out[i].delivery = WORK_FAILED;
+			}
+		}
+		long stop_since = 0;
+		while (matcher_unacked(out, n, WORK_PENDING) > 0) {
+			rd_kafka_flush(m->producer, 200);
+			char fatal[256];
+			if (rd_kafka_fatal_error(m->producer, fatal, sizeof(fatal))) {
+				log_error("kafka producer failed for good: %s", fatal);
+				return -1;
+			}
+			if (signals_stop && !stop_since)
+				stop_since = matcher_now_ms();
+			if (stop_since && matcher_now_ms() - stop_since > MATCHER_STOP_DRAIN_MS)
+				return -1;
+		}
+		size_t failed = matcher_unacked(out, n, WORK_FAILED);
+		if (failed == 0)
+			return 0;
+		if (signals_stop)
+			return -1;
+		log_warn("%zu outcomes not acknowledged (round %d): producing them "
+			 "again in %ld ms, offsets not committed meanwhile", failed,
+			 round, delay);
+		for (long slept = 0; slept < delay && !signals_stop; slept += 50)
+			rd_kafka_poll(m->producer, 50);
+		delay = delay * 2 > 2000 ? 2000 : delay * 2;
+	}
+}
+
+/* Commits, for each partition of the batch, its highest offset + 1. */
+static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
+			   size_t n)
+{
+	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
+	for (size_t i = 0; i < n; i++) {
+		const char *topic = rd_kafka_topic_name(msgs[i]->rkt);
+		rd_kafka_topic_partition_t *p =
+			rd_kafka_topic_partition_list_find(list, topic, msgs[i]->partition);
+		if (!p)
+			p = rd_kafka_topic_partition_list_add(list, topic,
+							      msgs[i]->partition);
+		if (msgs[i]->offset + 1 > p->offset)
+			p->offset = msgs[i]->offset + 1;
+	}
+	rd_kafka_resp_err_t err = rd_kafka_commit(m->consumer, list, 0);
+	if (err)
+		/* The partition moved to another matcher meanwhile: it will
+		 * process these records again, the reporter counts them once. */
+		log_warn("commit of a batch of %zu records failed: %s (they may be "
+			 "processed again)", n, rd_kafka_err2str(err));
+	rd_kafka_topic_partition_list_destroy(list);
+}
+
+static void matcher_progress(struct matcher *m, int final)
+{
+	long now = matcher_now_ms();
+	if (!final && now - m->last_progress_ms < MATCHER_PROGRESS_MS)
+		return;
+	struct work_stats *s = &m->stats, *l = &m->logged;
+	if (!final && s->records == l->records)
+		return;
+	double secs = (double)(now - m->last_progress_ms) / 1000.0;
+	log_info("%s%llu records (%.0f/s): %llu integrated, %llu failed, of which "
+		 "%llu code 10; %llu messages that were not records",
+		 final ? "done: " : "", (unsigned long long)s->records,
+		 final || secs <= 0 ? 0.0 : (double)(s->records - l->records) / secs,
+		 (unsigned long long)s->integrated, (unsigned long long)s->failed,
+		 (unsigned long long)s->technical, (unsigned long long)s->poison);
+	m->logged = *s;
+	m->last_progress_ms = now;
+}
+
+/* Consumes until a stop request or a failure. Returns the exit code. */
+static int matcher_run(struct matcher *m)
+{
+	size_t max = (size_t)m->mc->batch_max;
+	rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
+	struct work_outcome *out = calloc(max, sizeof(*out));
+	if (!msgs || !out) {
+		free(msgs);
+		free(out);
+		log_error("out of memory for batches of %zu", max);
+		return EXIT_RUNTIME;
+	}
+	int exit_code = 0;
+	m->last_progress_ms = matcher_now_ms();
+	while (!signals_stop) {
+		size_t n = matcher_collect(m, msgs, max);
+		if (n > 0) {
+			/* Any failure below ends the process without committing:
+			 * the consumer's position is past these records, so going
+			 * on could commit over them. Another matcher redoes them. */
+			if (work_batch(&m->redis, msgs, n, out, &m->stats) != 0) {
+				exit_code = signals_stop ? 0 : EXIT_RUNTIME;
+			} else {
+				if (matcher_publish(m, out, n) == 0)
+					matcher_commit(m, msgs, n);
+				else if (!signals_stop)
+					exit_code = EXIT_RUNTIME;
+				else
+					log_warn("stopped before the outcomes of a batch "
+						 "were acknowledged: not committed, another "
+						 "matcher will redo them");
+				work_release(out, n);
+			}
+			for (size_t i = 0; i < n; i++)
+				rd_kafka_message_destroy(msgs[i]);
+			if (exit_code != 0)
+				break;
+			if (signals_stop)
+				log_info("stop requested: current batch finished");
+		}
+		matcher_progress(m, 0);
+	}
+	free(msgs);
+	free(out);
+	return exit_code;
+}
+
+int main(int argc, char **argv)
+{
+	struct matcher_conf mc;
+	int exit_code = 0;
+	log_init("matcher", NULL);
+	if (matcher_conf_parse(argc, argv, &mc, &exit_code) < 0)
+		return exit_code;
+	signals_install();
+
+	struct matcher m;
+	memset(&m, 0, sizeof(m));
+	m.mc = &mc;
+	m.redis.addr = mc.redis;
+	m.redis.retry_ms = mc.redis_retry_ms;
+
+	char errstr[512];
+	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,
+					&m, errstr, sizeof(errstr));
+	if (!m.producer) {
+		log_error("%s", errstr);
+		return EXIT_RUNTIME;
+	}
+	m.consumer = kafka_consumer_new(mc.brokers, mc.group, mc.kafka_conf, errstr,
+					sizeof(errstr));
+	if (!m.consumer || kafka_subscribe(m.consumer, mc.topic_records, errstr,
+					   sizeof(errstr)) != 0) {
+		log_error("%s", errstr);
+		if (m.consumer)
+			rd_kafka_destroy(m.consumer);
+		rd_kafka_destroy(m.producer);
+		return EXIT_RUNTIME;
+	}
+	/* Redis is connected lazily: a matcher started before Redis waits and
+	 * retries at its first batch like after any Redis failure. */
+	log_info("consuming '%s' as group '%s' (batches of %ld), outcomes to '%s', "
+		 "redis %s", mc.topic_records, mc.group, mc.batch_max,
+		 mc.topic_outcomes, mc.redis);
+
+	exit_code = matcher_run(&m);
+
+	/* In order: leave the group (our partitions go to the others at once),
+	 * then make sure no outcome is left in the producer's queue. */
+	rd_kafka_consumer_close(m.consumer);
+	rd_kafka_destroy(m.consumer);
+	int left = kafka_drain(m.producer, MATCHER_STOP_DRAIN_MS);
+	if (left > 0)
+		log_warn("%d outcomes still unacknowledged at exit (their records "
+			 "were not committed)", left);
+	rd_kafka_destroy(m.producer);
+	if (m.redis.rc)
+		redisFree(m.redis.rc);
+	matcher_progress(&m, 1);
+	log_info("stopped (exit %d)", exit_code);
+	return exit_code;
+}

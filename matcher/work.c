@@ -1,0 +1,282 @@
+#include "work.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "aij.pb-c.h"
+#include "dossier_index.h"
+#include "log.h"
+#include "normalize.h"
+#include "record.h"
+#include "signals.h"
+
+#define WORK_BACKOFF_FIRST_MS 100
+#define WORK_BACKOFF_MAX_MS   2000
+#define WORK_REDIS_TIMEOUT_MS 5000
+
+/* JSON names of the 12 fields (SPEC §2.1), in file order. */
+static const char *const work_field_names[RECORD_FIELDS] = {
+	"identifiant_sigma", "code_regional", "identifiant_pe", "nom_naissance",
+	"prenom", "date_naissance", "code_insee_residence", "type_dispositif",
+	"date_debut", "date_fin_prevue", "date_fin_reelle", "motif_sortie",
+};
+
+/* A valid record on its way through the look-up. */
+struct work_item {
+	size_t msg;                 /* index in the batch */
+	char *buf;                  /* holds pe, nom, ident, identity */
+	char *json;                 /* from json_dumps(): free() */
+	struct index_query q;
+};
+
+static long work_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void work_sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static const char *work_field(const Aij__Record *r, size_t i)
+{
+	return i < r->n_fields && r->fields[i] ? r->fields[i] : "";
+}
+
+/* The dispositif as stored in Redis: its named fields, run_id and line.
+ * Returns a string to free(), or NULL when out of memory. */
+static char *work_json(const Aij__Record *r)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < RECORD_FIELDS; i++) {
+		json_t *v = json_string(work_field(r, i));
+		/* Ingest sends UTF-8; anything else is kept out, not stored broken. */
+		json_object_set_new(o, work_field_names[i], v ? v : json_string(""));
+	}
+	json_object_set_new(o, "run_id", json_string(r->run_id));
+	json_object_set_new(o, "line", json_integer((json_int_t)r->line));
+	char *text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/* Fills item's look-up inputs from a valid record. 0 or -1 (memory). */
+static int work_prepare(struct work_item *it, const Aij__Record *r)
+{
+	const char *pe = work_field(r, FIELD_PE);
+	const char *nom = work_field(r, FIELD_NOM);
+	const char *prenom = work_field(r, FIELD_PRENOM);
+	const char *date = work_field(r, FIELD_DATE_NAISSANCE);
+	const char *sigma = work_field(r, FIELD_SIGMA);
+	const char *type = work_field(r, FIELD_TYPE);
+	const char *debut = work_field(r, FIELD_DATE_DEBUT);
+
+	size_t pe_size = strlen(pe) + 1, nom_size = strlen(nom) + 1;
+	size_t ident_size = strlen(nom) + strlen(prenom) + strlen(date) + 3;
+	size_t identity_size = strlen(sigma) + strlen(type) + strlen(debut) + 3;
+	it->buf = malloc(pe_size + nom_size + ident_size + identity_size);
+	it->json = work_json(r);
+	if (!it->buf || !it->json)
+		return -1;
+	char *pe_key = it->buf, *nom_key = pe_key + pe_size;
+	char *ident = nom_key + nom_size, *identity = ident + ident_size;
+	index_pe_key(pe, pe_key, pe_size);
+	name_normalize(nom, nom_key, nom_size);
+	index_ident_key(nom, prenom, date, ident, ident_size);
+	snprintf(identity, identity_size, "%s;%s;%s", sigma, type, debut);
+	it->q.pe = pe_key;
+	it->q.nom = nom_key;
+	it->q.ident = ident;
+	it->q.identity = identity;
+	it->q.json = it->json;
+	return 0;
+}
+
+/* Packs the outcome of record r into o. codes/ncodes for a failure, else
+ * res holds the integration. 0 or -1 (memory). */
+static int work_pack(struct work_outcome *o, const Aij__Record *r,
+		     const struct index_result *res, const unsigned *codes,
+		     size_t ncodes)
+{
+	Aij__Outcome out = AIJ__OUTCOME__INIT;
+	Aij__Integrated integrated = AIJ__INTEGRATED__INIT;
+	Aij__Failed failed = AIJ__FAILED__INIT;
+	uint32_t c[3];
+	out.run_id = r->run_id;
+	out.line = r->line;
+	out.seq = r->seq;
+	if (res && res->step) {
+		integrated.dossier_id = (char *)res->dossier_id;
+		integrated.step = res->step;
+		out.result_case = AIJ__OUTCOME__RESULT_INTEGRATED;
+		out.integrated = &integrated;
+	} else {
+		for (size_t i = 0; i < ncodes && i < 3; i++)
+			c[i] = codes[i];
+		failed.n_codes = ncodes < 3 ? ncodes : 3;
+		failed.codes = c;
+		out.result_case = AIJ__OUTCOME__RESULT_FAILED;
+		out.failed = &failed;
+		/* The reports show a failed line's fields. */
+		out.n_fields = r->n_fields;
+		out.fields = r->fields;
+	}
+	o->len = aij__outcome__get_packed_size(&out);
+	o->payload = malloc(o->len ? o->len : 1);
+	if (!o->payload)
+		return -1;
+	aij__outcome__pack(&out, o->payload);
+	return 0;
+}
+
+/* Resolves items, retrying Redis within the budget. Returns 0 with res
+ * filled, 1 when the budget ran out (code 10), -1 when stopped. */
+static int work_resolve(struct work_redis *wr, const struct index_query *q,
+			size_t n, struct index_result *res)
+{
+	long deadline = work_now_ms() + wr->retry_ms;
+	long delay = WORK_BACKOFF_FIRST_MS;
+	for (int attempt = 1;; attempt++) {
+		char errstr[512];
+		if (!wr->rc)
+			wr->rc = index_connect(wr->addr, WORK_REDIS_TIMEOUT_MS, errstr,
+					       sizeof(errstr));
+		if (wr->rc && index_resolve_batch(wr->rc, q, n, res, errstr,
+						  sizeof(errstr)) == 0) {
+			if (attempt > 1)
+				log_info("redis is back after %d attempts", attempt);
+			return 0;
+		}
+		/* A broken connection is replaced; an error reply (no index
+		 * loaded yet, a busy script) is simply retried. */
+		if (wr->rc && wr->rc->err) {
+			redisFree(wr->rc);
+			wr->rc = NULL;
+		}
+		long now = work_now_ms();
+		if (now + delay > deadline) {
+			log_error("redis still failing after %d attempts in %ld ms (%s): "
+				  "%zu records get code 10", attempt, wr->retry_ms,
+				  errstr, n);
+			return 1;
+		}
+		log_warn("redis: %s; retry %d in %ld ms", errstr, attempt, delay);
+		/* Sleep in slices so that a stop request is seen at once. */
+		for (long slept = 0; slept < delay && !signals_stop; slept += 50)
+			work_sleep_ms(delay - slept < 50 ? delay - slept : 50);
+		if (signals_stop)
+			return -1;
+		delay = delay * 2 > WORK_BACKOFF_MAX_MS ? WORK_BACKOFF_MAX_MS : delay * 2;
+	}
+}
+
+int work_batch(struct work_redis *wr, rd_kafka_message_t *const *msgs, size_t n,
+	       struct work_outcome *out, struct work_stats *stats)
+{
+	Aij__Record **rec = calloc(n ? n : 1, sizeof(*rec));
+	struct work_item *items = calloc(n ? n : 1, sizeof(*items));
+	struct index_query *q = calloc(n ? n : 1, sizeof(*q));
+	struct index_result *res = calloc(n ? n : 1, sizeof(*res));
+	int status = -1;
+	size_t nitems = 0;
+	memset(out, 0, n * sizeof(*out));
+	if (!rec || !items || !q || !res) {
+		log_error("out of memory for a batch of %zu records", n);
+		goto done;
+	}
+
+	for (size_t i = 0; i < n; i++) {
+		const rd_kafka_message_t *m = msgs[i];
+		rec[i] = aij__record__unpack(NULL, m->len, m->payload);
+		if (!rec[i]) {
+			/* Not a Record: no run or line to report it under. Logged
+			 * loudly and committed past, so that it never blocks its
+			 * partition; the reporter names the line if one is missing. */
+			log_error("message at %s[%" PRId32 "] offset %" PRId64
+				  " (key '%.*s') is not a Record: skipped",
+				  rd_kafka_topic_name(m->rkt), m->partition, m->offset,
+				  (int)(m->key_len < 40 ? m->key_len : 40),
+				  m->key ? (const char *)m->key : "");
+			stats->poison++;
+			continue;
+		}
+		Aij__Record *r = rec[i];
+		int len = snprintf(out[i].key, sizeof(out[i].key), "%" PRIu64, r->line);
+		out[i].key_len = (size_t)len;
+		stats->records++;
+		if (r->validation_code != 0) {
+			unsigned code = r->validation_code;
+			if (work_pack(&out[i], r, NULL, &code, 1))
+				goto oom;
+			stats->failed++;
+			continue;
+		}
+		struct work_item *it = &items[nitems++]; /* counted now: freed below */
+		it->msg = i;
+		if (work_prepare(it, r))
+			goto oom;
+		q[nitems - 1] = it->q;
+	}
+
+	int resolved = nitems ? work_resolve(wr, q, nitems, res) : 0;
+	if (resolved < 0) {
+		log_warn("stopping during redis retries: the batch of %zu records is "
+			 "left uncommitted for the next matcher", n);
+		goto done;
+	}
+	for (size_t k = 0; k < nitems; k++) {
+		size_t i = items[k].msg;
+		static const unsigned technical = CODE_TECHNICAL;
+		int rc = resolved == 1 ? work_pack(&out[i], rec[i], NULL, &technical, 1)
+				       : work_pack(&out[i], rec[i], &res[k], res[k].codes,
+						   res[k].ncodes);
+		if (rc)
+			goto oom;
+		if (resolved == 1) {
+			stats->technical++;
+			stats->failed++;
+		} else if (res[k].step) {
+			stats->integrated++;
+		} else {
+			stats->failed++;
+		}
+	}
+	status = 0;
+	goto done;
+oom:
+	log_error("out of memory while packing a batch of %zu records", n);
+done:
+	if (status != 0)
+		work_release(out, n);
+	for (size_t k = 0; k < nitems; k++) {
+		free(items[k].buf);
+		free(items[k].json);
+	}
+	if (rec)
+		for (size_t i = 0; i < n; i++)
+			aij__record__free_unpacked(rec[i], NULL);
+	free(rec);
+	free(items);
+	free(q);
+	free(res);
+	return status;
+}
+
+void work_release(struct work_outcome *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(out[i].payload);
+		out[i].payload = NULL;
+	}
+}
