@@ -100,6 +100,8 @@ static struct result *read_bytes(const void *data, size_t n)
 {
 	result_release(&last_res);
 	read_all(write_tmp(data, n), &last_res);
+	unlink(tmp_path);
+	tmp_path[0] = '\0';
 	return &last_res;
 }
 
