@@ -1,0 +1,513 @@
+/* The dossier index against a real redis-server: loading the export
+ * (SPEC §2.3), the atomic reload, the cascade of SPEC §4 on every case, and
+ * the attachment of integrated dispositifs (one copy each). */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dossier_index.h"
+#include "log.h"
+#include "normalize.h"
+#include "support/redis_server.h"
+
+static struct test_redis redis;
+
+static void setup(void)
+{
+	log_set_level(LOG_LVL_ERROR);
+	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
+}
+
+static void teardown(void)
+{
+	test_redis_stop(&redis);
+}
+
+TestSuite(dossier_index, .init = setup, .fini = teardown, .timeout = 30);
+
+#define HEADER INDEX_EXPORT_HEADER "\n"
+
+/* Reads an export given as text; counts into *c. NULL when index_read
+ * refused it (errstr then says why). */
+static struct index_data *read_text(const char *text, struct index_counts *c,
+				    char *errstr, size_t errstr_size)
+{
+	FILE *in = fmemopen((void *)text, strlen(text), "r");
+	cr_assert_not_null(in);
+	struct index_data *d = index_read(in, "export.csv", c, errstr, errstr_size);
+	fclose(in);
+	return d;
+}
+
+/* Loads an export given as text into the test Redis; returns the generation. */
+static long long load(const char *text)
+{
+	char errstr[512], gen[32];
+	struct index_counts c;
+	struct index_data *d = read_text(text, &c, errstr, sizeof(errstr));
+	cr_assert_not_null(d, "%s", errstr);
+	cr_assert_eq(index_publish(redis.rc, d, gen, sizeof(gen), errstr,
+				   sizeof(errstr)), 0, "%s", errstr);
+	index_data_free(d);
+	return atoll(gen);
+}
+
+static redisReply *cmd(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	redisReply *r = redisvCommand(redis.rc, fmt, ap);
+	va_end(ap);
+	cr_assert_not_null(r, "redis: %s", redis.rc->errstr);
+	cr_assert_neq(r->type, REDIS_REPLY_ERROR, "redis: %s", r->str);
+	return r;
+}
+
+/* HGET of field in table of the current generation, through its bucket;
+ * returns a copy to free(), NULL when absent. */
+static char *index_get(const char *table, const char *field)
+{
+	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
+	cr_assert_eq(r->type, REDIS_REPLY_STRING);
+	char gen[32];
+	snprintf(gen, sizeof(gen), "%s", r->str);
+	freeReplyObject(r);
+	r = cmd("HGET " INDEX_KEY_PREFIX "%s:meta buckets", gen);
+	cr_assert_eq(r->type, REDIS_REPLY_STRING);
+	unsigned long buckets = strtoul(r->str, NULL, 10);
+	freeReplyObject(r);
+	unsigned long b = index_hash(field, strlen(field)) % buckets;
+	r = cmd("HGET " INDEX_KEY_PREFIX "%s:%s:%lu %s", gen, table, b, field);
+	char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+	freeReplyObject(r);
+	return v;
+}
+
+static void assert_get(const char *table, const char *field, const char *want)
+{
+	char *v = index_get(table, field);
+	if (!want) {
+		cr_assert_null(v, "%s[%s] = '%s', expected nothing", table, field, v);
+		return;
+	}
+	cr_assert_not_null(v, "%s[%s] missing, expected '%s'", table, field, want);
+	cr_assert_str_eq(v, want, "%s[%s]", table, field);
+	free(v);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+Test(dossier_index, load_counts_malformed_rows_and_goes_on)
+{
+	const char *text =
+		"\xEF\xBB\xBF" HEADER
+		"D1;ML1;Le Goff;Anne;01/02/2000;1234567a;\r\n"
+		"D2;ML1;Martin;Paul;31/04/2000;;\n"          /* 31/04: no such day */
+		"\n"
+		"D3;ML2;Dupont;Jean;02/03/1999;X1;Y1\n"
+		";ML2;Durand;Jean;02/03/1999;X2;\n"           /* empty dossier_id */
+		"D5;ML2;Durand\n"                             /* 3 fields */
+		"D6;ML2;Durand;Jean;02/03/1999;X1;;extra\n"   /* 8 fields */
+		"D7;ML3;Durand;Jean;29/02/2001;;\n"           /* not a leap year */
+		"D8;ML3; Bernard ;Luc;29/02/2004; x1 ;\n";
+	struct index_counts c;
+	char errstr[256];
+	struct index_data *d = read_text(text, &c, errstr, sizeof(errstr));
+	cr_assert_not_null(d, "%s", errstr);
+	cr_expect_eq(c.rows, 8);
+	cr_expect_eq(c.loaded, 3);
+	cr_expect_eq(c.malformed, 5);
+	cr_expect_eq(c.pe1_keys, 2);      /* 1234567A, X1 */
+	cr_expect_eq(c.pe1_shared, 1);    /* X1: D3 and D8 */
+	cr_expect_eq(c.pe2_keys, 1);
+	cr_expect_eq(c.ident_keys, 3);
+	index_data_free(d);
+}
+
+Test(dossier_index, wrong_header_or_empty_file_is_refused)
+{
+	struct index_counts c;
+	char errstr[256];
+	cr_assert_null(read_text("id;ml\nD1;ML1\n", &c, errstr, sizeof(errstr)));
+	cr_expect(strstr(errstr, "line 1: the header is not") != NULL, "%s", errstr);
+	cr_assert_null(read_text("", &c, errstr, sizeof(errstr)));
+	cr_expect(strstr(errstr, "empty file") != NULL, "%s", errstr);
+	/* A header only is a valid, empty export. */
+	struct index_data *d = read_text(HEADER, &c, errstr, sizeof(errstr));
+	cr_assert_not_null(d, "%s", errstr);
+	cr_expect_eq(c.loaded, 0);
+	index_data_free(d);
+}
+
+Test(dossier_index, each_lookup_key_and_value)
+{
+	load(HEADER
+	     "D1;ML1;Lé Goff;Anne;01/02/2000; 1234567a ;P2A\n"
+	     "D2;ML2;Martin;Paul;03/04/2001;SHARED;\n"
+	     "D3;ML2;Martin;Paul;03/04/2001;SHARED;\n"
+	     "D3;ML2;Martin;Paul;03/04/2001;;\n");  /* D3 again: still 2 dossiers */
+	assert_get("pe1", "1234567A", "D1\tLEGOFF");
+	assert_get("pe1", "1234567a", NULL);
+	assert_get("pe2", "P2A", "D1\tLEGOFF");
+	assert_get("pe1", "SHARED", "\t2");
+	assert_get("pe2", "", NULL);
+	assert_get("ident", "LEGOFF|ANNE|01/02/2000", "D1");
+	assert_get("ident", "MARTIN|PAUL|03/04/2001", "\t2");
+	assert_get("ml", "D1", "ML1");
+
+	char ml[32], errstr[256];
+	cr_expect_eq(index_ml_get(redis.rc, "D2", ml, sizeof(ml), errstr, sizeof(errstr)), 1);
+	cr_expect_str_eq(ml, "ML2");
+	cr_expect_eq(index_ml_get(redis.rc, "D9", ml, sizeof(ml), errstr, sizeof(errstr)), 0);
+}
+
+Test(dossier_index, reload_switches_and_deletes_the_old_generation)
+{
+	long long g1 = load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
+	long long g2 = load(HEADER "D2;ML1;New;Anne;01/02/2000;PE1;\n");
+	cr_assert_gt(g2, g1);
+
+	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
+	cr_expect_eq(atoll(r->str), g2);
+	freeReplyObject(r);
+	assert_get("pe1", "PE1", "D2\tNEW");
+
+	r = cmd("KEYS " INDEX_KEY_PREFIX "%lld:*", g1);
+	cr_expect_eq(r->elements, 0, "%zu keys of generation %lld left", r->elements, g1);
+	freeReplyObject(r);
+	r = cmd("SMEMBERS %s", INDEX_KEY_GENERATIONS);
+	cr_expect_eq(r->elements, 1);
+	freeReplyObject(r);
+}
+
+Test(dossier_index, a_dead_load_is_cleaned_by_the_next)
+{
+	load(HEADER "D1;ML1;A;B;01/02/2000;PE1;\n");
+	/* A load that died after writing some of generation 99. */
+	freeReplyObject(cmd("SADD %s 99", INDEX_KEY_GENERATIONS));
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:meta buckets 1"));
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:pe1:0 PE1 x"));
+	freeReplyObject(cmd("SET %s 99", INDEX_KEY_SEQ));
+	long long g = load(HEADER "D2;ML1;A;B;01/02/2000;PE1;\n");
+	cr_expect_eq(g, 100);
+	redisReply *r = cmd("KEYS " INDEX_KEY_PREFIX "99:*");
+	cr_expect_eq(r->elements, 0);
+	freeReplyObject(r);
+}
+
+/* A matcher sees one generation or the other, never a mix: the script runs
+ * between two commands of the loader. Here a loader's writes are split by a
+ * look-up at each stage. */
+Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
+{
+	load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
+	/* Half of a new generation written by hand, not switched. */
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:meta buckets 1"));
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:pe1:0 PE1 D9\tOLD"));
+	char errstr[256];
+	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000", "S;AIJ;01/01/2026", "{}" };
+	struct index_result res;
+	cr_assert_eq(index_resolve_batch(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), 0,
+		     "%s", errstr);
+	cr_expect_eq(res.step, 1);
+	cr_expect_str_eq(res.dossier_id, "D1");
+}
+
+/* ---------------------------------------------------------------- cascade */
+
+/* A week's record as the matcher prepares it. */
+struct rec {
+	const char *pe, *nom, *prenom, *date, *sigma;
+};
+
+struct prepared {
+	char pe[64], nom[64], ident[192], identity[128], json[64];
+	struct index_query q;
+};
+
+static void prepare(struct prepared *p, const struct rec *r)
+{
+	index_pe_key(r->pe, p->pe, sizeof(p->pe));
+	name_normalize(r->nom, p->nom, sizeof(p->nom));
+	index_ident_key(r->nom, r->prenom, r->date, p->ident, sizeof(p->ident));
+	snprintf(p->identity, sizeof(p->identity), "%s;AIJ;01/01/2026", r->sigma);
+	snprintf(p->json, sizeof(p->json), "{\"identifiant_sigma\":\"%s\"}", r->sigma);
+	p->q.pe = p->pe;
+	p->q.nom = p->nom;
+	p->q.ident = p->ident;
+	p->q.identity = p->identity;
+	p->q.json = p->json;
+}
+
+static const char cascade_export[] = HEADER
+	/* step 1 */
+	"A1;ML1;Lé Goff;Anne;01/02/2000;PEA;\n"
+	/* 02 at step 1 (two dossiers), 04 at step 3 (two same identities) */
+	"B1;ML1;Martin;Paul;03/04/2001;PEB;\n"
+	"B2;ML1;Martin;Paul;03/04/2001;PEB;\n"
+	/* 03 at steps 1 and 2: one dossier each, another name */
+	"C1;ML1;Dupont;Marc;05/06/1999;PEC;\n"
+	"C2;ML1;Durand;Marc;05/06/1999;;PEC\n"
+	/* step 2 */
+	"E1;ML1;D'Alembert;Jean;07/08/2002;;PEE\n"
+	/* step 3 */
+	"F1;ML2;N'Diaye-Sow;Jean-Édouard;09/10/2003;OTHER;\n";
+
+static const struct {
+	struct rec r;
+	unsigned step;
+	const char *dossier;
+	const char *codes;   /* when failed: "05/05/05" */
+} cascade_cases[] = {
+	{ { "PEA", "LE-GOFF", "Anne", "01/02/2000", "s1" }, 1, "A1", NULL },
+	{ { "pea", "legoff", "x", "01/01/1990", "s2" }, 1, "A1", NULL },
+	{ { " PEA ", "Lé  Goff", "x", "01/01/1990", "s3" }, 1, "A1", NULL },
+	{ { "PEE", "DALEMBERT", "x", "01/01/1990", "s4" }, 2, "E1", NULL },
+	{ { "PEE", "d'alembert", "x", "01/01/1990", "s5" }, 2, "E1", NULL },
+	{ { "NOPE", "NDIAYE SOW", "JEAN EDOUARD", "09/10/2003", "s6" }, 3, "F1", NULL },
+	{ { "", "n'diaye sow", "Jean-Edouard", "09/10/2003", "s7" }, 3, "F1", NULL },
+	{ { "NOPE", "Nobody", "X", "01/01/1990", "s8" }, 0, NULL, "05/05/05" },
+	{ { "PEB", "Martin", "Paul", "03/04/2001", "s9" }, 0, NULL, "02/05/04" },
+	{ { "PEC", "Other", "Marc", "05/06/1999", "s10" }, 0, NULL, "03/03/05" },
+	{ { "", "Nobody", "X", "01/01/1990", "s11" }, 0, NULL, "05" },
+	{ { "", "Martin", "Paul", "03/04/2001", "s12" }, 0, NULL, "04" },
+	/* the date is compared as written: another day is another person */
+	{ { "", "Le Goff", "Anne", "02/02/2000", "s13" }, 0, NULL, "05" },
+};
+
+#define NCASES (sizeof(cascade_cases) / sizeof(cascade_cases[0]))
+
+static void codes_text(const struct index_result *res, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < res->ncodes; i++)
+		len += (size_t)snprintf(out + len, size - len, "%s%02u", i ? "/" : "",
+					res->codes[i]);
+}
+
+Test(dossier_index, cascade_every_case_of_the_spec)
+{
+	load(cascade_export);
+	struct prepared p[NCASES];
+	struct index_query q[NCASES];
+	for (size_t i = 0; i < NCASES; i++) {
+		prepare(&p[i], &cascade_cases[i].r);
+		q[i] = p[i].q;
+	}
+	struct index_result res[NCASES];
+	char errstr[256];
+	cr_assert_eq(index_resolve_batch(redis.rc, q, NCASES, res, errstr, sizeof(errstr)),
+		     0, "%s", errstr);
+	for (size_t i = 0; i < NCASES; i++) {
+		char codes[32];
+		codes_text(&res[i], codes, sizeof(codes));
+		cr_expect_eq(res[i].step, cascade_cases[i].step,
+			     "case %zu (%s): step %u, codes '%s'", i,
+			     cascade_cases[i].r.sigma, res[i].step, codes);
+		if (cascade_cases[i].step)
+			cr_expect_str_eq(res[i].dossier_id, cascade_cases[i].dossier,
+					 "case %zu", i);
+		else
+			cr_expect_str_eq(codes, cascade_cases[i].codes, "case %zu", i);
+	}
+}
+
+Test(dossier_index, one_record_at_a_time_gives_the_same)
+{
+	load(cascade_export);
+	for (size_t i = 0; i < NCASES; i++) {
+		struct prepared p;
+		prepare(&p, &cascade_cases[i].r);
+		struct index_result res;
+		char errstr[256];
+		cr_assert_eq(index_resolve_batch(redis.rc, &p.q, 1, &res, errstr,
+						 sizeof(errstr)), 0, "%s", errstr);
+		cr_expect_eq(res.step, cascade_cases[i].step, "case %zu", i);
+	}
+}
+
+/* ------------------------------------------------------------- attaching */
+
+static struct index_result resolve_one(const struct rec *r, const char *json)
+{
+	struct prepared p;
+	prepare(&p, r);
+	p.q.json = json;
+	struct index_result res;
+	char errstr[256];
+	cr_assert_eq(index_resolve_batch(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),
+		     0, "%s", errstr);
+	return res;
+}
+
+static long long hlen(const char *key)
+{
+	redisReply *r = cmd("HLEN %s", key);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+static void assert_hget(const char *key, const char *field, const char *want)
+{
+	redisReply *r = cmd("HGET %s %s", key, field);
+	if (!want)
+		cr_expect_eq(r->type, REDIS_REPLY_NIL, "%s[%s] is set", key, field);
+	else if (r->type != REDIS_REPLY_STRING)
+		cr_expect_fail("%s[%s] missing", key, field);
+	else
+		cr_expect_str_eq(r->str, want, "%s[%s]", key, field);
+	freeReplyObject(r);
+}
+
+Test(dossier_index, integrating_again_updates_the_one_copy)
+{
+	load(cascade_export);
+	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
+	cr_assert_eq(resolve_one(&r, "{\"week\":1}").step, 1);
+	cr_assert_eq(resolve_one(&r, "{\"week\":2}").step, 1);
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 1);
+	assert_hget(INDEX_KEY_DISPOSITIFS "A1", "S1;AIJ;01/01/2026", "{\"week\":2}");
+	assert_hget(INDEX_KEY_OWNER, "S1;AIJ;01/01/2026", "A1");
+
+	/* A failed line attaches nothing. */
+	const struct rec none = { "NOPE", "Nobody", "X", "01/01/1990", "S2" };
+	cr_assert_eq(resolve_one(&none, "{}").step, 0);
+	assert_hget(INDEX_KEY_OWNER, "S2;AIJ;01/01/2026", NULL);
+}
+
+Test(dossier_index, integrating_into_another_dossier_moves_it)
+{
+	load(cascade_export);
+	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
+	cr_assert_eq(resolve_one(&r, "{\"to\":\"A1\"}").step, 1);
+
+	/* Next week the numéro PE is in another dossier. */
+	load(HEADER "Z9;ML1;Le Goff;Anne;01/02/2000;PEA;\n");
+	struct index_result res = resolve_one(&r, "{\"to\":\"Z9\"}");
+	cr_assert_eq(res.step, 1);
+	cr_assert_str_eq(res.dossier_id, "Z9");
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 0);
+	assert_hget(INDEX_KEY_DISPOSITIFS "Z9", "S1;AIJ;01/01/2026", "{\"to\":\"Z9\"}");
+	assert_hget(INDEX_KEY_OWNER, "S1;AIJ;01/01/2026", "Z9");
+}
+
+Test(dossier_index, the_same_dispositif_twice_in_a_batch_stays_one_copy)
+{
+	load(cascade_export);
+	/* Same identity (sigma s1, AIJ, 01/01/2026), two lines, two dossiers. */
+	struct prepared p[2];
+	const struct rec a = { "PEA", "Le Goff", "Anne", "01/02/2000", "s1" };
+	const struct rec e = { "PEE", "D'Alembert", "Jean", "07/08/2002", "s1" };
+	prepare(&p[0], &a);
+	prepare(&p[1], &e);
+	struct index_query q[2] = { p[0].q, p[1].q };
+	struct index_result res[2];
+	char errstr[256];
+	cr_assert_eq(index_resolve_batch(redis.rc, q, 2, res, errstr, sizeof(errstr)), 0,
+		     "%s", errstr);
+	cr_expect_eq(res[0].step, 1);
+	cr_expect_eq(res[1].step, 2);
+	/* The later line wins. */
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 0);
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "E1"), 1);
+	assert_hget(INDEX_KEY_OWNER, "s1;AIJ;01/01/2026", "E1");
+}
+
+/* A batch far past Lua's unpack() limits and the HMGET chunks. */
+Test(dossier_index, a_big_batch)
+{
+	enum { N = 2500 };
+	size_t cap = 200 + (size_t)N * 64;
+	char *text = malloc(cap);
+	size_t len = (size_t)snprintf(text, cap, "%s", HEADER);
+	for (int i = 0; i < N; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"D%d;ML1;Nom%d;Prenom;01/02/2000;PE%d;\n", i, i, i);
+	load(text);
+	free(text);
+
+	struct prepared *p = calloc(N + 1, sizeof(*p));
+	struct index_query *q = calloc(N + 1, sizeof(*q));
+	struct index_result *res = calloc(N + 1, sizeof(*res));
+	for (int i = 0; i <= N; i++) {
+		char pe[16], nom[16], sigma[16];
+		snprintf(pe, sizeof(pe), "PE%d", i);
+		snprintf(nom, sizeof(nom), "Nom%d", i);
+		snprintf(sigma, sizeof(sigma), "S%d", i);
+		struct rec r = { pe, nom, "Prenom", "01/02/2000", sigma };
+		prepare(&p[i], &r);
+		q[i] = p[i].q;
+	}
+	char errstr[256];
+	cr_assert_eq(index_resolve_batch(redis.rc, q, N + 1, res, errstr, sizeof(errstr)),
+		     0, "%s", errstr);
+	for (int i = 0; i < N; i++) {
+		char want[16];
+		snprintf(want, sizeof(want), "D%d", i);
+		cr_assert_eq(res[i].step, 1, "record %d", i);
+		cr_assert_str_eq(res[i].dossier_id, want);
+	}
+	cr_expect_eq(res[N].step, 0);
+	cr_expect_eq(hlen(INDEX_KEY_OWNER), N);
+	free(p);
+	free(q);
+	free(res);
+}
+
+/* ------------------------------------------------------------- failures */
+
+Test(dossier_index, no_index_loaded_is_an_error)
+{
+	struct index_query q = { "PE1", "X", "X|Y|01/01/2000", "s;AIJ;01/01/2026", "{}" };
+	struct index_result res;
+	char errstr[256];
+	cr_assert_eq(index_resolve_batch(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_expect(strstr(errstr, "no dossier index loaded") != NULL, "%s", errstr);
+	cr_expect_eq(redis.rc->err, 0, "the connection itself is fine");
+}
+
+Test(dossier_index, the_script_is_sent_again_after_a_flush)
+{
+	load(cascade_export);
+	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
+	cr_assert_eq(resolve_one(&r, "{}").step, 1);
+	freeReplyObject(cmd("SCRIPT FLUSH"));
+	cr_assert_eq(resolve_one(&r, "{}").step, 1);
+}
+
+Test(dossier_index, redis_gone_is_an_error_on_the_context)
+{
+	load(cascade_export);
+	redisContext *rc = test_redis_connect(&redis);
+	cr_assert(rc && !rc->err);
+	test_redis_kill(&redis);
+	struct index_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000", "s;AIJ;01/01/2026", "{}" };
+	struct index_result res;
+	char errstr[256];
+	cr_expect_eq(index_resolve_batch(rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_expect_neq(rc->err, 0);
+	redisFree(rc);
+
+	char errstr2[256];
+	cr_expect_null(index_connect(redis.addr, 1000, errstr2, sizeof(errstr2)));
+	cr_expect(strstr(errstr2, "cannot connect to redis") != NULL, "%s", errstr2);
+	cr_expect_null(index_connect("no-port", 1000, errstr2, sizeof(errstr2)));
+	cr_expect(strstr(errstr2, "is not HOST:PORT") != NULL, "%s", errstr2);
+}
+
+Test(dossier_index, keys_as_compared)
+{
+	char out[64];
+	cr_expect_eq(index_pe_key("  1234567a\t", out, sizeof(out)), 8);
+	cr_expect_str_eq(out, "1234567A");
+	cr_expect_eq(index_pe_key("", out, sizeof(out)), 0);
+	cr_expect_gt(index_ident_key("Lé Goff", "Anne-Marie", " 01/02/2000 ", out,
+				     sizeof(out)), 0);
+	cr_expect_str_eq(out, "LEGOFF|ANNEMARIE|01/02/2000");
+	cr_expect_eq(index_ident_key("a-very-long-name", "b", "01/02/2000", out, 8), 0);
+	cr_expect_str_eq(out, "");
+}
