@@ -97,7 +97,7 @@ static int broker_topics_create(rd_kafka_mock_cluster_t *mcluster,
 			rc = -1;
 			break;
 		}
-		log_info("topic '%s': %d partitions, replication %d", name,
+		log_info("topic '%s': %d partition(s), replication %d", name,
 			 partitions, replication);
 	}
 	free(copy);

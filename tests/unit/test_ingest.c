@@ -444,17 +444,18 @@ Test(ingest, missing_file_flag_is_exit_2)
 	free(err);
 }
 
-/* A port on 127.0.0.1 where nothing listens (bound, then released). */
-static int free_port(void)
+/* A port on 127.0.0.1 where nothing listens: bound and kept (so nobody else
+ * takes it meanwhile) but never listening, so connecting is refused. Close
+ * *fd when done. */
+static int dead_port(int *fd)
 {
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert_geq(fd, 0);
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert_geq(*fd, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET,
 				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	socklen_t len = sizeof(sa);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
+	cr_assert_eq(getsockname(*fd, (struct sockaddr *)&sa, &len), 0);
 	return ntohs(sa.sin_port);
 }
 
@@ -462,7 +463,8 @@ Test(ingest, no_broker_fails_without_a_manifest_and_without_hanging)
 {
 	write_file(week_path, WEEK, sizeof(WEEK) - 1);
 	char brokers[64];
-	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", free_port());
+	int held;
+	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", dead_port(&held));
 	const char *args[] = { "--file", week_path, "--brokers", brokers,
 			       "--communes", COMMUNES, "--motifs", MOTIFS,
 			       "--kafka-conf", "message.timeout.ms=2000", NULL };
@@ -473,6 +475,7 @@ Test(ingest, no_broker_fails_without_a_manifest_and_without_hanging)
 			   "stderr:\n%s", err);
 	cr_assert_null(strstr(err, "manifest published to"), "stderr:\n%s", err);
 	free(err);
+	close(held);
 }
 
 Test(ingest, bad_kafka_setting_is_exit_2)
@@ -518,7 +521,8 @@ Test(ingest, sigterm_stops_without_a_manifest)
 		fprintf(f, "S%d;R11;;DUPONT;Jean;01/02/2000;75056;AIJ;01/09/2025;;;\n", i);
 	cr_assert_eq(fclose(f), 0);
 	char brokers[64];
-	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", free_port());
+	int held;
+	snprintf(brokers, sizeof(brokers), "127.0.0.1:%d", dead_port(&held));
 	const char *args[] = { "--file", week_path, "--brokers", brokers,
 			       "--communes", COMMUNES, "--motifs", MOTIFS,
 			       "--kafka-conf", "message.timeout.ms=120000", NULL };
@@ -531,4 +535,5 @@ Test(ingest, sigterm_stops_without_a_manifest)
 	cr_assert_not_null(strstr(err, "stopped by a signal"), "stderr:\n%s", err);
 	cr_assert_null(strstr(err, "manifest published to"), "stderr:\n%s", err);
 	free(err);
+	close(held);
 }
