@@ -1,0 +1,398 @@
+/* aij-matcher as a process, against the local broker over TCP and a real
+ * redis-server: one outcome per record (validation codes, the cascade, a
+ * message that is not a Record), offsets committed after the outcomes,
+ * Redis down (code 10 after the retry budget) and Redis back within it,
+ * and a clean stop on SIGTERM. */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "aij.pb-c.h"
+#include "dossier_index.h"
+#include "kafka.h"
+#include "log.h"
+#include "support/broker.h"
+#include "support/redis_server.h"
+
+#define PARTITIONS 4
+#define RUN_ID "2026-W10"
+#define WAIT_MS 60000   /* a guard against a hung test, not a timing check */
+
+static struct test_broker broker;
+static struct test_redis redis;
+static pid_t matcher_pid;
+static char group[64];
+static char matcher_log[64];   /* the matcher's stderr */
+
+static void setup(void)
+{
+	log_set_level(LOG_LVL_ERROR);
+	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
+	cr_assert_eq(test_broker_start(&broker, PARTITIONS), 0, "aij-broker did not start");
+	snprintf(group, sizeof(group), "test-matchers-%d", (int)getpid());
+	snprintf(matcher_log, sizeof(matcher_log), "/tmp/aij-test-matcher.%d.log",
+		 (int)getpid());
+}
+
+static void teardown(void)
+{
+	if (matcher_pid > 0) {
+		kill(matcher_pid, SIGKILL);
+		waitpid(matcher_pid, NULL, 0);
+		matcher_pid = 0;
+	}
+	/* The matcher's log, for whoever reads a failure. */
+	FILE *log = fopen(matcher_log, "r");
+	if (log) {
+		char line[1024];
+		while (fgets(line, sizeof(line), log))
+			fputs(line, stderr);
+		fclose(log);
+		unlink(matcher_log);
+	}
+	test_broker_stop(&broker);
+	test_redis_stop(&redis);
+}
+
+TestSuite(matcher, .init = setup, .fini = teardown, .timeout = 120);
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void load_index(void)
+{
+	static const char export[] = INDEX_EXPORT_HEADER "\n"
+		"D1;ML1;Le Goff;Anne;01/02/2000;PE1;\n"
+		"D2;ML1;Martin;Paul;03/04/2001;PE2;\n"
+		"D3;ML1;Martin;Paul;03/04/2001;PE2;\n"
+		"D4;ML2;Durand;Léa;05/06/2002;;\n";
+	FILE *in = fmemopen((void *)export, strlen(export), "r");
+	char errstr[256], gen[32];
+	struct index_data *d = index_read(in, "export.csv", NULL, errstr, sizeof(errstr));
+	fclose(in);
+	cr_assert_not_null(d, "%s", errstr);
+	redisContext *rc = test_redis_connect(&redis);
+	cr_assert(rc && !rc->err);
+	cr_assert_eq(index_publish(rc, d, gen, sizeof(gen), errstr, sizeof(errstr)), 0,
+		     "%s", errstr);
+	redisFree(rc);
+	index_data_free(d);
+}
+
+/* The week's records: line, validation code, fields. */
+struct rec {
+	uint64_t line;
+	unsigned code;
+	const char *f[12];
+	/* expected outcome */
+	unsigned step;
+	const char *dossier;
+	unsigned codes[3];
+};
+
+static const struct rec week[] = {
+	{ 2, 0, { "S1", "R", "pe1", "LE-GOFF", "Anne", "01/02/2000", "75056", "AIJ",
+		  "01/09/2025", "", "", "" }, 1, "D1", { 0 } },
+	{ 3, 0, { "S2", "R", "PE2", "Martin", "Paul", "03/04/2001", "75056", "AIJ",
+		  "01/09/2025", "", "", "" }, 0, NULL, { 2, 5, 4 } },
+	{ 4, 0, { "S3", "R", "", "DURAND", "Lea", "05/06/2002", "75056", "AIJ",
+		  "01/09/2025", "", "", "" }, 3, "D4", { 0 } },
+	{ 5, 0, { "S4", "R", "", "Nobody", "X", "05/06/2002", "75056", "AIJ",
+		  "01/09/2025", "", "", "" }, 0, NULL, { 5 } },
+	{ 6, 7, { "S5", "R", "", "", "X", "05/06/2002", "75056", "AIJ",
+		  "01/09/2025", "", "", "" }, 0, NULL, { 7 } },
+	{ 7, 1, { "S6", "R", "", "A" }, 0, NULL, { 1 } },
+};
+
+#define NWEEK (sizeof(week) / sizeof(week[0]))
+
+/* Publishes the week's records, plus one message that is not a Record. */
+static void publish_week(void)
+{
+	char errstr[512];
+	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+					    sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	for (size_t i = 0; i < NWEEK; i++) {
+		Aij__Record r = AIJ__RECORD__INIT;
+		r.run_id = RUN_ID;
+		r.line = week[i].line;
+		r.seq = i;
+		r.validation_code = week[i].code;
+		char *fields[12];
+		size_t n = 0;
+		while (n < 12 && week[i].f[n]) {
+			fields[n] = (char *)week[i].f[n];
+			n++;
+		}
+		r.fields = fields;
+		r.n_fields = n;
+		r.field_count = (uint32_t)n;
+		uint8_t buf[1024];
+		size_t len = aij__record__pack(&r, buf);
+		char key[24];
+		snprintf(key, sizeof(key), "%" PRIu64, r.line);
+		cr_assert_eq(kafka_produce(rk, KAFKA_TOPIC_RECORDS, key, strlen(key), buf,
+					   len, NULL, errstr, sizeof(errstr)), 0, "%s", errstr);
+	}
+	static const char garbage[] = "\xff\xff\xff\xff not a record";
+	cr_assert_eq(kafka_produce(rk, KAFKA_TOPIC_RECORDS, "99", 2, garbage,
+				   sizeof(garbage) - 1, NULL, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(kafka_drain(rk, 30000), 0, "records not acknowledged");
+	rd_kafka_destroy(rk);
+}
+
+static void start_matcher(long retry_ms)
+{
+	const char *bin_dir = getenv("AIJ_BIN");
+	char bin[512], retry[24];
+	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
+	snprintf(retry, sizeof(retry), "%ld", retry_ms);
+	matcher_pid = fork();
+	cr_assert_geq(matcher_pid, 0);
+	if (matcher_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		FILE *log = freopen(matcher_log, "a", stderr);
+		(void)log;
+		execl(bin, bin, "--brokers", broker.bootstrap, "--redis", redis.addr,
+		      "--group", group, "--batch", "3", "--redis-retry-ms", retry,
+		      "--log-level", "info", (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* Waits until the matcher's log holds text; 0, or -1 at the guard. */
+static int wait_log(const char *text)
+{
+	long until = now_ms() + WAIT_MS;
+	while (now_ms() < until) {
+		FILE *log = fopen(matcher_log, "r");
+		char line[1024];
+		int found = 0;
+		while (log && !found && fgets(line, sizeof(line), log))
+			found = strstr(line, text) != NULL;
+		if (log)
+			fclose(log);
+		if (found)
+			return 0;
+		sleep_ms(100);
+	}
+	return -1;
+}
+
+/* SIGTERM, then the exit status (-1 if it did not exit in time). */
+static int stop_matcher(void)
+{
+	kill(matcher_pid, SIGTERM);
+	long until = now_ms() + 20000;
+	int status;
+	while (now_ms() < until) {
+		if (waitpid(matcher_pid, &status, WNOHANG) == matcher_pid) {
+			matcher_pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		sleep_ms(50);
+	}
+	return -1;
+}
+
+/* Reads outcomes from the start of every partition until n distinct lines
+ * have one (or the guard). out[line] gets the last one; the caller frees. */
+static size_t read_outcomes(Aij__Outcome **by_line, size_t max_line, size_t n)
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", broker.bootstrap,
+				       errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);
+	/* assign() needs a group, even one that never commits. */
+	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "test-matcher-reader", errstr,
+				       sizeof(errstr)), RD_KAFKA_CONF_OK);
+	cr_assert_eq(rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr,
+				       sizeof(errstr)), RD_KAFKA_CONF_OK);
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(PARTITIONS);
+	for (int p = 0; p < PARTITIONS; p++)
+		rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_OUTCOMES, p)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
+	rd_kafka_topic_partition_list_destroy(parts);
+
+	size_t got = 0;
+	long until = now_ms() + WAIT_MS;
+	while (got < n && now_ms() < until) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+		if (!m)
+			continue;
+		if (!m->err) {
+			Aij__Outcome *o = aij__outcome__unpack(NULL, m->len, m->payload);
+			cr_assert_not_null(o, "an outcome that does not unpack");
+			cr_assert_lt(o->line, max_line);
+			if (!by_line[o->line])
+				got++;
+			else
+				aij__outcome__free_unpacked(by_line[o->line], NULL);
+			by_line[o->line] = o;
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+	return got;
+}
+
+static void check_outcome(const Aij__Outcome *o, const struct rec *r, int technical)
+{
+	cr_assert_not_null(o, "line %" PRIu64 " has no outcome", r->line);
+	cr_expect_str_eq(o->run_id, RUN_ID);
+	cr_expect_eq(o->line, r->line);
+	if (r->step && !technical) {
+		cr_assert_eq(o->result_case, AIJ__OUTCOME__RESULT_INTEGRATED,
+			     "line %" PRIu64 " not integrated", r->line);
+		cr_expect_eq(o->integrated->step, r->step, "line %" PRIu64, r->line);
+		cr_expect_str_eq(o->integrated->dossier_id, r->dossier);
+		cr_expect_eq(o->n_fields, 0);
+		return;
+	}
+	cr_assert_eq(o->result_case, AIJ__OUTCOME__RESULT_FAILED,
+		     "line %" PRIu64 " not failed", r->line);
+	/* Code 10 replaces the look-up's codes, not a validation code. */
+	if (technical && r->code == 0) {
+		cr_assert_eq(o->failed->n_codes, 1);
+		cr_expect_eq(o->failed->codes[0], 10, "line %" PRIu64, r->line);
+	} else {
+		size_t n = 0;
+		while (n < 3 && r->codes[n])
+			n++;
+		cr_assert_eq(o->failed->n_codes, n, "line %" PRIu64, r->line);
+		for (size_t i = 0; i < n; i++)
+			cr_expect_eq(o->failed->codes[i], r->codes[i], "line %" PRIu64, r->line);
+	}
+	/* A failed line carries its fields for the reports. */
+	cr_assert_gt(o->n_fields, 0);
+	cr_expect_str_eq(o->fields[0], r->f[0]);
+}
+
+static void check_week(int technical)
+{
+	Aij__Outcome *by_line[16] = { 0 };
+	size_t got = read_outcomes(by_line, 16, NWEEK);
+	cr_assert_eq(got, NWEEK, "%zu outcomes of %zu", got, NWEEK);
+	for (size_t i = 0; i < NWEEK; i++)
+		check_outcome(by_line[week[i].line], &week[i], technical);
+	cr_expect_null(by_line[0], "no outcome for the message that is not a record");
+	for (size_t i = 0; i < 16; i++)
+		aij__outcome__free_unpacked(by_line[i], NULL);
+}
+
+/* Waits until the group committed every record (end offsets); returns the
+ * number of records still uncommitted at the guard. */
+static int64_t wait_committed(void)
+{
+	char errstr[512];
+	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, group, NULL, errstr,
+					    sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	int64_t left = -1;
+	long until = now_ms() + WAIT_MS;
+	while (left != 0 && now_ms() < until) {
+		rd_kafka_topic_partition_list_t *parts =
+			rd_kafka_topic_partition_list_new(PARTITIONS);
+		for (int p = 0; p < PARTITIONS; p++)
+			rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_RECORDS, p);
+		left = 0;
+		if (rd_kafka_committed(rk, parts, 5000) != 0) {
+			left = -1;
+		} else {
+			for (int p = 0; p < PARTITIONS; p++) {
+				int64_t lo, hi;
+				cr_assert_eq(rd_kafka_query_watermark_offsets(
+						     rk, KAFKA_TOPIC_RECORDS, p, &lo, &hi, 5000), 0);
+				int64_t done = parts->elems[p].offset < 0 ? 0 : parts->elems[p].offset;
+				left += hi - done;
+			}
+		}
+		rd_kafka_topic_partition_list_destroy(parts);
+		if (left != 0)
+			sleep_ms(200);
+	}
+	rd_kafka_destroy(rk);
+	return left;
+}
+
+Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
+{
+	load_index();
+	publish_week();
+	start_matcher(30000);
+	check_week(0);
+	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
+
+	/* The integrated dispositifs are attached in Redis. */
+	redisReply *r = redisCommand(redis.rc, "HGET %s %s", INDEX_KEY_DISPOSITIFS "D1",
+				     "S1;AIJ;01/09/2025");
+	cr_assert(r && r->type == REDIS_REPLY_STRING, "dispositif S1 not attached to D1");
+	cr_expect(strstr(r->str, "\"identifiant_sigma\":\"S1\"") != NULL, "%s", r->str);
+	cr_expect(strstr(r->str, "\"line\":2") != NULL, "%s", r->str);
+	freeReplyObject(r);
+
+	cr_expect_eq(stop_matcher(), 0, "aij-matcher did not exit 0 on SIGTERM");
+	cr_expect_eq(wait_log("is not a Record"), 0, "the poison message was not logged");
+}
+
+Test(matcher, redis_down_past_the_budget_gives_code_10)
+{
+	test_redis_kill(&redis);
+	publish_week();
+	start_matcher(500);
+	check_week(1);
+	/* Every record has its outcome, so the batch is committed too. */
+	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
+	cr_expect_eq(stop_matcher(), 0);
+}
+
+Test(matcher, redis_back_within_the_budget)
+{
+	test_redis_kill(&redis);
+	publish_week();
+	start_matcher(60000);
+	cr_assert_eq(wait_log("retry 2 in"), 0, "the matcher never retried redis");
+	cr_assert_eq(test_redis_restart(&redis), 0);
+	load_index();
+	check_week(0);
+	cr_expect_eq(wait_log("redis is back"), 0);
+	cr_expect_eq(stop_matcher(), 0);
+}
+
+Test(matcher, bad_usage_exits_2)
+{
+	const char *bin_dir = getenv("AIJ_BIN");
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --batch 0 2>/dev/null",
+		 bin_dir && *bin_dir ? bin_dir : "build/bin");
+	int status = system(cmd);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --no-such-flag 2>/dev/null",
+		 bin_dir && *bin_dir ? bin_dir : "build/bin");
+	status = system(cmd);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+}
