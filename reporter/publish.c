@@ -114,12 +114,16 @@ static int publish_rename(const char *from, const char *to,
 	return 0;
 }
 
-/* Makes the renames durable. */
-static void publish_sync_dir(const char *dir)
+/* Makes what was written under dir durable: the files (syncfs, one call
+ * for all of them) or the renames in dir. */
+static void publish_sync(const char *dir, int whole_fs)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
-		fsync(fd);
+		if (whole_fs)
+			syncfs(fd);
+		else
+			fsync(fd);
 		close(fd);
 	}
 }
@@ -130,7 +134,7 @@ int publish_commit(const char *dir, const char *stage,
 	char from[4200], to[4200], old[4200];
 	snprintf(from, sizeof(from), "%s/reports", stage);
 	snprintf(to, sizeof(to), "%s/reports", dir);
-	publish_sync_dir(from);
+	publish_sync(stage, 1);
 
 	/* Swap the folders in one step: the old reports land in the stage. */
 	if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) != 0) {
@@ -157,7 +161,7 @@ int publish_commit(const char *dir, const char *stage,
 		if (publish_rename(from, to, errstr, errstr_size))
 			return -1;
 	}
-	publish_sync_dir(dir);
+	publish_sync(dir, 0);
 	publish_abort(stage);
 	return 0;
 }

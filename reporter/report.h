@@ -31,7 +31,7 @@ int report_write_all(const char *dir, const struct collect *c,
 int report_write_integrated(const char *path, const struct collect *c,
 			    char *errstr, size_t errstr_size);
 
-/* Flushes, syncs and closes f, written to path; returns 0 or -1 (errstr).
+/* Flushes and closes f, written to path; returns 0 or -1 (errstr).
  * Closes f in every case. */
 int report_close(FILE *f, const char *path, char *errstr, size_t errstr_size);
 

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <uthash.h>
 
@@ -20,7 +19,9 @@ struct report_rows {
 
 int report_close(FILE *f, const char *path, char *errstr, size_t errstr_size)
 {
-	int failed = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+	/* No fsync per file: publish_commit() syncs the staging folder's
+	 * filesystem once, before anything is renamed into place. */
+	int failed = fflush(f) != 0 || ferror(f);
 	int err = errno;
 	if (fclose(f) != 0 && !failed) {
 		failed = 1;
