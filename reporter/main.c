@@ -8,6 +8,7 @@
 #include "collect.h"
 #include "conf.h"
 #include "consume.h"
+#include "editions.h"
 #include "kafka.h"
 #include "log.h"
 #include "publish.h"
@@ -21,7 +22,7 @@
 
 static const char *opt_brokers, *opt_topic_outcomes, *opt_topic_runs,
 	*opt_run_id, *opt_out, *opt_communes, *opt_coverage, *opt_stall,
-	*opt_group, *opt_once, *opt_log_level;
+	*opt_group, *opt_once, *opt_log_level, *opt_serve, *opt_users, *opt_redis;
 
 static const struct conf_opt options[] = {
 	{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
@@ -44,6 +45,14 @@ static const struct conf_opt options[] = {
 	  "consumer group id (nothing is committed)", &opt_group },
 	{ "once", "AIJ_ONCE", NULL, NULL,
 	  "exit once the run is written (else stay until SIGTERM)", &opt_once },
+	{ "serve", "AIJ_SERVE", NULL, "ADDR:PORT",
+	  "serve the editions of --out over HTTP (stays up until SIGTERM, even "
+	  "with --once; without --run-id it only serves)", &opt_serve },
+	{ "users", "AIJ_USERS", NULL, "FILE",
+	  "editions users (login;token_sha256;structure;droits), with --serve",
+	  &opt_users },
+	{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
+	  "Redis of the dossier index, for /dossiers/<id>/dispositifs", &opt_redis },
 	{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
 	  "error, warn, info or debug", &opt_log_level },
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
@@ -126,15 +135,22 @@ int main(int argc, char **argv)
 		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", opt_log_level);
 		rc = -1;
 	}
-	if (rc == 0 && (!opt_run_id || !*opt_run_id)) {
+	/* With --serve and no --run-id the reporter only serves the editions. */
+	int serving = opt_serve && *opt_serve;
+	int collecting = !serving || (opt_run_id && *opt_run_id);
+	if (rc == 0 && collecting && (!opt_run_id || !*opt_run_id)) {
 		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
+		rc = -1;
+	}
+	if (rc == 0 && serving && (!opt_users || !*opt_users)) {
+		snprintf(errstr, sizeof(errstr), "option '--serve' needs '--users'");
 		rc = -1;
 	}
 	if (rc == 0 && (!opt_out || !*opt_out)) {
 		snprintf(errstr, sizeof(errstr), "option '--out' is required");
 		rc = -1;
 	}
-	if (rc == 0 && (!opt_coverage || !*opt_coverage)) {
+	if (rc == 0 && collecting && (!opt_coverage || !*opt_coverage)) {
 		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
 		rc = -1;
 	}
@@ -150,11 +166,34 @@ int main(int argc, char **argv)
 	signals_install();
 
 	/* Reference data first: a bad file is a usage error, before any wait. */
-	struct referential *ref = referential_load(opt_communes, NULL, opt_coverage,
-						   errstr, sizeof(errstr));
+	struct referential *ref = referential_load(
+		collecting || access(opt_communes, R_OK) == 0 ? opt_communes : NULL,
+		NULL, opt_coverage && *opt_coverage ? opt_coverage : NULL,
+		errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
 		return 2;
+	}
+
+	struct editions *editions = NULL;
+	if (serving) {
+		struct editions_conf econf = {
+			.listen = opt_serve, .dir = opt_out, .users = opt_users,
+			.redis = opt_redis, .ref = ref,
+		};
+		editions = editions_start(&econf, errstr, sizeof(errstr));
+		if (!editions) {
+			log_error("%s", errstr);
+			referential_free(ref);
+			return 2;
+		}
+	}
+	if (!collecting) {
+		while (!signals_stop)
+			pause();
+		editions_stop(editions);
+		referential_free(ref);
+		return 0;
 	}
 
 	struct collect c;
@@ -194,13 +233,15 @@ int main(int argc, char **argv)
 		break;
 	}
 	collect_release(&c);
-	referential_free(ref);
 
-	if (status == 0 && !conf_true(opt_once)) {
+	if (status == 0 && (serving || !conf_true(opt_once))) {
 		/* A service: stay up for the supervisor until told to stop. */
-		log_info("run written; staying up until SIGTERM (--once to exit)");
+		log_info("run written; staying up until SIGTERM%s",
+			 serving ? "" : " (--once to exit)");
 		while (!signals_stop)
 			pause();
 	}
+	editions_stop(editions);
+	referential_free(ref);
 	return status;
 }
