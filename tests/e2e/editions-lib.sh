@@ -1,0 +1,116 @@
+# Shared by the editions service tests (sourced after lib.sh): an output
+# folder written by hand in the exact format of SPEC §6, a users file, and
+# aij-reporter serving them (serve-only mode: --serve without --run-id).
+
+ed_header=$'Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour'
+ML_A=ML200054781   # "our" ML of the ML users
+ML_B=ML200000438   # another ML
+
+# ed_report FILE ROW...: a report, UTF-8 with BOM, CRLF, the header, the rows.
+ed_report() {
+	local file=$1 row
+	shift
+	{
+		printf '\xef\xbb\xbf%s\r\n' "$ed_header"
+		for row in "$@"; do
+			printf '%s\r\n' "$row"
+		done
+	} >"$file"
+}
+
+# ed_run DIR RUN_ID: what a run writes (reports/ swapped in whole, then
+# summary.json), as the reporter does; replaces the previous run.
+ed_run() {
+	local dir=$1 run=$2 stage
+	mkdir -p "$dir"
+	stage=$(mktemp -d "$dir/.tmp-test.XXXXXX")
+	mkdir "$stage/reports"
+	ed_report "$stage/reports/$ML_A.csv" \
+		"4100052174;;Garnier;Chloé;22/11/2001;75101;05" \
+		"4100171799;5032518C;Lacroix;Hugo;04/05/2007;94067;03/03/05" \
+		"4100042709;7791863N;Girard;Aurélien;01/05/2000;94028;09"
+	ed_report "$stage/reports/$ML_B.csv" \
+		"4100000001;1234567A;Le Goff;Anaïs;01/02/2003;44130;02/05/04"
+	ed_report "$stage/reports/_national.csv" \
+		"4100000002;;Martin;Paul;02/03/2004;99999;08" \
+		"4100000003;;Petit;Léa;03/04/2004;;01"
+	cat >"$stage/summary.json" <<JSON
+{"run_id": "$run", "lines": 20, "integrated": 14, "failed": 6,
+ "by_code": {"01": 1, "02": 1, "03": 1, "04": 1, "05": 3, "08": 1, "09": 1},
+ "by_step": {"1": 10, "2": 2, "3": 2},
+ "reports": {"$ML_A": 3, "$ML_B": 1, "_national": 2}}
+JSON
+	rm -rf "$dir/reports.old"
+	[ -d "$dir/reports" ] && mv "$dir/reports" "$dir/reports.old"
+	mv "$stage/reports" "$dir/reports"
+	mv "$stage/summary.json" "$dir/summary.json"
+	rm -rf "$stage" "$dir/reports.old"
+}
+
+ed_coverage() {
+	{
+		echo "ml_code;ml_nom;code_postal"
+		echo "$ML_A;Mission Locale Métropole du Grand Paris;75001"
+		echo "$ML_B;Mission Locale CC du Pays de Pontchâteau St-Gildas-des-Bois;44160"
+	} >"$1"
+}
+
+# ed_user FILE LOGIN TOKEN STRUCTURE RIGHTS: one user (the token hashed).
+ed_user() {
+	local hash
+	[ -s "$1" ] || echo "login;token_sha256;structure;droits" >"$1"
+	hash=$(printf '%s' "$3" | sha256sum | cut -d' ' -f1)
+	echo "$2;$hash;$4;$5" >>"$1"
+}
+
+ed_free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# ed_start DIR USERS [more aij-reporter options]: serves DIR; sets ed_url.
+ed_start() {
+	local dir=$1 users=$2 port i
+	shift 2
+	port=$(ed_free_port)
+	"$AIJ_BIN/aij-reporter" --serve "127.0.0.1:$port" --users "$users" --out "$dir" \
+		--log-level debug "$@" >>"$t/reporter.log" 2>&1 &
+	e2e_pids+=($!)
+	ed_pid=$!
+	ed_url=http://127.0.0.1:$port
+	for i in $(seq 100); do
+		curl -sf "$ed_url/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$ed_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	cat "$t/reporter.log" >&2
+	fail "aij-reporter --serve did not come up on $ed_url"
+}
+
+# ed_req METHOD PATH TOKEN [curl options]: the HTTP status on stdout, the
+# body in $t/body, the headers in $t/headers. TOKEN "" sends none.
+ed_req() {
+	local method=$1 path=$2 token=$3
+	shift 3
+	local auth=()
+	[ -n "$token" ] && auth=(-H "Authorization: Bearer $token")
+	curl -s --path-as-is -o "$t/body" -D "$t/headers" -w '%{http_code}' \
+		-X "$method" "${auth[@]}" "$@" "$ed_url$path"
+}
+
+# ed_expect WANT METHOD PATH TOKEN [curl options]: fails unless the status
+# is WANT; an error status must come with a JSON {"error": ...}.
+ed_expect() {
+	local want=$1 got
+	shift
+	got=$(ed_req "$@") || fail "curl $1 $2 failed"
+	[ "$got" = "$want" ] || fail "$1 $2 (token '${3:-none}'): status $got, want $want: $(head -c 300 "$t/body")"
+	if [ "$want" -ge 400 ] && [ "$1" != HEAD ]; then
+		grep -q '"error"' "$t/body" || grep -q '<title>Erreur' "$t/body" ||
+			fail "$1 $2: error $got without an error message: $(head -c 300 "$t/body")"
+	fi
+}
+
+# ed_tree DIR: a fingerprint of every file under DIR (names and contents).
+ed_tree() {
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
