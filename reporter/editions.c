@@ -620,8 +620,8 @@ static int editions_strcmp_p(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The dossier's dispositifs from Redis. The dossier's ML comes from the
- * current index generation (aij:index:<gen>:ml). */
+/* The dossier's dispositifs from Redis (aij:dispositifs:<id>). The
+ * dossier's ML comes from the current index generation (index_ml_get). */
 static enum MHD_Result editions_dispositifs(struct editions *e, struct MHD_Connection *c,
 					    struct editions_req *req, const char *method)
 {
@@ -636,30 +636,23 @@ static enum MHD_Result editions_dispositifs(struct editions *e, struct MHD_Conne
 		return editions_fail(c, req, method, MHD_HTTP_SERVICE_UNAVAILABLE,
 				     "the dossier index is unreachable");
 	}
-	char *ml = NULL;
+	char mlbuf[128];
+	const char *ml = NULL;
 	json_t *items = NULL;
 	unsigned status = 0;
 	const char *msg = NULL;
 
-	redisReply *gen = redisCommand(rc, "GET %s", INDEX_KEY_CURRENT);
-	if (!gen || gen->type == REDIS_REPLY_ERROR) {
+	int found = index_ml_get(rc, req->arg, mlbuf, sizeof(mlbuf), errstr,
+				 sizeof(errstr));
+	if (found < 0 && rc->err) {
+		log_error("editions: %s", errstr);
 		status = MHD_HTTP_SERVICE_UNAVAILABLE;
 		msg = "the dossier index is unreachable";
 		goto out;
 	}
-	if (gen->type == REDIS_REPLY_STRING) {
-		redisReply *m = redisCommand(rc, "HGET %s%s:ml %s", INDEX_KEY_PREFIX,
-					     gen->str, req->arg);
-		if (!m || m->type == REDIS_REPLY_ERROR) {
-			freeReplyObject(m);
-			status = MHD_HTTP_SERVICE_UNAVAILABLE;
-			msg = "the dossier index is unreachable";
-			goto out;
-		}
-		if (m->type == REDIS_REPLY_STRING)
-			ml = strdup(m->str);
-		freeReplyObject(m);
-	}
+	/* No index loaded yet: no dossier has a known ML. */
+	if (found == 1)
+		ml = mlbuf;
 	if (!req->user->national && (!ml || strcmp(ml, req->user->structure) != 0)) {
 		status = ml ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND;
 		msg = ml ? "this dossier belongs to another Mission Locale"
@@ -711,17 +704,14 @@ static enum MHD_Result editions_dispositifs(struct editions *e, struct MHD_Conne
 	free(keys);
 	json_decref(by_id);
 out:
-	freeReplyObject(gen);
 	redisFree(rc);
 	if (status) {
-		free(ml);
 		json_decref(items);
 		return editions_fail(c, req, method, status, "%s", msg);
 	}
 	json_t *j = json_pack("{s:s, s:o, s:o}", "dossier_id", req->arg,
 			      "ml_code", ml ? json_string(ml) : json_null(),
 			      "dispositifs", items);
-	free(ml);
 	editions_log(c, req, method, MHD_HTTP_OK, NULL);
 	return editions_json(c, MHD_HTTP_OK, j);
 }
