@@ -983,10 +983,10 @@ struct editions *editions_start(const struct editions_conf *conf,
 		flags |= MHD_USE_IPv6;
 	e->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, editions_on_request, e,
+		MHD_OPTION_EXTERNAL_LOGGER, editions_on_mhd_log, NULL,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_NOTIFY_COMPLETED, editions_on_completed, NULL,
 		MHD_OPTION_UNESCAPE_CALLBACK, editions_unescape, NULL,
-		MHD_OPTION_EXTERNAL_LOGGER, editions_on_mhd_log, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
 		MHD_OPTION_END);
