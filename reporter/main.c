@@ -62,9 +62,9 @@ static const struct conf_opt options[] = {
 static void run_incomplete(const struct collect *c, int stall_s)
 {
 	if (!c->have_manifest) {
-		log_error("run %s incomplete: no manifest after %d s without anything "
-			  "new (%llu outcomes received); did ingest finish?",
-			  c->run_id, stall_s, (unsigned long long)c->received);
+		log_error("run %s incomplete: no manifest, %llu outcomes received "
+			  "(nothing new for %d s; nothing written): did ingest finish?",
+			  c->run_id, (unsigned long long)c->received, stall_s);
 		return;
 	}
 	uint64_t lines[MISSING_SHOWN];
@@ -78,10 +78,10 @@ static void run_incomplete(const struct collect *c, int stall_s)
 	if (missing > n)
 		snprintf(list + len, sizeof(list) - len, ", ... (%llu more)",
 			 (unsigned long long)(missing - n));
-	log_error("run %s incomplete: %llu of %llu lines have no outcome after %d s "
-		  "without anything new: lines %s", c->run_id,
+	log_error("run %s incomplete: %llu of %llu lines have no outcome: lines %s "
+		  "(nothing new for %d s; nothing written)", c->run_id,
 		  (unsigned long long)missing, (unsigned long long)c->records,
-		  stall_s, list);
+		  list, stall_s);
 }
 
 /* Writes every output of the complete run c into dir, atomically. */
