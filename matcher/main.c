@@ -303,15 +303,20 @@ static int matcher_run(struct matcher *m)
 	int exit_code = 0;
 	m->last_progress_ms = matcher_now_ms();
 	while (!signals_stop) {
+		long t0 = matcher_now_ms();
 		size_t n = matcher_collect(m, msgs, max);
 		if (n > 0) {
+			long t1 = matcher_now_ms(), t2 = t1, t3 = t1;
 			/* Any failure below ends the process without committing:
 			 * the consumer's position is past these records, so going
 			 * on could commit over them. Another matcher redoes them. */
 			if (work_batch(&m->redis, msgs, n, out, &m->stats) != 0) {
 				exit_code = signals_stop ? 0 : EXIT_RUNTIME;
 			} else {
-				if (matcher_publish(m, out, n) == 0)
+				t2 = matcher_now_ms();
+				int published = matcher_publish(m, out, n);
+				t3 = matcher_now_ms();
+				if (published == 0)
 					matcher_commit(m, msgs, n);
 				else if (!signals_stop)
 					exit_code = EXIT_RUNTIME;
@@ -323,6 +328,9 @@ static int matcher_run(struct matcher *m)
 			}
 			for (size_t i = 0; i < n; i++)
 				rd_kafka_message_destroy(msgs[i]);
+			log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
+				  "commit %ld ms", n, t1 - t0, t2 - t1, t3 - t2,
+				  matcher_now_ms() - t3);
 			if (exit_code != 0)
 				break;
 			if (signals_stop)

@@ -74,12 +74,13 @@ static char *index_get(const char *table, const char *field)
 	char gen[32];
 	snprintf(gen, sizeof(gen), "%s", r->str);
 	freeReplyObject(r);
-	r = cmd("HGET " INDEX_KEY_PREFIX "%s:meta buckets", gen);
+	r = cmd("HGET " INDEX_KEY_PREFIX "%s:meta digits", gen);
 	cr_assert_eq(r->type, REDIS_REPLY_STRING);
-	unsigned long buckets = strtoul(r->str, NULL, 10);
+	unsigned digits = (unsigned)atoi(r->str);
 	freeReplyObject(r);
-	unsigned long b = index_hash(field, strlen(field)) % buckets;
-	r = cmd("HGET " INDEX_KEY_PREFIX "%s:%s:%lu %s", gen, table, b, field);
+	char key[128];
+	index_bucket_key(key, sizeof(key), gen, table, digits, field);
+	r = cmd("HGET %s %s", key, field);
 	char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
 	freeReplyObject(r);
 	return v;
@@ -187,7 +188,7 @@ Test(dossier_index, a_dead_load_is_cleaned_by_the_next)
 	load(HEADER "D1;ML1;A;B;01/02/2000;PE1;\n");
 	/* A load that died after writing some of generation 99. */
 	freeReplyObject(cmd("SADD %s 99", INDEX_KEY_GENERATIONS));
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:meta buckets 1"));
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:meta digits 1"));
 	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:pe1:0 PE1 x"));
 	freeReplyObject(cmd("SET %s 99", INDEX_KEY_SEQ));
 	long long g = load(HEADER "D2;ML1;A;B;01/02/2000;PE1;\n");
@@ -204,8 +205,9 @@ Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
 {
 	load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
 	/* Half of a new generation written by hand, not switched. */
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:meta buckets 1"));
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:pe1:0 PE1 D9\tOLD"));
+	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:meta digits 1"));
+	for (int b = 0; b < 16; b++)
+		freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:pe1:%x PE1 D9\tOLD", b));
 	char errstr[256];
 	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000", "S;AIJ;01/01/2026", "{}" };
 	struct index_result res;
