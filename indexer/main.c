@@ -77,7 +77,7 @@ int main(int argc, char **argv)
 	if (!d) {
 		log_error("%s", errstr);
 		redisFree(rc);
-		return 2;
+		return signals_stop ? 1 : 2;
 	}
 	double read_done = indexer_now();
 	log_info("read %llu rows in %.2f s: %llu dossiers, %llu malformed; keys: "

@@ -14,6 +14,7 @@
 #include "date.h"
 #include "log.h"
 #include "normalize.h"
+#include "signals.h"
 
 /* ------------------------------------------------------------------ */
 /* Connection and keys                                                 */
@@ -418,6 +419,12 @@ static int index_read_rows(struct index_data *d, FILE *in, const char *name,
 			continue;
 		}
 		d->counts.rows++;
+		if ((d->counts.rows & 0xffff) == 0 && signals_stop) {
+			snprintf(errstr, errstr_size, "'%s': stopped by a signal at line %llu",
+				 name, (unsigned long long)lineno);
+			failed = 1;
+			break;
+		}
 		char *field[COLS], why[96];
 		size_t n = index_split(text, field);
 		const char *problem = index_row_problem(field, n, why, sizeof(why));
@@ -559,6 +566,13 @@ static int index_writer_flush(struct index_writer *w)
 		return -1;
 	if (w->argc <= w->head)
 		return 0;
+	/* A stop request ends a load between two commands: the current index
+	 * stays, the half generation is deleted by the next load. */
+	if (signals_stop) {
+		snprintf(w->errstr, w->errstr_size, "stopped by a signal");
+		w->failed = 1;
+		return -1;
+	}
 	/* hiredis copies the arguments here: buffers may be reused after. */
 	if (redisAppendCommandArgv(w->rc, w->argc, w->argv, w->argvlen) != REDIS_OK)
 		return index_writer_fail(w, w->rc->errstr);

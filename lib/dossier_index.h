@@ -103,7 +103,8 @@ struct index_data;
  * skips and logs malformed rows (wrong column count, empty or over-long
  * dossier_id, invalid date_naissance) with their line numbers, aggregates
  * the three look-ups. Returns NULL with errstr when the file cannot be read
- * or its header is wrong. counts may be NULL. Free with index_data_free(). */
+ * or its header is wrong, or on signals_stop (SIGTERM). counts may be NULL.
+ * Free with index_data_free(). */
 struct index_data *index_read(FILE *in, const char *name,
 			      struct index_counts *counts,
 			      char *errstr, size_t errstr_size);
@@ -112,7 +113,7 @@ struct index_data *index_read(FILE *in, const char *name,
 void index_data_free(struct index_data *d);
 
 /* Writes d into a new generation (pipelined variadic HSETs, one per
- * bucket), switches
+ * bucket); stops early on signals_stop (SIGTERM). Then switches
  * aij:index:current to it and deletes the older generations. gen receives
  * the new generation id. Returns 0, or -1 with errstr (the current index is
  * then untouched). */
