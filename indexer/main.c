@@ -54,6 +54,12 @@ int main(int argc, char **argv)
 		log_error("missing --dossiers FILE (see --help)");
 		return 2;
 	}
+	char host[256];
+	int port;
+	if (index_parse_addr(redis, host, sizeof(host), &port, errstr, sizeof(errstr))) {
+		log_error("%s", errstr);
+		return 2;
+	}
 	signals_install();
 
 	double start = indexer_now();

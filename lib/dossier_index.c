@@ -19,24 +19,34 @@
 /* ------------------------------------------------------------------ */
 /* Connection and keys                                                 */
 
+int index_parse_addr(const char *addr, char *host, size_t host_size, int *port,
+		     char *errstr, size_t errstr_size)
+{
+	const char *colon = addr ? strrchr(addr, ':') : NULL;
+	char *end = NULL;
+	long p = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || colon == addr || (size_t)(colon - addr) >= host_size ||
+	    !*(colon + 1) || *end || p <= 0 || p > 65535) {
+		snprintf(errstr, errstr_size, "redis address '%s' is not HOST:PORT",
+			 addr ? addr : "");
+		return -1;
+	}
+	memcpy(host, addr, (size_t)(colon - addr));
+	host[colon - addr] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
 redisContext *index_connect(const char *addr, int timeout_ms,
 			    char *errstr, size_t errstr_size)
 {
 	char host[256];
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	char *end = NULL;
-	long port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) ||
-	    !*(colon + 1) || *end || port <= 0 || port > 65535) {
-		snprintf(errstr, errstr_size, "redis address '%s' is not HOST:PORT",
-			 addr ? addr : "");
+	int port;
+	if (index_parse_addr(addr, host, sizeof(host), &port, errstr, errstr_size))
 		return NULL;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
 
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *rc = redisConnectWithTimeout(host, (int)port, tv);
+	redisContext *rc = redisConnectWithTimeout(host, port, tv);
 	if (!rc) {
 		snprintf(errstr, errstr_size, "cannot connect to redis '%s': out of memory",
 			 addr);

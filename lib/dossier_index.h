@@ -65,6 +65,11 @@
 
 #define INDEX_ID_MAX 128   /* dossier ids are shorter; longer rows are malformed */
 
+/* Splits "host:port" into host (host_size bytes) and port. Returns 0, or -1
+ * with errstr ("redis address 'x' is not HOST:PORT"). */
+int index_parse_addr(const char *addr, char *host, size_t host_size, int *port,
+		     char *errstr, size_t errstr_size);
+
 /* Connects to "host:port" with timeout_ms for the connection and for each
  * command. Returns NULL with errstr on failure. Free with redisFree(). */
 redisContext *index_connect(const char *addr, int timeout_ms,

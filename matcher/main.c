@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
 #include "signals.h"
@@ -96,6 +97,11 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		       sizeof(errstr)) ||
 	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
 		       &mc->redis_retry_ms, errstr, sizeof(errstr))))
+		rc = -1;
+	char host[256];
+	int port;
+	if (rc == 0 && index_parse_addr(mc->redis, host, sizeof(host), &port, errstr,
+					sizeof(errstr)))
 		rc = -1;
 	if (rc < 0) {
 		log_error("%s", errstr);

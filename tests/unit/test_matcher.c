@@ -395,4 +395,8 @@ Test(matcher, bad_usage_exits_2)
 		 bin_dir && *bin_dir ? bin_dir : "build/bin");
 	status = system(cmd);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --redis localhost 2>/dev/null",
+		 bin_dir && *bin_dir ? bin_dir : "build/bin");
+	status = system(cmd);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
