@@ -23,6 +23,7 @@
 
 #define EDITIONS_REDIS_TIMEOUT_MS 2000
 #define EDITIONS_DOSSIER_MAX      (INDEX_ID_MAX - 1)
+#define EDITIONS_DISCARD_MAX      (64u * 1024 * 1024)
 
 struct editions {
 	struct MHD_Daemon *daemon;
@@ -52,6 +53,7 @@ struct editions_req {
 	const struct editions_user *user;
 	int html;                 /* errors as a page */
 	int too_large;            /* the body passed EDITIONS_UPLOAD_MAX */
+	size_t discarded;         /* bytes dropped since */
 	char *body;
 	size_t len, cap;
 };
@@ -829,7 +831,11 @@ static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
 		size_t n = *upload_data_size;
 		*upload_data_size = 0;
 		if (req->too_large || req->len + n > EDITIONS_UPLOAD_MAX) {
-			/* Read to the end and drop, then answer 413. */
+			/* Read to the end and drop, then answer 413; a body that
+			 * never ends gets its connection closed. */
+			req->discarded += n;
+			if (req->discarded > EDITIONS_DISCARD_MAX)
+				return MHD_NO;
 			req->too_large = 1;
 			free(req->body);
 			req->body = NULL;
