@@ -41,7 +41,7 @@ static const struct conf_opt options[] = {
 	  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &opt_coverage },
 	{ "stall-timeout", "AIJ_STALL_TIMEOUT", "60", "SEC",
 	  "fail when lines are missing and nothing new came for this long", &opt_stall },
-	{ "group", "AIJ_REPORTER_GROUP", "aij-reporter", "ID",
+	{ "group", "AIJ_GROUP", "aij-reporter", "ID",
 	  "consumer group id (nothing is committed)", &opt_group },
 	{ "once", "AIJ_ONCE", NULL, NULL,
 	  "exit once the run is written (else stay until SIGTERM)", &opt_once },
