@@ -329,6 +329,17 @@ static int index_item_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->value, y->value);
 }
 
+/* Asks the CPU for the strings of bucket b: they are scattered in row order
+ * over the blocks, and waiting for each while working on the bucket before
+ * was most of the loader's time. */
+static void index_prefetch(const struct index_table *t, uint32_t b)
+{
+	for (uint32_t i = t->start[b]; i < t->start[b + 1]; i++) {
+		__builtin_prefetch(t->items[i].key);
+		__builtin_prefetch(t->items[i].value);
+	}
+}
+
 /* Two items of the same key (same hash first: cheaper). */
 static int index_same_key(const struct index_item *x, const struct index_item *y)
 {
@@ -370,6 +381,8 @@ static int index_table_group(struct index_table *t, uint32_t buckets,
 	for (uint32_t b = 0; b < buckets; b++) {
 		struct index_item *first = t->items + t->start[b];
 		size_t n = t->start[b + 1] - t->start[b];
+		if (b + 1 < buckets)
+			index_prefetch(t, b + 1);
 		qsort(first, n, sizeof(*first), index_item_cmp);
 		for (size_t i = 0; i < n; i++) {
 			if (i == 0 || !index_same_key(&first[i], &first[i - 1]))
@@ -640,6 +653,8 @@ static int index_write_table(struct index_writer *w, long long gen,
 	for (uint32_t b = 0; b < d->buckets; b++) {
 		const struct index_item *it = t->items + t->start[b];
 		size_t n = t->start[b + 1] - t->start[b];
+		if (b + 1 < d->buckets)
+			index_prefetch(t, b + 1);
 		if (n == 0)
 			continue;
 		char key[96];
