@@ -26,7 +26,9 @@ static void kafka_on_log(const rd_kafka_t *rk, int level, const char *fac,
 			 const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
+	/* librdkafka logs a lost connection at level 3 (LOG_ERR) and then
+	 * recovers by itself: only its critical levels are errors for us. */
+	if (level <= 2)
 		log_error("kafka %s: %s", fac, buf);
 	else if (level <= 4)
 		log_warn("kafka %s: %s", fac, buf);
