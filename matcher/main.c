@@ -36,7 +36,7 @@ struct matcher_conf {
 struct matcher {
 	const struct matcher_conf *mc;
 	rd_kafka_t *consumer, *producer;
-	struct work_redis redis;
+	struct work work;
 	struct work_stats stats, logged;
 	long last_progress_ms;
 	char assignment[512];         /* the partitions last logged as ours */
@@ -316,7 +316,7 @@ static int matcher_run(struct matcher *m)
 			/* Any failure below ends the process without committing:
 			 * the consumer's position is past these records, so going
 			 * on could commit over them. Another matcher redoes them. */
-			if (work_batch(&m->redis, msgs, n, out, &m->stats) != 0) {
+			if (work_batch(&m->work, msgs, n, out, &m->stats) != 0) {
 				exit_code = signals_stop ? 0 : EXIT_RUNTIME;
 			} else {
 				t2 = matcher_now_ms();
@@ -361,8 +361,8 @@ int main(int argc, char **argv)
 	struct matcher m;
 	memset(&m, 0, sizeof(m));
 	m.mc = &mc;
-	m.redis.addr = mc.redis;
-	m.redis.retry_ms = mc.redis_retry_ms;
+	m.work.addr = mc.redis;
+	m.work.retry_ms = mc.redis_retry_ms;
 
 	char errstr[512];
 	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,
@@ -398,8 +398,7 @@ int main(int argc, char **argv)
 		log_warn("%d outcomes still unacknowledged at exit (their records "
 			 "were not committed)", left);
 	rd_kafka_destroy(m.producer);
-	if (m.redis.rc)
-		redisFree(m.redis.rc);
+	work_free(&m.work);
 	matcher_progress(&m, 1);
 	log_info("stopped (exit %d)", exit_code);
 	return exit_code;

@@ -35,12 +35,9 @@ struct work_item {
 	struct index_query q;
 };
 
-/* Records of a batch are unpacked into one arena, freed at once after the
- * batch: protobuf-c otherwise mallocs every string of every record. */
-struct work_arena {
-	struct work_arena_block *blocks;
-};
-
+/* Records of a batch are unpacked into an arena of blocks kept from batch
+ * to batch: protobuf-c otherwise mallocs every string of every record, and
+ * fresh blocks cost page faults at each batch. */
 struct work_arena_block {
 	struct work_arena_block *next;
 	size_t used, size;
@@ -49,20 +46,23 @@ struct work_arena_block {
 
 #define WORK_ARENA_BLOCK (256u * 1024)
 
+/* ProtobufCAllocator's alloc: from the first block with room. */
 static void *work_arena_alloc(void *data, size_t size)
 {
-	struct work_arena *a = data;
+	struct work_arena_block **head = data;
 	size = (size + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-	struct work_arena_block *b = a->blocks;
-	if (!b || b->size - b->used < size) {
+	struct work_arena_block *b = *head;
+	while (b && b->size - b->used < size)
+		b = b->next;
+	if (!b) {
 		size_t bsize = size > WORK_ARENA_BLOCK ? size : WORK_ARENA_BLOCK;
 		b = malloc(sizeof(*b) + bsize);
 		if (!b)
 			return NULL;
-		b->next = a->blocks;
+		b->next = *head;
 		b->used = 0;
 		b->size = bsize;
-		a->blocks = b;
+		*head = b;
 	}
 	void *p = (char *)b->data + b->used;
 	b->used += size;
@@ -72,16 +72,14 @@ static void *work_arena_alloc(void *data, size_t size)
 static void work_arena_free(void *data, void *pointer)
 {
 	(void)data;
-	(void)pointer; /* everything goes with work_arena_release() */
+	(void)pointer; /* everything goes at once, with work_arena_reset() */
 }
 
-static void work_arena_release(struct work_arena *a)
+/* Empties the blocks for the next batch; keeps them. */
+static void work_arena_reset(struct work_arena_block *b)
 {
-	while (a->blocks) {
-		struct work_arena_block *next = a->blocks->next;
-		free(a->blocks);
-		a->blocks = next;
-	}
+	for (; b; b = b->next)
+		b->used = 0;
 }
 
 static long work_now_ms(void)
@@ -236,17 +234,17 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 
 /* Resolves items, retrying Redis within the budget. Returns 0 with res
  * filled, 1 when the budget ran out (code 10), -1 when stopped. */
-static int work_resolve(struct work_redis *wr, const struct index_query *q,
+static int work_resolve(struct work *w, const struct index_query *q,
 			size_t n, struct index_result *res)
 {
-	long deadline = work_now_ms() + wr->retry_ms;
+	long deadline = work_now_ms() + w->retry_ms;
 	long delay = WORK_BACKOFF_FIRST_MS;
 	for (int attempt = 1;; attempt++) {
 		char errstr[512];
-		if (!wr->rc)
-			wr->rc = index_connect(wr->addr, WORK_REDIS_TIMEOUT_MS, errstr,
+		if (!w->rc)
+			w->rc = index_connect(w->addr, WORK_REDIS_TIMEOUT_MS, errstr,
 					       sizeof(errstr));
-		if (wr->rc && index_resolve_batch(wr->rc, q, n, res, errstr,
+		if (w->rc && index_resolve_batch(w->rc, q, n, res, errstr,
 						  sizeof(errstr)) == 0) {
 			if (attempt > 1)
 				log_info("redis is back after %d attempts", attempt);
@@ -254,14 +252,14 @@ static int work_resolve(struct work_redis *wr, const struct index_query *q,
 		}
 		/* A broken connection is replaced; an error reply (no index
 		 * loaded yet, a busy script) is simply retried. */
-		if (wr->rc && wr->rc->err) {
-			redisFree(wr->rc);
-			wr->rc = NULL;
+		if (w->rc && w->rc->err) {
+			redisFree(w->rc);
+			w->rc = NULL;
 		}
 		long now = work_now_ms();
 		if (now + delay > deadline) {
 			log_error("redis still failing after %d attempts in %ld ms (%s): "
-				  "%zu records get code 10", attempt, wr->retry_ms,
+				  "%zu records get code 10", attempt, w->retry_ms,
 				  errstr, n);
 			return 1;
 		}
@@ -275,7 +273,7 @@ static int work_resolve(struct work_redis *wr, const struct index_query *q,
 	}
 }
 
-int work_batch(struct work_redis *wr, rd_kafka_message_t *const *msgs, size_t n,
+int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 	       struct work_outcome *out, struct work_stats *stats)
 {
 	Aij__Record **rec = calloc(n ? n : 1, sizeof(*rec));
@@ -284,12 +282,18 @@ int work_batch(struct work_redis *wr, rd_kafka_message_t *const *msgs, size_t n,
 	struct index_result *res = calloc(n ? n : 1, sizeof(*res));
 	int status = -1;
 	size_t nitems = 0;
-	struct work_arena arena = { NULL };
-	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &arena };
-	struct work_json json;
+	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &w->arena };
+	if (!w->json) {
+		w->json = malloc(sizeof(*w->json));
+		if (w->json && work_json_init(w->json) != 0) {
+			work_json_release(w->json);
+			free(w->json);
+			w->json = NULL;
+		}
+	}
+	struct work_json *json = w->json;
 	memset(out, 0, n * sizeof(*out));
-	int json_failed = work_json_init(&json);
-	if (!rec || !items || !q || !res || json_failed) {
+	if (!rec || !items || !q || !res || !json) {
 		log_error("out of memory for a batch of %zu records", n);
 		goto done;
 	}
@@ -322,12 +326,12 @@ int work_batch(struct work_redis *wr, rd_kafka_message_t *const *msgs, size_t n,
 		}
 		struct work_item *it = &items[nitems++]; /* counted now: freed below */
 		it->msg = i;
-		if (work_prepare(it, &json, r))
+		if (work_prepare(it, json, r))
 			goto oom;
 		q[nitems - 1] = it->q;
 	}
 
-	int resolved = nitems ? work_resolve(wr, q, nitems, res) : 0;
+	int resolved = nitems ? work_resolve(w, q, nitems, res) : 0;
 	if (resolved < 0) {
 		log_warn("stopping during redis retries: the batch of %zu records is "
 			 "left uncommitted for the next matcher", n);
@@ -361,13 +365,29 @@ done:
 		free(items[k].buf);
 		free(items[k].json);
 	}
-	work_json_release(&json);
-	work_arena_release(&arena); /* the records */
+	work_arena_reset(w->arena); /* the records */
 	free(rec);
 	free(items);
 	free(q);
 	free(res);
 	return status;
+}
+
+void work_free(struct work *w)
+{
+	if (w->rc)
+		redisFree(w->rc);
+	w->rc = NULL;
+	while (w->arena) {
+		struct work_arena_block *next = w->arena->next;
+		free(w->arena);
+		w->arena = next;
+	}
+	if (w->json) {
+		work_json_release(w->json);
+		free(w->json);
+		w->json = NULL;
+	}
 }
 
 void work_release(struct work_outcome *out, size_t n)

@@ -21,26 +21,35 @@ struct work_outcome {
 	volatile int delivery;      /* enum work_delivery, set by delivery reports */
 };
 
-/* Redis as the matcher reaches it, reconnected when it fails. */
-struct work_redis {
-	redisContext *rc;           /* NULL while disconnected */
-	const char *addr;           /* "host:port" */
+struct work_arena_block;
+struct work_json;
+
+/* The matcher's working state, kept from batch to batch. */
+struct work {
+	redisContext *rc;           /* NULL while disconnected: reconnected */
+	const char *addr;           /* Redis "host:port" */
 	long retry_ms;              /* total retry budget before code 10 */
+	struct work_arena_block *arena; /* the batch's unpacked records */
+	struct work_json *json;     /* the JSON object reused for each record */
 };
 
 struct work_stats {
 	uint64_t records, integrated, failed, technical, poison;
 };
 
-/* Turns msgs[0..n) into out[0..n): unpacks each Record; a record that failed
+/* Turns msgs[0..n) into out[0..n) (w: addr and retry_ms set, the rest
+ * zero the first time): unpacks each Record; a record that failed
  * validation gets Failed{its code}; the others are resolved together in one
  * script call, retried with backoff (100 ms doubling to 2 s) within
- * wr->retry_ms, after which they get Failed{10}. Adds to *stats.
+ * w->retry_ms, after which they get Failed{10}. Adds to *stats.
  * Returns 0, or -1 when a stop was requested during the retries (out is
  * then released: nothing to publish, nothing to commit).
  * Free the payloads with work_release(). */
-int work_batch(struct work_redis *wr, rd_kafka_message_t *const *msgs, size_t n,
+int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 	       struct work_outcome *out, struct work_stats *stats);
+
+/* Frees what w holds (its connection too); w itself is the caller's. */
+void work_free(struct work *w);
 
 /* Frees the payloads of out[0..n). */
 void work_release(struct work_outcome *out, size_t n);
