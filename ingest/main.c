@@ -37,6 +37,9 @@ struct ingest_conf {
 	const char *communes;
 	const char *motifs;
 	const char *kafka_conf;
+	const char *group;
+	const char *max_ahead;
+	long max_ahead_n;
 	const char *log_level;
 	char run_id_default[32];
 };
@@ -83,6 +86,11 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
 		  "extra librdkafka producer settings, key=value,key=value",
 		  &ic->kafka_conf },
+		{ "group", "AIJ_GROUP", KAFKA_GROUP_MATCHERS, "ID",
+		  "consumer group of the matchers (flow control)", &ic->group },
+		{ "max-ahead", "AIJ_MAX_AHEAD", "120000", "N",
+		  "records published and not yet committed by the matchers "
+		  "(0: no limit)", &ic->max_ahead },
 		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
 		  "error, warn, info or debug", &ic->log_level },
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
@@ -103,6 +111,9 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 			 ic->log_level);
 		rc = -1;
 	}
+	if (rc == 0)
+		rc = conf_long("max-ahead", ic->max_ahead, 0, 1000000000L,
+			       &ic->max_ahead_n, errstr, sizeof(errstr));
 	if (rc == 0 && !ic->file) {
 		snprintf(errstr, sizeof(errstr), "missing --file (or AIJ_FILE)");
 		rc = -1;
@@ -376,6 +387,14 @@ int main(int argc, char **argv)
 	if (publish_init(&pub, ic.brokers, ic.kafka_conf, ic.topic_records,
 			 ic.topic_runs, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
+		referential_free(ref);
+		reader_close(r);
+		return EXIT_USAGE;
+	}
+	if (publish_flow_init(&pub, ic.brokers, ic.group,
+			      (uint64_t)ic.max_ahead_n, errstr, sizeof(errstr)) < 0) {
+		log_error("%s", errstr);
+		publish_release(&pub);
 		referential_free(ref);
 		reader_close(r);
 		return EXIT_USAGE;

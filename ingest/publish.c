@@ -22,6 +22,33 @@ static long publish_now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
+/* Notes where an acknowledged record went, for flow control. */
+static void publish_flow_note(struct publisher *p, const rd_kafka_message_t *msg)
+{
+	int part = (int)msg->partition;
+	if (part < 0 || msg->offset < 0 ||
+	    strcmp(rd_kafka_topic_name(msg->rkt), p->topic_records) != 0)
+		return;
+	if (part >= p->npart) {
+		int n = part + 1;
+		int64_t *first = realloc(p->first_offset, (size_t)n * sizeof(*first));
+		if (first)
+			p->first_offset = first;
+		int64_t *next = realloc(p->next_offset, (size_t)n * sizeof(*next));
+		if (next)
+			p->next_offset = next;
+		if (!first || !next)
+			return; /* out of memory: this partition is not watched */
+		for (int i = p->npart; i < n; i++)
+			first[i] = next[i] = -1;
+		p->npart = n;
+	}
+	if (p->first_offset[part] < 0 || msg->offset < p->first_offset[part])
+		p->first_offset[part] = msg->offset;
+	if (msg->offset + 1 > p->next_offset[part])
+		p->next_offset[part] = msg->offset + 1;
+}
+
 /* Runs on the thread that polls (ours): plain counters suffice. */
 static void publish_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 				void *opaque)
@@ -30,6 +57,8 @@ static void publish_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 	struct publisher *p = opaque;
 	if (!msg->err) {
 		p->acked++;
+		if (p->watch)
+			publish_flow_note(p, msg);
 		return;
 	}
 	p->failed++;
@@ -122,6 +151,91 @@ int publish_manifest(struct publisher *p, const Aij__Manifest *m,
 			       errstr_size);
 }
 
+int publish_flow_init(struct publisher *p, const char *brokers,
+		      const char *group, uint64_t max_ahead,
+		      char *errstr, size_t errstr_size)
+{
+	p->max_ahead = max_ahead;
+	if (max_ahead == 0)
+		return 0;
+	/* Never subscribed: it only reads the group's committed offsets. */
+	p->watch = kafka_consumer_new(brokers, group, NULL, errstr, errstr_size);
+	return p->watch ? 0 : -1;
+}
+
+/* Reads the group's committed offsets: sets p->ahead to the records produced
+ * that the group has not committed yet. Returns 0, or -1 when the broker did
+ * not answer (p->ahead unchanged). */
+static int publish_flow_read(struct publisher *p, char *errstr,
+			     size_t errstr_size)
+{
+	rd_kafka_topic_partition_list_t *list =
+		rd_kafka_topic_partition_list_new(p->npart > 0 ? p->npart : 1);
+	for (int i = 0; i < p->npart; i++)
+		if (p->first_offset[i] >= 0)
+			rd_kafka_topic_partition_list_add(list, p->topic_records, i);
+	rd_kafka_resp_err_t err = rd_kafka_committed(p->watch, list, 5000);
+	if (err) {
+		snprintf(errstr, errstr_size, "cannot read the committed offsets "
+			 "of '%s': %s", p->topic_records, rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(list);
+		return -1;
+	}
+	uint64_t done = 0;
+	for (int i = 0; i < list->cnt; i++) {
+		const rd_kafka_topic_partition_t *tp = &list->elems[i];
+		int64_t first = p->first_offset[tp->partition];
+		int64_t next = p->next_offset[tp->partition];
+		int64_t c = tp->err ? -1 : tp->offset; /* none yet: < 0 */
+		if (c > next)
+			c = next;
+		if (c > first)
+			done += (uint64_t)(c - first);
+	}
+	rd_kafka_topic_partition_list_destroy(list);
+	p->ahead = p->produced > done ? p->produced - done : 0;
+	return 0;
+}
+
+/* Waits while more than max_ahead records are not committed by the matchers:
+ * the broker may drop what they have not read yet. */
+static int publish_flow_wait(struct publisher *p, char *errstr,
+			     size_t errstr_size)
+{
+	/* p->ahead only grows with what we produce between two reads. */
+	if (p->produced < p->ahead_base + p->max_ahead)
+		return 0;
+	long since = publish_now_ms(), logged = 0;
+	for (;;) {
+		char why[256];
+		if (publish_flow_read(p, why, sizeof(why)) < 0)
+			log_warn("%s", why);
+		p->ahead_base = p->produced - p->ahead;
+		if (p->ahead < p->max_ahead)
+			break;
+		long now = publish_now_ms();
+		if (now - since >= 1000 && now - logged >= 10000) {
+			log_info("waiting for the matchers: %llu records published "
+				 "and not yet committed (--max-ahead %llu)",
+				 (unsigned long long)p->ahead,
+				 (unsigned long long)p->max_ahead);
+			logged = now;
+		}
+		if (signals_stop) {
+			snprintf(errstr, errstr_size, "stop requested");
+			return -1;
+		}
+		if (p->failed > 0)
+			return 0; /* publish_pace() reports it */
+		rd_kafka_poll(p->rk, 50);
+	}
+	long waited = publish_now_ms() - since;
+	p->waited_ms += waited;
+	if (waited >= 1000)
+		log_debug("waited %ld ms for the matchers", waited);
+	return 0;
+}
+
 int publish_pace(struct publisher *p, char *errstr, size_t errstr_size)
 {
 	rd_kafka_poll(p->rk, 0);
@@ -143,7 +257,9 @@ int publish_pace(struct publisher *p, char *errstr, size_t errstr_size)
 		}
 		rd_kafka_poll(p->rk, 100);
 	}
-	return 0;
+	if (p->watch && publish_flow_wait(p, errstr, errstr_size) < 0)
+		return -1;
+	return p->failed > 0 ? publish_pace(p, errstr, errstr_size) : 0;
 }
 
 uint64_t publish_pending(const struct publisher *p)
@@ -189,6 +305,15 @@ void publish_release(struct publisher *p)
 		rd_kafka_destroy(p->rk);
 	}
 	p->rk = NULL;
+	if (p->watch) {
+		rd_kafka_consumer_close(p->watch);
+		rd_kafka_destroy(p->watch);
+		p->watch = NULL;
+	}
+	free(p->first_offset);
+	free(p->next_offset);
+	p->first_offset = p->next_offset = NULL;
+	p->npart = 0;
 	free(p->buf);
 	p->buf = NULL;
 	p->buf_size = 0;

@@ -23,7 +23,23 @@ struct publisher {
 	int closing;              /* set by publish_release(): purge quietly */
 	uint8_t *buf;             /* packing buffer, reused */
 	size_t buf_size;
+	/* Flow control (publish_flow_init()): per partition of the records
+	 * topic, the first and the next offset our delivery reports gave. */
+	rd_kafka_t *watch;        /* consumer handle of the matchers' group, or NULL */
+	uint64_t max_ahead;       /* records produced and not committed, at most */
+	int64_t *first_offset;    /* [npart]: -1 until a report for the partition */
+	int64_t *next_offset;     /* [npart] */
+	int npart;
+	uint64_t ahead;           /* records not committed by the group, last read */
+	uint64_t ahead_base;      /* records committed at the last read */
+	long waited_ms;           /* total time spent waiting for the matchers */
 };
+
+/* Default of --max-ahead. librdkafka 2.0.2's mock broker (aij-broker) keeps
+ * at most ~5 MiB or 100,000 batches per partition and drops older data
+ * silently: 120,000 records spread over 12 partitions are ~10,000 records
+ * (~1.5 MiB before lz4) per partition, well inside. */
+#define PUBLISH_MAX_AHEAD_DEFAULT 120000
 
 /* Creates the producer (lib/kafka.h: idempotent, acks from all replicas,
  * lz4; extra_conf "key=value,..." or NULL). Topic names are borrowed and
@@ -44,6 +60,15 @@ int publish_record(struct publisher *p, const Aij__Record *rec,
  * message failed (the run cannot complete) or a stop was requested while
  * waiting (errstr). */
 int publish_pace(struct publisher *p, char *errstr, size_t errstr_size);
+
+/* Turns on flow control: publish_pace() then waits while more than
+ * max_ahead records are produced and not yet committed by the consumer group
+ * `group` (the matchers) on the records topic, read with rd_kafka_committed()
+ * through a consumer handle that never joins the group. max_ahead 0: off.
+ * Returns 0 or -1 (errstr). */
+int publish_flow_init(struct publisher *p, const char *brokers,
+		      const char *group, uint64_t max_ahead,
+		      char *errstr, size_t errstr_size);
 
 /* Messages produced and not yet reported (neither acked nor failed). */
 uint64_t publish_pending(const struct publisher *p);
