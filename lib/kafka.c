@@ -1,10 +1,12 @@
 #include "kafka.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
+#include "signals.h"
 
 static void kafka_on_error(rd_kafka_t *rk, int err, const char *reason,
 			   void *opaque)
@@ -115,6 +117,73 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *extra_conf,
 	return rk;
 }
 
+/* "topic[0,1,2] other[3]" of a partition list, cut to fit. */
+static void kafka_parts_text(const rd_kafka_topic_partition_list_t *parts,
+			     char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < parts->cnt && len + 24 < size; i++) {
+		const rd_kafka_topic_partition_t *p = &parts->elems[i];
+		int same = i > 0 && strcmp(parts->elems[i - 1].topic, p->topic) == 0;
+		int r = snprintf(buf + len, size - len, "%s%s%s%" PRId32,
+				 same ? "," : (i ? "] " : ""), same ? "" : p->topic,
+				 same ? "" : "[", p->partition);
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+	if (parts->cnt > 0 && len + 2 < size)
+		snprintf(buf + len, size - len, "]");
+}
+
+/* Group rebalances, logged: which partitions this member got or lost. A
+ * consumer of ours finishes each batch (outcomes acknowledged, offsets
+ * committed) before polling for more, so at a revocation no work of a
+ * previous batch is pending; records of a batch being filled when its
+ * partitions go are still processed and published, their commit may then
+ * be refused (logged by the caller) and the new owner redoes them: at least
+ * once, and the reporter counts a line once. */
+static void kafka_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+			       rd_kafka_topic_partition_list_t *parts,
+			       void *opaque)
+{
+	(void)opaque;
+	char text[512];
+	kafka_parts_text(parts, text, sizeof(text));
+	int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	rd_kafka_error_t *error = NULL;
+	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
+	switch (err) {
+	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
+		log_info("rebalance: %d partition(s) assigned: %s", parts->cnt,
+			 parts->cnt ? text : "none");
+		if (cooperative)
+			error = rd_kafka_incremental_assign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, parts);
+		break;
+	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
+		log_info("rebalance: %d partition(s) revoked: %s", parts->cnt,
+			 parts->cnt ? text : "none");
+		if (cooperative)
+			error = rd_kafka_incremental_unassign(rk, parts);
+		else
+			aerr = rd_kafka_assign(rk, NULL);
+		break;
+	default:
+		log_warn("rebalance failed: %s", rd_kafka_err2str(err));
+		aerr = rd_kafka_assign(rk, NULL);
+		break;
+	}
+	if (error) {
+		log_warn("rebalance: %s", rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	} else if (aerr) {
+		log_warn("rebalance: %s", rd_kafka_err2str(aerr));
+	}
+}
+
 rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 			       const char *extra_conf,
 			       char *errstr, size_t errstr_size)
@@ -132,6 +201,7 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 		rd_kafka_conf_destroy(conf);
 		return NULL;
 	}
+	rd_kafka_conf_set_rebalance_cb(conf, kafka_on_rebalance);
 	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
 	if (!rk) {
 		rd_kafka_conf_destroy(conf);
@@ -174,7 +244,14 @@ int kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
 				 topic, rd_kafka_err2str(err));
 			return -1;
 		}
-		/* Queue full: serve delivery reports, which frees room. */
+		/* Queue full: serve delivery reports, which frees room. A stop
+		 * request ends the wait: with the broker gone the queue would
+		 * never empty, and the operator wants the process gone. */
+		if (signals_stop) {
+			snprintf(errstr, errstr_size, "cannot produce to '%s': stopped",
+				 topic);
+			return -1;
+		}
 		rd_kafka_poll(rk, 100);
 	}
 }

@@ -23,7 +23,8 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *extra_conf,
 
 /* A consumer of group_id that reads from the earliest offset when the group
  * has none and never commits by itself: the caller commits once the work for
- * a message is acknowledged. Free with rd_kafka_consumer_close() then
+ * a message is acknowledged. Group rebalances are logged (partitions
+ * assigned, revoked) and applied by a callback of ours. Free with rd_kafka_consumer_close() then
  * rd_kafka_destroy(). */
 rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 			       const char *extra_conf,
@@ -34,7 +35,8 @@ int kafka_subscribe(rd_kafka_t *rk, const char *topic,
 		    char *errstr, size_t errstr_size);
 
 /* Produces a copy of payload, retrying while the local queue is full (serving
- * delivery reports meanwhile). Returns 0 or -1 (errstr). */
+ * delivery reports meanwhile) unless signals_stop is set. Returns 0 or -1
+ * (errstr; "... stopped" when a stop request ended the wait). */
 int kafka_produce(rd_kafka_t *rk, const char *topic, const void *key,
 		  size_t key_len, const void *payload, size_t len,
 		  void *msg_opaque, char *errstr, size_t errstr_size);

@@ -5,7 +5,8 @@
  * acknowledged every outcome of the batch, a synchronous commit of the
  * batch's offsets (at-least-once; the reporter counts a line twice once).
  * A batch is always finished before the next poll, so nothing is pending
- * when a rebalance revokes partitions. */
+ * when a rebalance revokes partitions (lib/kafka.c logs each assignment and
+ * revocation). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,7 +40,6 @@ struct matcher {
 	struct work work;
 	struct work_stats stats, logged;
 	long last_progress_ms;
-	char assignment[512];         /* the partitions last logged as ours */
 };
 
 static long matcher_now_ms(void)
@@ -130,34 +130,6 @@ static void matcher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 	}
 }
 
-/* Logs the partitions we hold when they changed (a rebalance happened in
- * the last poll: librdkafka assigns and revokes by itself, and our batches
- * are always complete by then). */
-static void matcher_log_assignment(struct matcher *m)
-{
-	rd_kafka_topic_partition_list_t *parts = NULL;
-	if (rd_kafka_assignment(m->consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR)
-		return;
-	char now[sizeof(m->assignment)];
-	size_t len = 0;
-	now[0] = '\0';
-	for (int i = 0; i < parts->cnt && len < sizeof(now) - 16; i++)
-		len += (size_t)snprintf(now + len, sizeof(now) - len, "%s%" PRId32,
-					i ? "," : "", parts->elems[i].partition);
-	int count = parts->cnt;
-	rd_kafka_topic_partition_list_destroy(parts);
-	if (strcmp(now, m->assignment) == 0)
-		return;
-	if (count == 0)
-		log_info("rebalance: no partition of '%s' assigned (revoked: %s)",
-			 m->mc->topic_records, m->assignment);
-	else
-		log_info("rebalance: partitions %s of '%s' assigned%s%s",
-			 now, m->mc->topic_records, m->assignment[0] ? ", was " : "",
-			 m->assignment);
-	snprintf(m->assignment, sizeof(m->assignment), "%s", now);
-}
-
 /* Polls up to max messages: waits for the first, then takes what arrives
  * within MATCHER_FILL_MS. Returns how many are in msgs. */
 static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
@@ -177,7 +149,6 @@ static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
 		if (!msg) {
 			if (n > 0)
 				break;
-			matcher_log_assignment(m);
 			return 0;
 		}
 		if (msg->err) {
@@ -186,10 +157,8 @@ static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
 			rd_kafka_message_destroy(msg);
 			continue;
 		}
-		if (n == 0) {
+		if (n == 0)
 			first_ms = matcher_now_ms();
-			matcher_log_assignment(m);
-		}
 		msgs[n++] = msg;
 	}
 	return n;
