@@ -103,6 +103,23 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) deploy/demo
 
+# The benchmark (bench/, issue 6): the in-memory reference uses the
+# reporter's collector and writers, so its outputs compare byte for byte.
+BENCH_LINES    ?= 1000000
+BENCH_DOSSIERS ?= 2000000
+BENCH_RUNS     ?= 1
+BENCH_DIR      ?= $(BUILD)/bench
+BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
+	$(addprefix $(BUILD)/obj/reporter/,collect.o route.o summary.o report_write.o publish.o)
+
+$(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+bench: all $(BUILD)/bin/aij-bench-inmem
+	@BUILD=$(BUILD) BENCH_LINES=$(BENCH_LINES) BENCH_DOSSIERS=$(BENCH_DOSSIERS) \
+		BENCH_RUNS=$(BENCH_RUNS) BENCH_DIR=$(BENCH_DIR) bench/run
+
 clean:
 	rm -rf $(BUILD)
 
