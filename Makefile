@@ -4,6 +4,7 @@
 #   make test       unit tests (Criterion) then end-to-end tests
 #   make demo       the sample week through the whole pipeline
 #   make deps       install the missing Debian packages (as root)
+#   make fuzz       libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
 #
 # Switches: WERROR=1 (warnings are errors), SANITIZE=address,undefined,
 # BUILD=dir (out-of-tree build folder, default build/).
@@ -18,7 +19,8 @@ SANITIZE ?=
 DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
-	libcriterion-dev redis-server chromium
+	libcriterion-dev redis-server chromium \
+	clang libclang-rt-14-dev valgrind
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
 
@@ -54,7 +56,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/unit/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit e2e demo bench clean
+.PHONY: all deps test unit e2e demo bench clean fuzz fuzz-build
 .DEFAULT_GOAL := all
 
 all: $(PROGRAMS)
@@ -102,6 +104,24 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) deploy/demo
+
+# Fuzzing: tests/fuzz/fuzz_<target>.c, each built with clang and libFuzzer
+# (with ASan + UBSan) from the library's sources, then run by tests/fuzz/run.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = reader record normalize proto
+FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_FLAGS    = -std=c11 -O1 -g $(filter-out -Wmissing-prototypes -Wundef,$(WARN)) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h) $(PROTO_C)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(PROTO_C) $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: fuzz-build
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 # The benchmark (bench/, issue 6): the in-memory reference uses the
 # reporter's collector and writers, so its outputs compare byte for byte.
