@@ -19,6 +19,7 @@
 #include "editions_store.h"
 #include "editions_users.h"
 #include "log.h"
+#include "metrics.h"
 #include "referential.h"
 
 #define EDITIONS_REDIS_TIMEOUT_MS 2000
@@ -39,6 +40,7 @@ struct editions {
 
 enum editions_route {
 	ROUTE_HEALTHZ,
+	ROUTE_METRICS,       /* Prometheus text (reporter/metrics.c), no token */
 	ROUTE_LIST,          /* /editions */
 	ROUTE_INDEX_PAGE,    /* /editions.html */
 	ROUTE_REPORT,        /* /editions/<ml> */
@@ -118,7 +120,7 @@ static void editions_printable(const char *s, char *out, size_t size)
 }
 
 static const char *const editions_route_names[] = {
-	"healthz", "list", "index page", "report", "report page", "dispositifs",
+	"healthz", "metrics", "list", "index page", "report", "report page", "dispositifs",
 };
 
 static void editions_log(struct MHD_Connection *c, const struct editions_req *req,
@@ -235,6 +237,10 @@ static unsigned editions_route(const char *url, struct editions_req *req,
 {
 	if (strcmp(url, "/healthz") == 0) {
 		req->route = ROUTE_HEALTHZ;
+		return 0;
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		req->route = ROUTE_METRICS;
 		return 0;
 	}
 	if (strcmp(url, "/editions") == 0) {
@@ -751,7 +757,7 @@ static int editions_admit(struct editions *e, struct MHD_Connection *c,
 			    : MHD_NO;
 		return MHD_HTTP_METHOD_NOT_ALLOWED;
 	}
-	if (req->route == ROUTE_HEALTHZ)
+	if (req->route == ROUTE_HEALTHZ || req->route == ROUTE_METRICS)
 		return 0;
 
 	editions_users_refresh(e);
@@ -861,6 +867,14 @@ static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
 	case ROUTE_HEALTHZ:
 		return editions_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
 				      strdup("ok\n"), 3, NULL, NULL, NULL, NULL);
+	case ROUTE_METRICS: {
+		size_t len = 0;
+		char *text = metrics_render(&len);
+		return text ? editions_reply(c, MHD_HTTP_OK,
+					     "text/plain; version=0.0.4; charset=utf-8",
+					     text, len, NULL, NULL, NULL, NULL)
+			    : MHD_NO;
+	}
 	case ROUTE_LIST:
 	case ROUTE_INDEX_PAGE:
 		return editions_list(e, c, req, method);
