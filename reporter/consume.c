@@ -7,6 +7,7 @@
 
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "signals.h"
 
 static double consume_now(void)
@@ -51,8 +52,11 @@ static int consume_partitions(rd_kafka_t *rk, const char *topic,
 
 /* Assigns every partition of both topics from the beginning: the reporter
  * reads whole topics, no group coordination needed. Waits for the topics
- * to exist while nothing stops it. Returns 0 or -1 (errstr). */
+ * to exist while nothing stops it. When assigned is not NULL, the caller
+ * gets the list there (free with rd_kafka_topic_partition_list_destroy()).
+ * Returns 0 or -1 (errstr). */
 static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
+			  rd_kafka_topic_partition_list_t **assigned,
 			  char *errstr, size_t errstr_size)
 {
 	const char *topics[] = { opts->topic_runs, opts->topic_outcomes };
@@ -69,7 +73,10 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 			rd_kafka_resp_err_t err = rd_kafka_assign(rk, list);
 			log_info("reading %d partitions of '%s' and '%s' from the beginning",
 				 list->cnt, topics[0], topics[1]);
-			rd_kafka_topic_partition_list_destroy(list);
+			if (assigned && !err)
+				*assigned = list;
+			else
+				rd_kafka_topic_partition_list_destroy(list);
 			if (err) {
 				snprintf(errstr, errstr_size, "cannot assign partitions: %s",
 					 rd_kafka_err2str(err));
@@ -139,15 +146,30 @@ static int consume_message(const struct consume_opts *opts, struct collect *c,
 	return rc;
 }
 
-static void consume_progress(const struct collect *c)
+/* One progress line: done/total, the rate since start (when start_count
+ * outcomes were in), an ETA. */
+static void consume_progress(const struct collect *c, double start,
+			     uint64_t start_count)
 {
-	if (c->have_manifest)
-		log_info("outcomes received: %llu of %llu",
-			 (unsigned long long)c->in_range,
-			 (unsigned long long)c->records);
-	else
-		log_info("outcomes received: %llu, waiting for the manifest",
-			 (unsigned long long)c->received);
+	double elapsed = consume_now() - start;
+	uint64_t got = c->have_manifest ? c->in_range : c->received;
+	double rate = elapsed > 0.5 && got > start_count
+		      ? (double)(got - start_count) / elapsed : 0;
+	if (!c->have_manifest) {
+		log_info("outcomes received: %llu (%.0f/s), waiting for the manifest",
+			 (unsigned long long)got, rate);
+		return;
+	}
+	uint64_t missing = c->records - c->in_range;
+	char eta[48] = "";
+	if (missing == 0)
+		snprintf(eta, sizeof(eta), ", complete");
+	else if (rate > 0)
+		snprintf(eta, sizeof(eta), ", ETA %.0f s", (double)missing / rate);
+	log_info("outcomes received: %llu of %llu (%.1f%%, %.0f/s%s)",
+		 (unsigned long long)c->in_range, (unsigned long long)c->records,
+		 c->records ? 100.0 * (double)c->in_range / (double)c->records : 100.0,
+		 rate, eta);
 }
 
 enum consume_result consume_run(const struct consume_opts *opts,
@@ -159,12 +181,12 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	if (!rk)
 		return CONSUME_ERROR;
 	enum consume_result res = CONSUME_ERROR;
-	if (consume_assign(rk, opts, errstr, errstr_size)) {
+	if (consume_assign(rk, opts, NULL, errstr, errstr_size)) {
 		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
 		goto out;
 	}
 
-	double last_new = consume_now(), last_log = last_new;
+	double last_new = consume_now(), last_log = last_new, start = last_new;
 	while (!collect_complete(c)) {
 		if (signals_stop) {
 			res = CONSUME_STOPPED;
@@ -187,7 +209,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 				last_new = now;
 		}
 		if (now - last_log >= opts->progress_s) {
-			consume_progress(c);
+			consume_progress(c, start, 0);
 			last_log = now;
 		}
 		if (!collect_complete(c) && now - last_new >= opts->stall_timeout_s) {
@@ -195,10 +217,250 @@ enum consume_result consume_run(const struct consume_opts *opts,
 			goto out;
 		}
 	}
-	consume_progress(c);
+	consume_progress(c, start, 0);
 	res = CONSUME_COMPLETE;
 out:
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
+	return res;
+}
+
+/* --- following every run ------------------------------------------------ */
+
+struct follow {
+	const struct consume_opts *opts;
+	const struct consume_follow_hooks *hooks;
+	rd_kafka_t *rk;
+	rd_kafka_topic_partition_list_t *outcomes; /* to pause, resume, rewind */
+	rd_kafka_topic_partition_list_t *runs;     /* offset = end at start */
+	int caught_up;          /* the runs topic read up to its end at start */
+	char target[256];       /* the run followed ("" none yet) */
+	struct collect c;
+	int collecting;         /* c holds target's run, not complete yet */
+	int stalled;
+	double last_new, start;
+	uint64_t start_count, messages;
+};
+
+/* Reads the outcomes again from the beginning (a new run to collect). */
+static int follow_rewind(struct follow *f, char *errstr, size_t errstr_size)
+{
+	for (int i = 0; i < f->outcomes->cnt; i++)
+		f->outcomes->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_error_t *error = rd_kafka_seek_partitions(f->rk, f->outcomes, 10000);
+	if (error) {
+		snprintf(errstr, errstr_size, "cannot read '%s' again: %s",
+			 f->opts->topic_outcomes, rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+		return -1;
+	}
+	for (int i = 0; i < f->outcomes->cnt; i++)
+		if (f->outcomes->elems[i].err) {
+			snprintf(errstr, errstr_size, "cannot read '%s' [%" PRId32 "] again: %s",
+				 f->opts->topic_outcomes, f->outcomes->elems[i].partition,
+				 rd_kafka_err2str(f->outcomes->elems[i].err));
+			return -1;
+		}
+	return 0;
+}
+
+/* A manifest of another run than the one followed: follow that one. */
+static int follow_switch(struct follow *f, const Aij__Manifest *m,
+			 char *errstr, size_t errstr_size)
+{
+	if (f->collecting)
+		log_warn("run %s left incomplete (%llu of %llu outcomes): run %s "
+			 "is newer", f->target, (unsigned long long)f->c.in_range,
+			 (unsigned long long)f->c.records, m->run_id);
+	collect_release(&f->c);
+	f->collecting = 0;
+	snprintf(f->target, sizeof(f->target), "%s", m->run_id);
+	if (collect_init(&f->c, m->run_id, errstr, errstr_size) < 0 ||
+	    collect_manifest(&f->c, m, errstr, errstr_size) < 0)
+		return -1;
+	f->collecting = 1;
+	f->stalled = 0;
+	f->last_new = f->start = consume_now();
+	f->start_count = 0;
+	log_set_run(m->run_id);
+	log_info("run %s: manifest of %llu records from '%s' (sha256 %.12s...): "
+		 "collecting its outcomes", m->run_id, (unsigned long long)m->records,
+		 m->source_name, m->sha256);
+	metrics_run_begin(m->run_id);
+	metrics_progress(f->messages, 0, m->records);
+	return f->caught_up ? follow_rewind(f, errstr, errstr_size) : 0;
+}
+
+static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
+			   char *errstr, size_t errstr_size)
+{
+	for (int i = 0; i < f->runs->cnt; i++)
+		if (f->runs->elems[i].partition == msg->partition &&
+		    msg->offset + 1 >= f->runs->elems[i].offset)
+			f->runs->elems[i].offset = -1; /* reached its end at start */
+	Aij__Manifest *m = aij__manifest__unpack(NULL, msg->len, msg->payload);
+	if (!m) {
+		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not a manifest, ignored",
+			 f->opts->topic_runs, msg->partition, msg->offset);
+		return 0;
+	}
+	int rc = 0;
+	if (strcmp(m->run_id, f->target) != 0)
+		rc = follow_switch(f, m, errstr, errstr_size);
+	else if (f->collecting && collect_manifest(&f->c, m, errstr, errstr_size) < 0)
+		rc = -1;
+	else if (!f->collecting && f->caught_up)
+		log_info("manifest of run %s again: that run is written already, ignored",
+			 m->run_id);
+	aij__manifest__free_unpacked(m, NULL);
+	return rc;
+}
+
+/* The runs topic read to where it ended at start: the latest run is known,
+ * its outcomes may come, all of them from the beginning (a few may have
+ * come before the pause took hold, while an older run was the target).
+ * Returns 0 or -1 (errstr). */
+static int follow_catch_up(struct follow *f, const char *written_run_id,
+			   char *errstr, size_t errstr_size)
+{
+	for (int i = 0; i < f->runs->cnt; i++)
+		if (f->runs->elems[i].offset > 0)
+			return 0;
+	f->caught_up = 1;
+	if (!f->target[0]) {
+		log_info("no run on '%s' yet: waiting for a manifest", f->opts->topic_runs);
+		metrics_state(METRICS_WAITING);
+	} else if (written_run_id && strcmp(written_run_id, f->target) == 0) {
+		log_info("run %s, the latest, is written already: waiting for the next run",
+			 f->target);
+		collect_release(&f->c);
+		f->collecting = 0;
+		metrics_state(METRICS_WRITTEN);
+	}
+	rd_kafka_resume_partitions(f->rk, f->outcomes);
+	return f->messages > 0 ? follow_rewind(f, errstr, errstr_size) : 0;
+}
+
+static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
+			  char *errstr, size_t errstr_size)
+{
+	if (!f->collecting)
+		return 0;
+	Aij__Outcome *o = aij__outcome__unpack(NULL, msg->len, msg->payload);
+	if (!o) {
+		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not an outcome, ignored",
+			 f->opts->topic_outcomes, msg->partition, msg->offset);
+		return 0;
+	}
+	int rc = 0;
+	if (strcmp(o->run_id, f->target) == 0)
+		rc = collect_outcome(&f->c, o, errstr, errstr_size);
+	aij__outcome__free_unpacked(o, NULL);
+	if (rc > 0) {
+		f->last_new = consume_now();
+		if (f->stalled) {
+			f->stalled = 0;
+			metrics_state(METRICS_COLLECTING);
+		}
+	}
+	return rc < 0 ? -1 : 0;
+}
+
+enum consume_result consume_follow(const struct consume_opts *opts,
+				   const char *written_run_id,
+				   const struct consume_follow_hooks *hooks,
+				   char *errstr, size_t errstr_size)
+{
+	struct follow f = { .opts = opts, .hooks = hooks };
+	enum consume_result res = CONSUME_ERROR;
+	rd_kafka_topic_partition_list_t *all = NULL;
+	f.rk = kafka_consumer_new(opts->brokers, opts->group, NULL, errstr, errstr_size);
+	if (!f.rk)
+		return CONSUME_ERROR;
+	if (consume_assign(f.rk, opts, &all, errstr, errstr_size)) {
+		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
+		goto out;
+	}
+	f.outcomes = rd_kafka_topic_partition_list_new(all->cnt);
+	f.runs = rd_kafka_topic_partition_list_new(1);
+	for (int i = 0; i < all->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &all->elems[i];
+		if (strcmp(p->topic, opts->topic_outcomes) == 0) {
+			rd_kafka_topic_partition_list_add(f.outcomes, p->topic, p->partition);
+			continue;
+		}
+		int64_t lo = 0, hi = 0;
+		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+			f.rk, p->topic, p->partition, &lo, &hi, 10000);
+		if (err) {
+			snprintf(errstr, errstr_size, "cannot get the end of '%s' [%" PRId32 "]: %s",
+				 p->topic, p->partition, rd_kafka_err2str(err));
+			goto out;
+		}
+		rd_kafka_topic_partition_list_add(f.runs, p->topic, p->partition)->offset =
+			hi > lo ? hi : -1;
+	}
+	/* The outcomes wait until the latest run is known: no run's outcomes
+	 * are collected only to be dropped for a newer one. */
+	rd_kafka_pause_partitions(f.rk, f.outcomes);
+	if (follow_catch_up(&f, written_run_id, errstr, errstr_size) < 0)
+		goto out;
+
+	double last_log = consume_now();
+	while (!signals_stop) {
+		rd_kafka_message_t *msg = rd_kafka_consumer_poll(f.rk, 200);
+		int rc = 0;
+		if (msg) {
+			f.messages++;
+			if (msg->err) {
+				if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+					log_warn("kafka: %s", rd_kafka_message_errstr(msg));
+			} else if (strcmp(rd_kafka_topic_name(msg->rkt), opts->topic_runs) == 0) {
+				rc = follow_manifest(&f, msg, errstr, errstr_size);
+				if (rc == 0 && !f.caught_up)
+					rc = follow_catch_up(&f, written_run_id,
+							     errstr, errstr_size);
+			} else {
+				rc = follow_outcome(&f, msg, errstr, errstr_size);
+			}
+			rd_kafka_message_destroy(msg);
+			if (rc < 0)
+				goto out;
+		}
+		double now = consume_now();
+		if (f.collecting && f.caught_up && collect_complete(&f.c)) {
+			consume_progress(&f.c, f.start, f.start_count);
+			metrics_progress(f.messages, f.c.in_range, f.c.records);
+			f.collecting = 0;
+			if (hooks->on_complete(&f.c, hooks->arg) < 0)
+				metrics_state(METRICS_FAILED);
+			collect_release(&f.c); /* memory back, run after run */
+			log_info("waiting for the next run");
+		}
+		if (now - last_log >= opts->progress_s) {
+			if (f.collecting && f.caught_up)
+				consume_progress(&f.c, f.start, f.start_count);
+			metrics_progress(f.messages, f.collecting ? f.c.in_range : 0,
+					 f.collecting ? f.c.records : 0);
+			last_log = now;
+		}
+		if (f.collecting && f.caught_up && !f.stalled &&
+		    now - f.last_new >= opts->stall_timeout_s) {
+			f.stalled = 1;
+			metrics_state(METRICS_STALLED);
+			hooks->on_stalled(&f.c, opts->stall_timeout_s, hooks->arg);
+		}
+	}
+	res = CONSUME_STOPPED;
+out:
+	collect_release(&f.c);
+	if (f.outcomes)
+		rd_kafka_topic_partition_list_destroy(f.outcomes);
+	if (f.runs)
+		rd_kafka_topic_partition_list_destroy(f.runs);
+	if (all)
+		rd_kafka_topic_partition_list_destroy(all);
+	rd_kafka_consumer_close(f.rk);
+	rd_kafka_destroy(f.rk);
 	return res;
 }

@@ -5,12 +5,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "collect.h"
 #include "conf.h"
 #include "consume.h"
 #include "editions.h"
 #include "kafka.h"
 #include "log.h"
+#include "metrics.h"
 #include "publish.h"
 #include "referential.h"
 #include "report.h"
@@ -22,7 +25,8 @@
 
 static const char *opt_brokers, *opt_topic_outcomes, *opt_topic_runs,
 	*opt_run_id, *opt_out, *opt_communes, *opt_coverage, *opt_stall,
-	*opt_group, *opt_once, *opt_log_level, *opt_serve, *opt_users, *opt_redis;
+	*opt_group, *opt_once, *opt_log_level, *opt_serve, *opt_users, *opt_redis,
+	*opt_follow;
 
 static const struct conf_opt options[] = {
 	{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
@@ -32,7 +36,11 @@ static const struct conf_opt options[] = {
 	{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
 	  "topic of the run manifests", &opt_topic_runs },
 	{ "run-id", "AIJ_RUN_ID", NULL, "ID",
-	  "the run to report (required)", &opt_run_id },
+	  "the run to report (required unless --follow)", &opt_run_id },
+	{ "follow", "AIJ_FOLLOW", NULL, NULL,
+	  "report every run, for ever: the run of the latest manifest, each "
+	  "complete one replacing the previous reports (instead of --run-id)",
+	  &opt_follow },
 	{ "out", "AIJ_OUT", NULL, "DIR",
 	  "output folder: reports/, integrated.csv, summary.json (required)", &opt_out },
 	{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
@@ -111,11 +119,72 @@ static int write_outputs(const char *dir, struct collect *c,
 	log_info("run %s written to '%s': %zu lines, %zu integrated, %zu failed, "
 		 "%zu reports", c->run_id, dir, c->n_failed + c->n_integrated,
 		 c->n_integrated, c->n_failed, n_counts);
+	metrics_written(c, n_counts);
 out:
 	if (rc)
 		publish_abort(stage);
 	free(counts);
 	return rc;
+}
+
+/* The run id of dir/summary.json (a copy, free() it), or NULL. */
+static char *written_run_id(const char *dir)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/summary.json", dir);
+	json_t *j = json_load_file(path, 0, NULL);
+	const char *id = j ? json_string_value(json_object_get(j, "run_id")) : NULL;
+	char *copy = id ? strdup(id) : NULL;
+	json_decref(j);
+	return copy;
+}
+
+struct follow_ctx {
+	const char *out;
+	const struct referential *ref;
+};
+
+static int follow_on_complete(struct collect *c, void *arg)
+{
+	const struct follow_ctx *fc = arg;
+	char errstr[1024];
+	if (write_outputs(fc->out, c, fc->ref, errstr, sizeof(errstr)) < 0) {
+		log_error("run %s complete but not written: %s", c->run_id, errstr);
+		return -1;
+	}
+	return 0;
+}
+
+static void follow_on_stalled(const struct collect *c, int stall_s, void *arg)
+{
+	(void)arg;
+	run_incomplete(c, stall_s);
+	log_warn("still waiting for run %s (a newer run replaces it)", c->run_id);
+}
+
+/* --follow: every run, until SIGTERM. Returns the exit code. */
+static int main_follow(const struct consume_opts *copts,
+		       const struct referential *ref)
+{
+	char errstr[1024];
+	char *written = written_run_id(opt_out);
+	struct follow_ctx fc = { .out = opt_out, .ref = ref };
+	struct consume_follow_hooks hooks = {
+		.on_complete = follow_on_complete,
+		.on_stalled = follow_on_stalled,
+		.arg = &fc,
+	};
+	log_info("following every run on %s (reports into '%s'%s%s)", copts->brokers,
+		 opt_out, written ? "; written already: run " : "", written ? written : "");
+	enum consume_result res = consume_follow(copts, written, &hooks,
+						 errstr, sizeof(errstr));
+	free(written);
+	if (res == CONSUME_STOPPED) {
+		log_info("stopped");
+		return 0;
+	}
+	log_error("%s", errstr);
+	return 1;
 }
 
 int main(int argc, char **argv)
@@ -135,10 +204,17 @@ int main(int argc, char **argv)
 		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", opt_log_level);
 		rc = -1;
 	}
-	/* With --serve and no --run-id the reporter only serves the editions. */
+	/* With --serve and no --run-id the reporter only serves the editions;
+	 * --follow reports every run. */
 	int serving = opt_serve && *opt_serve;
-	int collecting = !serving || (opt_run_id && *opt_run_id);
-	if (rc == 0 && collecting && (!opt_run_id || !*opt_run_id)) {
+	int following = opt_follow && conf_true(opt_follow);
+	int collecting = following || !serving || (opt_run_id && *opt_run_id);
+	if (rc == 0 && following && opt_run_id && *opt_run_id) {
+		snprintf(errstr, sizeof(errstr),
+			 "options '--follow' and '--run-id' exclude each other");
+		rc = -1;
+	}
+	if (rc == 0 && collecting && !following && (!opt_run_id || !*opt_run_id)) {
 		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
 		rc = -1;
 	}
@@ -196,12 +272,6 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	struct collect c;
-	if (collect_init(&c, opt_run_id, errstr, sizeof(errstr))) {
-		log_error("%s", errstr);
-		referential_free(ref);
-		return 1;
-	}
 	struct consume_opts copts = {
 		.brokers = opt_brokers,
 		.group = opt_group,
@@ -210,6 +280,19 @@ int main(int argc, char **argv)
 		.stall_timeout_s = (int)stall,
 		.progress_s = 5,
 	};
+	if (following) {
+		int code = main_follow(&copts, ref);
+		editions_stop(editions);
+		referential_free(ref);
+		return code;
+	}
+
+	struct collect c;
+	if (collect_init(&c, opt_run_id, errstr, sizeof(errstr))) {
+		log_error("%s", errstr);
+		referential_free(ref);
+		return 1;
+	}
 	log_info("waiting for the outcomes of run %s on %s", opt_run_id, opt_brokers);
 	int status = 0;
 	switch (consume_run(&copts, &c, errstr, sizeof(errstr))) {
