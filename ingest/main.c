@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "publish.h"
 #include "reader.h"
+#include "replay.h"
 #include "record.h"
 #include "referential.h"
 #include "signals.h"
@@ -30,6 +31,7 @@
 
 struct ingest_conf {
 	const char *file;
+	const char *replay;
 	const char *brokers;
 	const char *run_id;
 	const char *topic_records;
@@ -69,7 +71,10 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 	ingest_week_today(ic->run_id_default, sizeof(ic->run_id_default));
 	const struct conf_opt opts[] = {
 		{ "file", "AIJ_FILE", NULL, "FILE",
-		  "the week's dispositifs file (required)", &ic->file },
+		  "the week's dispositifs file (required, unless --replay)", &ic->file },
+		{ "replay", "AIJ_REPLAY", NULL, "RUN_ID",
+		  "instead of a file: publish run RUN_ID's records, read back "
+		  "from Kafka, as the new run --run-id", &ic->replay },
 		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
 		  "Kafka bootstrap servers", &ic->brokers },
 		{ "run-id", "AIJ_RUN_ID", ic->run_id_default, "ID",
@@ -114,8 +119,13 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 	if (rc == 0)
 		rc = conf_long("max-ahead", ic->max_ahead, 0, 1000000000L,
 			       &ic->max_ahead_n, errstr, sizeof(errstr));
-	if (rc == 0 && !ic->file) {
-		snprintf(errstr, sizeof(errstr), "missing --file (or AIJ_FILE)");
+	if (rc == 0 && ic->replay && ic->file) {
+		snprintf(errstr, sizeof(errstr), "options '--file' and '--replay' "
+			 "exclude each other");
+		rc = -1;
+	}
+	if (rc == 0 && !ic->file && !ic->replay) {
+		snprintf(errstr, sizeof(errstr), "missing --file (or AIJ_FILE), or --replay");
 		rc = -1;
 	}
 	if (rc == 0 && !*ic->run_id) {
@@ -359,6 +369,36 @@ static int ingest_finish(const struct ingest_conf *ic, enum ingest_end end,
 	return ingest_manifest(ic, r, pub, records) < 0 ? EXIT_RUNTIME : 0;
 }
 
+/* --replay: the records of a run already on Kafka, as a new run. */
+static int ingest_replay(const struct ingest_conf *ic)
+{
+	char errstr[512];
+	struct publisher pub;
+	if (publish_init(&pub, ic->brokers, ic->kafka_conf, ic->topic_records,
+			 ic->topic_runs, errstr, sizeof(errstr)) < 0) {
+		log_error("%s", errstr);
+		return EXIT_USAGE;
+	}
+	if (publish_flow_init(&pub, ic->brokers, ic->group,
+			      (uint64_t)ic->max_ahead_n, errstr, sizeof(errstr)) < 0) {
+		log_error("%s", errstr);
+		publish_release(&pub);
+		return EXIT_USAGE;
+	}
+	struct replay_conf rc = {
+		.brokers = ic->brokers, .kafka_conf = ic->kafka_conf,
+		.from_run_id = ic->replay, .run_id = ic->run_id,
+		.topic_records = ic->topic_records, .topic_runs = ic->topic_runs,
+	};
+	struct progress pg;
+	progress_init(&pg, &pub);
+	int code = replay_run(&rc, &pub, &pg);
+	if (code != 0)
+		publish_drain(&pub, INGEST_STOP_DRAIN_MS);
+	publish_release(&pub);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct ingest_conf ic;
@@ -370,6 +410,8 @@ int main(int argc, char **argv)
 		return code;
 	log_set_run(ic.run_id);
 	signals_install();
+	if (ic.replay)
+		return ingest_replay(&ic);
 
 	struct reader *r = reader_open(ic.file, errstr, sizeof(errstr));
 	if (!r) {

@@ -1,0 +1,298 @@
+#include "replay.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kafka.h"
+#include "log.h"
+#include "signals.h"
+
+#define REPLAY_TIMEOUT_MS  10000
+#define REPLAY_MISSING_SHOWN 20
+
+/* A consumer assigned every partition of topic from the beginning; each
+ * partition's end at start goes to *ends (offset = high watermark; free with
+ * rd_kafka_topic_partition_list_destroy()). NULL on an error (errstr). */
+static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
+			       rd_kafka_topic_partition_list_t **ends,
+			       char *errstr, size_t errstr_size)
+{
+	char group[96];
+	snprintf(group, sizeof(group), "aij-replay-%ld", (long)getpid());
+	rd_kafka_t *rk = kafka_consumer_new(rc->brokers, group, rc->kafka_conf,
+					    errstr, errstr_size);
+	if (!rk)
+		return NULL;
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, REPLAY_TIMEOUT_MS)
+				      : rd_kafka_last_error();
+	if (rkt)
+		rd_kafka_topic_destroy(rkt);
+	if (err || md->topic_cnt != 1 || md->topics[0].err ||
+	    md->topics[0].partition_cnt == 0) {
+		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
+			 rd_kafka_err2str(err ? err : md->topic_cnt == 1 && md->topics[0].err
+						      ? md->topics[0].err
+						      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+		if (md)
+			rd_kafka_metadata_destroy(md);
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	int n = md->topics[0].partition_cnt;
+	rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(n);
+	*ends = rd_kafka_topic_partition_list_new(n);
+	for (int i = 0; i < n; i++) {
+		int32_t part = md->topics[0].partitions[i].id;
+		int64_t lo = 0, hi = 0;
+		err = rd_kafka_query_watermark_offsets(rk, topic, part, &lo, &hi,
+						       REPLAY_TIMEOUT_MS);
+		if (err)
+			break;
+		rd_kafka_topic_partition_list_add(assign, topic, part)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+		/* Nothing to read there: already at its end. */
+		rd_kafka_topic_partition_list_add(*ends, topic, part)->offset =
+			hi > lo ? hi : -1;
+	}
+	rd_kafka_metadata_destroy(md);
+	if (!err)
+		err = rd_kafka_assign(rk, assign);
+	rd_kafka_topic_partition_list_destroy(assign);
+	if (err) {
+		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
+			 rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(*ends);
+		*ends = NULL;
+		rd_kafka_destroy(rk);
+		return NULL;
+	}
+	return rk;
+}
+
+/* Marks msg's partition done when msg is its last message at start.
+ * Returns 1 when every partition is done. */
+static int replay_reached(rd_kafka_topic_partition_list_t *ends,
+			  const rd_kafka_message_t *msg)
+{
+	int done = 1;
+	for (int i = 0; i < ends->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &ends->elems[i];
+		if (msg && p->partition == msg->partition && msg->offset + 1 >= p->offset)
+			p->offset = -1;
+		done &= p->offset < 0;
+	}
+	return done;
+}
+
+static void replay_close(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *ends)
+{
+	if (ends)
+		rd_kafka_topic_partition_list_destroy(ends);
+	if (rk) {
+		rd_kafka_consumer_close(rk);
+		rd_kafka_destroy(rk);
+	}
+}
+
+/* The latest manifest of from_run_id (free with
+ * aij__manifest__free_unpacked()), or NULL: none (errstr empty) or an error. */
+static Aij__Manifest *replay_manifest(const struct replay_conf *rc,
+				      char *errstr, size_t errstr_size)
+{
+	rd_kafka_topic_partition_list_t *ends = NULL;
+	errstr[0] = '\0';
+	rd_kafka_t *rk = replay_open(rc, rc->topic_runs, &ends, errstr, errstr_size);
+	if (!rk)
+		return NULL;
+	Aij__Manifest *found = NULL;
+	while (!replay_reached(ends, NULL) && !signals_stop) {
+		rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
+		if (!msg)
+			continue;
+		if (!msg->err) {
+			Aij__Manifest *m = aij__manifest__unpack(NULL, msg->len, msg->payload);
+			if (m && strcmp(m->run_id, rc->from_run_id) == 0) {
+				aij__manifest__free_unpacked(found, NULL);
+				found = m;
+			} else if (m) {
+				aij__manifest__free_unpacked(m, NULL);
+			}
+			replay_reached(ends, msg);
+		} else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			log_warn("'%s': %s", rc->topic_runs, rd_kafka_message_errstr(msg));
+		}
+		rd_kafka_message_destroy(msg);
+	}
+	replay_close(rk, ends);
+	if (signals_stop) {
+		aij__manifest__free_unpacked(found, NULL);
+		snprintf(errstr, errstr_size, "stopped");
+		return NULL;
+	}
+	return found;
+}
+
+/* Names the first missing lines: their seqs, since a record's line is only
+ * known from the record itself. */
+static void replay_missing(const uint8_t *seen, uint64_t records, uint64_t missing,
+			   const char *from)
+{
+	char list[REPLAY_MISSING_SHOWN * 22 + 32] = "";
+	size_t len = 0;
+	int shown = 0;
+	for (uint64_t s = 0; s < records && shown < REPLAY_MISSING_SHOWN; s++)
+		if (!((seen[s / 8] >> (s % 8)) & 1)) {
+			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%" PRIu64,
+						shown ? ", " : "", s);
+			shown++;
+		}
+	log_error("%" PRIu64 " of %" PRIu64 " records of run %s are not on the "
+		  "records topic any more (retention, or a broker that dropped them): "
+		  "record numbers (seq) %s%s; nothing published as complete, replay "
+		  "from the file instead (aij-ingest --file)", missing, records, from,
+		  list, missing > (uint64_t)shown ? ", ..." : "");
+}
+
+/* Reads the records of m's run and publishes them as rc->run_id. Returns
+ * the number of distinct records published, or -1 on an error (logged). */
+static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest *m,
+			      struct publisher *pub, struct progress *pg,
+			      uint8_t *seen)
+{
+	char errstr[512];
+	rd_kafka_topic_partition_list_t *ends = NULL;
+	rd_kafka_t *rk = replay_open(rc, rc->topic_records, &ends, errstr, sizeof(errstr));
+	if (!rk) {
+		log_error("%s", errstr);
+		return -1;
+	}
+	uint64_t got = 0;
+	int64_t rc_out = 0;
+	while (got < m->records && !replay_reached(ends, NULL)) {
+		if (signals_stop) {
+			log_error("stopped after %" PRIu64 " of %" PRIu64 " records: "
+				  "no manifest published", got, m->records);
+			rc_out = -1;
+			break;
+		}
+		if (publish_pace(pub, errstr, sizeof(errstr)) < 0) {
+			log_error("%s", errstr);
+			rc_out = -1;
+			break;
+		}
+		rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
+		if (!msg)
+			continue;
+		if (msg->err) {
+			if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				log_warn("'%s': %s", rc->topic_records,
+					 rd_kafka_message_errstr(msg));
+			rd_kafka_message_destroy(msg);
+			continue;
+		}
+		replay_reached(ends, msg);
+		Aij__Record *rec = aij__record__unpack(NULL, msg->len, msg->payload);
+		if (rec && strcmp(rec->run_id, rc->from_run_id) == 0 &&
+		    rec->seq < m->records && !((seen[rec->seq / 8] >> (rec->seq % 8)) & 1)) {
+			char *old = rec->run_id;
+			rec->run_id = (char *)rc->run_id;
+			int rc_pub = publish_record(pub, rec, errstr, sizeof(errstr));
+			rec->run_id = old; /* freed with the record */
+			if (rc_pub < 0) {
+				log_error("record %" PRIu64 " (line %" PRIu64 "): %s",
+					  rec->seq, rec->line, errstr);
+				aij__record__free_unpacked(rec, NULL);
+				rd_kafka_message_destroy(msg);
+				rc_out = -1;
+				break;
+			}
+			seen[rec->seq / 8] |= (uint8_t)(1u << (rec->seq % 8));
+			got++;
+			progress_count(pg, rec->validation_code <= CODE_TECHNICAL
+					       ? (enum record_code)rec->validation_code
+					       : CODE_TECHNICAL);
+			progress_tick(pg);
+		}
+		aij__record__free_unpacked(rec, NULL);
+		rd_kafka_message_destroy(msg);
+	}
+	replay_close(rk, ends);
+	return rc_out < 0 ? -1 : (int64_t)got;
+}
+
+int replay_run(const struct replay_conf *rc, struct publisher *pub,
+	       struct progress *pg)
+{
+	char errstr[512];
+	if (strcmp(rc->from_run_id, rc->run_id) == 0) {
+		log_error("the replay needs a new run id: --run-id '%s' is the run "
+			  "replayed", rc->run_id);
+		return 2;
+	}
+	log_info("replaying run %s as run %s: reading its manifest from '%s'",
+		 rc->from_run_id, rc->run_id, rc->topic_runs);
+	Aij__Manifest *m = replay_manifest(rc, errstr, sizeof(errstr));
+	if (!m) {
+		if (errstr[0]) {
+			log_error("%s", errstr);
+			return 1;
+		}
+		log_error("no manifest of run '%s' on '%s': nothing to replay (a run "
+			  "is complete on Kafka only once ingest published its manifest)",
+			  rc->from_run_id, rc->topic_runs);
+		return 2;
+	}
+	log_info("run %s: %" PRIu64 " records from '%s' (sha256 %.12s...): reading "
+		 "them back from '%s'", rc->from_run_id, m->records, m->source_name,
+		 m->sha256, rc->topic_records);
+	uint8_t *seen = calloc(m->records / 8 + 1, 1);
+	if (!seen) {
+		log_error("out of memory");
+		aij__manifest__free_unpacked(m, NULL);
+		return 1;
+	}
+	int code = 1;
+	int64_t got = replay_records(rc, m, pub, pg, seen);
+	uint64_t unacked = 0;
+	if (got >= 0) {
+		publish_drain(pub, publish_drain_budget_ms(pub));
+		unacked = publish_unacked(pub);
+	}
+	progress_final(pg, m->last_line);
+	if (got < 0) {
+		/* logged */
+	} else if ((uint64_t)got < m->records) {
+		replay_missing(seen, m->records, m->records - (uint64_t)got, rc->from_run_id);
+	} else if (unacked > 0) {
+		log_error("%" PRIu64 " of %" PRIu64 " records were not acknowledged by "
+			  "the broker: no manifest published, run the replay again",
+			  unacked, m->records);
+	} else {
+		char *old = m->run_id;
+		m->run_id = (char *)rc->run_id;
+		m->created_at = (int64_t)time(NULL);
+		int rc_pub = publish_manifest(pub, m, errstr, sizeof(errstr));
+		m->run_id = old;
+		if (rc_pub < 0) {
+			log_error("cannot publish the manifest: %s", errstr);
+		} else if (publish_drain(pub, publish_drain_budget_ms(pub)) > 0 ||
+			   publish_unacked(pub) > 0) {
+			log_error("the manifest was not acknowledged by the broker: "
+				  "run the replay again");
+		} else {
+			log_info("run %s replayed as run %s: %" PRIu64 " records and "
+				 "the manifest published to '%s'", rc->from_run_id,
+				 rc->run_id, m->records, rc->topic_runs);
+			code = 0;
+		}
+	}
+	free(seen);
+	aij__manifest__free_unpacked(m, NULL);
+	return code;
+}
