@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# docker-compose.yml: validated with Debian's docker-compose (no Docker engine
+# here), its promises checked (KRaft kafka, topics with 12/12/1 partitions and
+# >= 14 days, healthchecks, restart policies, a scalable matcher, jobs under a
+# profile, named volumes), then each aij service's exact command line, taken
+# from `docker-compose config`, run on the host against the local broker and a
+# redis-server (the container addresses and paths replaced by local ones):
+# indexer, reporter (follows runs, serves /healthz and /metrics), 2 matchers,
+# ingest of a week, then replay of that week as a new run: both reports equal
+# the oracle's.
+. "$(dirname "$0")/lib.sh"
+
+command -v docker-compose >/dev/null || fail "docker-compose not installed (make deps)"
+docker-compose -f docker-compose.yml config -q || fail "docker-compose config -q"
+# Settings from the environment reach the commands.
+AIJ_BATCH=77 AIJ_PARTITIONS=24 docker-compose -f docker-compose.yml --profile jobs config >"$t/custom.yml" ||
+	fail "docker-compose config with settings"
+grep -q "aij.records:24" "$t/custom.yml" || fail "AIJ_PARTITIONS does not reach the topics job"
+grep -qx -- "    - '77'" "$t/custom.yml" || grep -qx -- "    - \"77\"" "$t/custom.yml" ||
+	fail "AIJ_BATCH does not reach the matcher"
+
+run_id=2026-W10
+replay_id=2026-W10-replay
+AIJ_RUN_ID=$run_id AIJ_STALL_TIMEOUT=60 \
+	docker-compose -f docker-compose.yml --profile jobs config >"$t/compose.yml" || fail "docker-compose config"
+# The replay, as the operator runs it: the run replayed and the new run id.
+AIJ_RUN_ID=$replay_id AIJ_REPLAY_FROM=$run_id \
+	docker-compose -f docker-compose.yml --profile jobs config >"$t/compose-replay.yml" || fail "docker-compose config"
+python3 tests/e2e/compose_cmd.py "$t/compose.yml" check || fail "the compose file breaks a promise"
+grep -q '^ENV AIJ_COMMUNES=/usr/share/aij/communes.csv' deploy/Dockerfile ||
+	fail "the image does not set AIJ_COMMUNES"
+
+# The host's stand-ins for the containers.
+gen "$t/week" --lines 300 --seed 60 --header
+mkdir -p "$t/inputs" "$t/config" "$t/out"
+cp "$t/week/week.csv" "$t/week/dossiers.csv" "$t/inputs/"
+cp "$t/week/coverage.csv" "$t/config/"
+cp data/sample/users.csv "$t/config/users.csv"
+start_redis
+"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
+e2e_pids+=($!)
+for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
+[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+brokers=$(cat "$t/broker.addr")
+http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8080=127.0.0.1:$http_port"
+export AIJ_COMMUNES=$repo/data/communes.csv AIJ_MOTIFS=$repo/data/motifs.csv
+
+# service_cmd NAME: the service's command line (cmd) and environment (envs);
+# run_service NAME runs it, start_service NAME LOG starts it in the background.
+service_cmd() {
+	local name=$1 config=$t/compose.yml
+	[ "$name" != replay ] || config=$t/compose-replay.yml
+	mapfile -t cmd < <(python3 tests/e2e/compose_cmd.py "$config" command "$name")
+	mapfile -t envs < <(python3 tests/e2e/compose_cmd.py "$config" env "$name")
+	[ "${#cmd[@]}" -gt 0 ] || fail "no command for $name"
+	cmd[0]=$AIJ_BIN/${cmd[0]}
+	echo "$name: ${cmd[*]}" >>"$t/commands.log"
+}
+run_service() {
+	local name=$1
+	service_cmd "$name"
+	env "${envs[@]}" "${cmd[@]}" >>"$t/$name.log" 2>&1
+}
+start_service() {
+	local name=$1 log=$2
+	service_cmd "$name"
+	env "${envs[@]}" "${cmd[@]}" >>"$t/$log.log" 2>&1 &
+	e2e_pids+=($!)
+	last_pid=$!
+}
+
+run_service indexer || fail "indexer exited with $? (see $t/indexer.log)"
+start_service reporter reporter
+reporter_pid=$last_pid
+start_service matcher matcher-1
+start_service matcher matcher-2
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.1; done
+curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || fail "the reporter serves no /healthz"
+
+# wait_run RUN_ID: until summary.json is that run's (the reporter stays up).
+wait_run() {
+	local id=$1
+	for _ in $(seq 600); do
+		grep -q "\"run_id\": \"$id\"" "$t/out/summary.json" 2>/dev/null && return 0
+		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter stopped (see $t/reporter.log)"
+		sleep 0.1
+	done
+	fail "run $id not written within 60 s (see $t/reporter.log)"
+}
+
+run_service ingest || fail "ingest exited with $? (see $t/ingest.log)"
+wait_run $run_id
+oracle "$t/week" $run_id "$t/exp1"
+same_outputs "$t/exp1" "$t/out"
+
+metrics=$(curl -sf "http://127.0.0.1:$http_port/metrics") || fail "no /metrics"
+grep -q "^aij_reporter_run_state{run_id=\"$run_id\",state=\"written\"} 1" <<<"$metrics" ||
+	fail "/metrics: run $run_id not 'written': $metrics"
+integrated=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["integrated"])' "$t/out/summary.json")
+grep -q "^aij_reporter_lines{outcome=\"integrated\"} $integrated\$" <<<"$metrics" ||
+	fail "/metrics: integrated lines are not $integrated"
+grep -q '^aij_reporter_lines_failed{code="05"} [1-9]' <<<"$metrics" || fail "/metrics: no code 05 count"
+
+# The replay job: the same week from Kafka as a new run, reported by the
+# same running reporter, replacing the first run's reports.
+run_service replay || fail "replay exited with $? (see $t/replay.log)"
+wait_run $replay_id
+oracle "$t/week" $replay_id "$t/exp2"
+same_outputs "$t/exp2" "$t/out"
+grep -q "^aij_reporter_runs_written_total 2" <<<"$(curl -sf "http://127.0.0.1:$http_port/metrics")" ||
+	fail "/metrics: not 2 runs written"
+
+# SIGTERM stops the long-running services within a few seconds.
+for pid in "${e2e_pids[@]:2}"; do kill -TERM "$pid" 2>/dev/null || true; done
+for _ in $(seq 100); do
+	alive=0
+	for pid in "${e2e_pids[@]:2}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+	[ "$alive" -eq 0 ] && break
+	sleep 0.1
+done
+[ "$alive" -eq 0 ] || fail "a service did not stop within 10 s of SIGTERM"

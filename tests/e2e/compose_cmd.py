@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Reads `docker-compose config` output (YAML) and prints what the tests need.
+
+  compose_cmd.py CONFIG.yml check               the deployment's promises (exit 1 + why)
+  compose_cmd.py CONFIG.yml command SERVICE     the service's command, one argument a line,
+                                                the container's addresses and paths replaced
+                                                by the host's (env SUBST: "from=to|from=to")
+  compose_cmd.py CONFIG.yml env SERVICE         its environment, NAME=VALUE lines
+"""
+import os
+import sys
+
+import yaml
+
+
+def fail(why):
+    print(f"compose check: {why}", file=sys.stderr)
+    sys.exit(1)
+
+
+def check(cfg):
+    svc = cfg["services"]
+    for name in ("kafka", "topics", "redis", "reporter", "matcher", "indexer", "ingest", "replay"):
+        if name not in svc:
+            fail(f"no service '{name}'")
+    if not svc["kafka"]["image"].startswith("apache/kafka"):
+        fail("kafka is not the official apache/kafka image")
+    env = svc["kafka"]["environment"]
+    if "controller" not in str(env.get("KAFKA_PROCESS_ROLES", "")):
+        fail("kafka is not in KRaft mode (KAFKA_PROCESS_ROLES)")
+    topics = " ".join(svc["topics"]["command"])
+    for t in ("aij.records:12", "aij.outcomes:12", "aij.runs:1"):
+        if t not in topics:
+            fail(f"topics: no '{t}'")
+    ret = int(topics.split("retention.ms=")[1].split()[0])
+    if ret < 14 * 86400 * 1000:
+        fail(f"retention.ms={ret} is less than 14 days")
+    for name in ("kafka", "redis", "reporter"):
+        if "healthcheck" not in svc[name]:
+            fail(f"{name}: no healthcheck")
+    for name in ("kafka", "redis", "reporter", "matcher"):
+        if svc[name].get("restart") not in ("unless-stopped", "always", "on-failure"):
+            fail(f"{name}: no restart policy")
+    if "container_name" in svc["matcher"]:
+        fail("matcher has a container_name: it could not be scaled")
+    for name in ("indexer", "ingest", "replay"):
+        if not svc[name].get("profiles"):
+            fail(f"{name}: a one-shot job should be under a profile")
+    for v in ("aij-inputs", "aij-reports", "aij-config", "kafka-data", "redis-data"):
+        if v not in (cfg.get("volumes") or {}):
+            fail(f"no named volume '{v}'")
+    if "--follow" not in svc["reporter"]["command"] or "--serve" not in svc["reporter"]["command"]:
+        fail("the reporter does not follow the runs and serve the editions")
+
+
+def main():
+    cfg = yaml.safe_load(open(sys.argv[1], encoding="utf-8"))
+    what = sys.argv[2]
+    if what == "check":
+        check(cfg)
+        return
+    s = cfg["services"][sys.argv[3]]
+    if what == "env":
+        for k, v in (s.get("environment") or {}).items():
+            print(f"{k}={'' if v is None else v}")
+        return
+    subst = [p.split("=", 1) for p in os.environ.get("SUBST", "").split("|") if p]
+    for arg in s["command"]:
+        for a, b in subst:
+            arg = arg.replace(a, b)
+        print(arg)
+
+
+main()
