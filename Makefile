@@ -132,6 +132,8 @@ BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
 	$(addprefix $(BUILD)/obj/reporter/,collect.o route.o summary.o report_write.o publish.o)
 
+all: $(BUILD)/bin/aij-bench-inmem
+
 $(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

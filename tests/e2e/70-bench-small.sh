@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# A small `make bench` (20k lines, 40k dossiers): the harness runs end to end,
+# and the product (1 and 2 matchers), the in-memory reference and the SQL
+# batch write the same outputs, which are also the oracle's. No time checked.
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$AIJ_BIN/aij-bench-inmem" ] || fail "'$AIJ_BIN/aij-bench-inmem' not built (make all)"
+BENCH_DIR=$t/bench BENCH_LINES=20000 BENCH_DOSSIERS=40000 BENCH_SEED=7 \
+	bench/run >"$t/bench.out" 2>&1 || { cat "$t/bench.out" >&2; fail "bench/run exited with $?"; }
+grep -q 'outputs agree: product (matchers: 1 2), in-memory, SQL batch' "$t/bench.out" ||
+	fail "bench/run did not say that the outputs agree"
+for k in "product, 1 matcher(s), whole job" "product, 2 matcher(s), week only" \
+	"in-memory reference (C)" "SQL batch (sqlite3)" "redis commands per record"; do
+	grep -qF "$k" "$t/bench/results.txt" || fail "no '$k' in results.txt"
+done
+data=$t/bench/data-20000-40000-7
+[ "$(grep -c . "$data/week.csv")" -ge 19990 ] || fail "the generated week is short"
+[ "$(($(wc -l <"$data/dossiers.csv") - 1))" -eq 40000 ] || fail "not 40000 dossiers"
+python3 tests/e2e/oracle.py --dispositifs "$data/week.csv" --dossiers "$data/dossiers.csv" \
+	--coverage "$data/coverage.csv" --run-id bench --out "$t/expected" || fail "oracle.py"
+same_outputs "$t/expected" "$t/bench/product-m2-r1"
+same_outputs "$t/expected" "$t/bench/sql-r1"
