@@ -4,15 +4,32 @@
  * broker), with the pipeline's topics created up front. Prints the bootstrap
  * address on stdout (and to --ready-file), then waits for SIGTERM/SIGINT.
  *
+ * Fault injection for tests (--control FIFO): one command per line, written
+ * to the FIFO by anyone (`echo "down 2" > FIFO`), each run through the mock
+ * cluster's own fault API and logged ("control: 'down 2': done"):
+ *   down BROKER | up BROKER            a broker refuses / accepts connections
+ *                                      (its partitions keep their leader)
+ *   errors API COUNT ERR [ERR...]      the next COUNT requests of API (Produce,
+ *                                      Fetch, OffsetCommit, ... or a number)
+ *                                      fail with ERR (NOT_LEADER_FOR_PARTITION,
+ *                                      ... or a number), in turn
+ *   clear API                          drops the errors still queued for API
+ *   leader TOPIC PARTITION BROKER      moves a partition's leader (-1: none)
+ *   rtt BROKER MS                      delays each response of a broker
+ *   coordinator group ID BROKER        moves a group's coordinator
+ *
  * Limits of the mock (librdkafka 2.0.2, src/rdkafka_mock.c): every partition
  * keeps at most 5 MiB or 100,000 message batches and silently drops its
  * oldest batches beyond that; everything lives in memory; the first join of
  * a consumer group waits about 3 s (initial rebalance delay). */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -32,7 +49,18 @@ struct broker_conf {
 	long partitions;
 	const char *topics;
 	const char *ready_file;
+	const char *control;
 };
+
+/* The fault-injection FIFO: read end polled by the main loop, plus a write
+ * end we hold ourselves so that a writer closing it is no end of file. */
+struct broker_control {
+	int fd, wfd;
+	char buf[1024];
+	size_t len;
+};
+
+#define BROKER_MAX_ERRORS 64
 
 static void broker_on_log(const rd_kafka_t *rk, int level, const char *fac,
 			  const char *buf)
@@ -134,6 +162,203 @@ static int broker_ready_write(const char *path, const char *bootstrap,
 	return rc;
 }
 
+/* The Kafka API keys the fault commands name (Kafka protocol numbers). */
+static const struct {
+	const char *name;
+	int16_t key;
+} broker_apis[] = {
+	{ "Produce", 0 },        { "Fetch", 1 },          { "ListOffsets", 2 },
+	{ "Metadata", 3 },       { "OffsetCommit", 8 },   { "OffsetFetch", 9 },
+	{ "FindCoordinator", 10 }, { "JoinGroup", 11 },   { "Heartbeat", 12 },
+	{ "LeaveGroup", 13 },    { "SyncGroup", 14 },     { "ApiVersions", 18 },
+	{ "InitProducerId", 22 },
+};
+
+static int broker_api_parse(const char *s, int16_t *key)
+{
+	char *end;
+	for (size_t i = 0; i < sizeof(broker_apis) / sizeof(broker_apis[0]); i++) {
+		if (strcasecmp(s, broker_apis[i].name) == 0) {
+			*key = broker_apis[i].key;
+			return 0;
+		}
+	}
+	long v = strtol(s, &end, 10);
+	if (*s && !*end && v >= 0 && v < 1000) {
+		*key = (int16_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+/* An error by librdkafka's name (with or without "RD_KAFKA_RESP_ERR_") or
+ * by number. */
+static int broker_err_parse(const char *s, rd_kafka_resp_err_t *err)
+{
+	const struct rd_kafka_err_desc *descs;
+	size_t cnt;
+	char *end;
+
+	if (strncasecmp(s, "RD_KAFKA_RESP_ERR_", 18) == 0)
+		s += 18;
+	rd_kafka_get_err_descs(&descs, &cnt);
+	for (size_t i = 0; i < cnt; i++) {
+		if (descs[i].name && strcasecmp(s, descs[i].name) == 0) {
+			*err = descs[i].code;
+			return 0;
+		}
+	}
+	long v = strtol(s, &end, 10);
+	if (*s && !*end) {
+		*err = (rd_kafka_resp_err_t)v;
+		return 0;
+	}
+	return -1;
+}
+
+static int broker_int_parse(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = s ? strtol(s, &end, 10) : 0;
+	if (!s || !*s || *end || errno || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Runs one control command (a line, split in place). Returns 0, or -1 with
+ * errstr set. */
+static int broker_command_run(rd_kafka_mock_cluster_t *mcluster, char *line,
+			      char *errstr, size_t errstr_size)
+{
+	char *argv[4 + BROKER_MAX_ERRORS], *save = NULL;
+	int argc = 0;
+	for (char *w = strtok_r(line, " \t\r", &save); w && argc < (int)(sizeof(argv) / sizeof(argv[0]));
+	     w = strtok_r(NULL, " \t\r", &save))
+		argv[argc++] = w;
+	if (argc == 0) {
+		snprintf(errstr, errstr_size, "empty command");
+		return -1;
+	}
+	const char *cmd = argv[0];
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	long a, b;
+	int16_t api;
+
+	if ((strcmp(cmd, "down") == 0 || strcmp(cmd, "up") == 0) && argc == 2 &&
+	    broker_int_parse(argv[1], 1, 16, &a) == 0) {
+		err = cmd[0] == 'd' ? rd_kafka_mock_broker_set_down(mcluster, (int32_t)a)
+				    : rd_kafka_mock_broker_set_up(mcluster, (int32_t)a);
+	} else if (strcmp(cmd, "errors") == 0 && argc >= 4 &&
+		   broker_api_parse(argv[1], &api) == 0 &&
+		   broker_int_parse(argv[2], 1, 1000000, &a) == 0) {
+		rd_kafka_resp_err_t errs[BROKER_MAX_ERRORS];
+		int nerr = argc - 3;
+		for (int i = 0; i < nerr; i++) {
+			if (broker_err_parse(argv[3 + i], &errs[i]) < 0) {
+				snprintf(errstr, errstr_size, "unknown error '%s'", argv[3 + i]);
+				return -1;
+			}
+		}
+		/* COUNT requests fail, taking the errors in turn. */
+		for (long i = 0; i < a; i++)
+			rd_kafka_mock_push_request_errors_array(mcluster, api, 1,
+								&errs[i % nerr]);
+	} else if (strcmp(cmd, "clear") == 0 && argc == 2 &&
+		   broker_api_parse(argv[1], &api) == 0) {
+		rd_kafka_mock_clear_request_errors(mcluster, api);
+	} else if (strcmp(cmd, "leader") == 0 && argc == 4 &&
+		   broker_int_parse(argv[2], 0, BROKER_MAX_PARTITIONS, &a) == 0 &&
+		   broker_int_parse(argv[3], -1, 16, &b) == 0) {
+		err = rd_kafka_mock_partition_set_leader(mcluster, argv[1], (int32_t)a,
+							 (int32_t)b);
+	} else if (strcmp(cmd, "rtt") == 0 && argc == 3 &&
+		   broker_int_parse(argv[1], 1, 16, &a) == 0 &&
+		   broker_int_parse(argv[2], 0, 600000, &b) == 0) {
+		err = rd_kafka_mock_broker_set_rtt(mcluster, (int32_t)a, (int)b);
+	} else if (strcmp(cmd, "coordinator") == 0 && argc == 4 &&
+		   broker_int_parse(argv[3], 1, 16, &a) == 0) {
+		err = rd_kafka_mock_coordinator_set(mcluster, argv[1], argv[2], (int32_t)a);
+	} else {
+		snprintf(errstr, errstr_size, "unknown command or bad arguments");
+		return -1;
+	}
+	if (err) {
+		snprintf(errstr, errstr_size, "%s", rd_kafka_err2str(err));
+		return -1;
+	}
+	return 0;
+}
+
+/* Opens (creating it if needed) the control FIFO at path. */
+static int broker_control_open(struct broker_control *ctl, const char *path,
+			       char *errstr, size_t errstr_size)
+{
+	struct stat st;
+	ctl->fd = ctl->wfd = -1;
+	ctl->len = 0;
+	if (mkfifo(path, 0600) < 0 && errno != EEXIST) {
+		snprintf(errstr, errstr_size, "cannot create '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (stat(path, &st) < 0 || !S_ISFIFO(st.st_mode)) {
+		snprintf(errstr, errstr_size, "cannot use '%s': not a FIFO", path);
+		return -1;
+	}
+	ctl->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (ctl->fd >= 0)
+		ctl->wfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (ctl->fd < 0 || ctl->wfd < 0) {
+		snprintf(errstr, errstr_size, "cannot open '%s': %s", path, strerror(errno));
+		if (ctl->fd >= 0)
+			close(ctl->fd);
+		ctl->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static void broker_control_close(struct broker_control *ctl)
+{
+	if (ctl->fd >= 0)
+		close(ctl->fd);
+	if (ctl->wfd >= 0)
+		close(ctl->wfd);
+	ctl->fd = ctl->wfd = -1;
+}
+
+/* Reads what the FIFO has and runs each complete line. */
+static void broker_control_read(struct broker_control *ctl,
+				rd_kafka_mock_cluster_t *mcluster)
+{
+	for (;;) {
+		ssize_t n = read(ctl->fd, ctl->buf + ctl->len, sizeof(ctl->buf) - 1 - ctl->len);
+		if (n <= 0)
+			return; /* EAGAIN: nothing more for now */
+		ctl->len += (size_t)n;
+		char *nl;
+		while ((nl = memchr(ctl->buf, '\n', ctl->len))) {
+			*nl = '\0';
+			char line[sizeof(ctl->buf)], copy[sizeof(ctl->buf)], errstr[256];
+			snprintf(line, sizeof(line), "%s", ctl->buf);
+			snprintf(copy, sizeof(copy), "%s", ctl->buf);
+			size_t used = (size_t)(nl - ctl->buf) + 1;
+			memmove(ctl->buf, nl + 1, ctl->len - used);
+			ctl->len -= used;
+			if (broker_command_run(mcluster, copy, errstr, sizeof(errstr)) < 0)
+				log_error("control: '%s': %s", line, errstr);
+			else
+				log_info("control: '%s': done", line);
+		}
+		if (ctl->len == sizeof(ctl->buf) - 1) {
+			log_error("control: a command longer than %zu bytes, dropped",
+				  sizeof(ctl->buf) - 1);
+			ctl->len = 0;
+		}
+	}
+}
+
 /* The handle the mock cluster lives in: a producer that connects nowhere
  * (no bootstrap.servers), used only for the cluster's threads and logs.
  * Free with rd_kafka_destroy(). */
@@ -169,6 +394,9 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		{ "ready-file", "AIJ_READY_FILE", NULL, "FILE",
 		  "write the bootstrap address there once the topics exist",
 		  &bc->ready_file },
+		{ "control", "AIJ_CONTROL", NULL, "FIFO",
+		  "fault-injection commands, one a line (created if missing; "
+		  "see deploy/broker.c)", &bc->control },
 		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
 		  "error, warn, info or debug", &level },
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
@@ -204,6 +432,7 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 int main(int argc, char **argv)
 {
 	struct broker_conf bc;
+	struct broker_control ctl = { -1, -1, "", 0 };
 	char errstr[512];
 
 	log_init("broker", NULL);
@@ -229,6 +458,8 @@ int main(int argc, char **argv)
 	const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mcluster);
 	int rc = 0;
 	if (broker_topics_create(mcluster, &bc, errstr, sizeof(errstr)) < 0 ||
+	    (bc.control && broker_control_open(&ctl, bc.control, errstr,
+					       sizeof(errstr)) < 0) ||
 	    (bc.ready_file && broker_ready_write(bc.ready_file, bootstrap, errstr,
 						 sizeof(errstr)) < 0)) {
 		log_error("%s", errstr);
@@ -245,12 +476,15 @@ int main(int argc, char **argv)
 		 bootstrap, bc.brokers, rd_kafka_version_str());
 
 	while (!signals_stop) {
-		struct timespec ts = { 0, 100 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+		struct pollfd pfd = { ctl.fd, POLLIN, 0 };
+		/* A negative fd is ignored by poll(): then a plain 100 ms sleep. */
+		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & POLLIN))
+			broker_control_read(&ctl, mcluster);
 	}
 	log_info("stop requested, shutting down the mock cluster");
 
 out:
+	broker_control_close(&ctl);
 	rd_kafka_mock_cluster_destroy(mcluster);
 	rd_kafka_destroy(rk);
 	if (bc.ready_file && rc == 0)
