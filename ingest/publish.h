@@ -33,6 +33,7 @@ struct publisher {
 	uint64_t ahead;           /* records not committed by the group, last read */
 	uint64_t ahead_base;      /* records committed at the last read */
 	long waited_ms;           /* total time spent waiting for the matchers */
+	long flow_logged_ms;      /* when the wait was last logged */
 };
 
 /* Default of --max-ahead. librdkafka 2.0.2's mock broker (aij-broker) keeps
@@ -63,7 +64,7 @@ int publish_pace(struct publisher *p, char *errstr, size_t errstr_size);
 
 /* Turns on flow control: publish_pace() then waits while more than
  * max_ahead records are produced and not yet committed by the consumer group
- * `group` (the matchers) on the records topic, read with rd_kafka_committed()
+ * `group` (the matchers), then until half of that is left, on the records topic, read with rd_kafka_committed()
  * through a consumer handle that never joins the group. max_ahead 0: off.
  * Returns 0 or -1 (errstr). */
 int publish_flow_init(struct publisher *p, const char *brokers,
