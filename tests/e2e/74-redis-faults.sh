@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Redis faults on real processes (broker, redis-server, indexer, 2 matchers,
+# reporter, ingest):
+#  1. Redis stopped during the run, restarted with its data once the
+#     matchers are retrying:
+#     the matchers retry, then the run completes with the oracle's reports;
+#  2. Redis gone for longer than the retry budget (--redis-retry-ms 1500):
+#     every line that passed validation gets code 10, is reported like the
+#     others, and summary.json's by_code says "10".
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/faults-lib.sh"
+
+# redis_at PORT: a redis-server on PORT whose data is $t/rdata/dump.rdb
+# (saved by hand, loaded at start); redis_pid.
+redis_at() {
+	mkdir -p "$t/rdata"
+	(cd "$t/rdata" && exec redis-server --port "$1" --bind 127.0.0.1 --save "" \
+		--appendonly no --daemonize no) >>"$t/logs/redis.log" 2>&1 &
+	redis_pid=$!
+	e2e_pids+=($!)
+	local i
+	for i in $(seq 100); do
+		[ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
+		sleep 0.1
+	done
+	fail "redis-server did not start on $1"
+}
+
+redis_stop() {
+	kill -TERM "$redis_pid"
+	wait "$redis_pid" 2>/dev/null || true
+}
+
+gen "$t/week" --lines 300 --seed 74 --no-long-line
+oracle "$t/week" R74a "$t/expected-a"
+start_broker 1
+redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_addr=127.0.0.1:$redis_port
+redis_at "$redis_port"
+load_index "$t/week"
+redis-cli -p "$redis_port" save >/dev/null || fail "redis SAVE"
+
+# 1. Down while the records come, back once the matchers are retrying
+#    (within the 30 s default budget).
+start_matchers 2 --batch 50
+start_reporter "$t/week" R74a "$t/out-a" 60
+redis_stop
+run_ingest "$t/week" R74a
+[ "$ingest_rc" -eq 0 ] || fail "ingest exited with $ingest_rc"
+for _ in $(seq 250); do
+	grep -q "redis: .*retry" "$t"/logs/matcher-*.log && break
+	sleep 0.1
+done
+grep -q "redis: .*retry" "$t"/logs/matcher-*.log || fail "the matchers never retried Redis"
+redis_at "$redis_port"
+wait_reporter
+[ "$reporter_rc" -eq 0 ] || fail "the reporter exited with $reporter_rc"
+same_outputs "$t/expected-a" "$t/out-a"
+grep -q "redis is back after" "$t"/logs/matcher-*.log || fail "the matchers never saw Redis back"
+! grep -q "redis still failing" "$t"/logs/matcher-*.log || fail "code 10 within the retry budget"
+echo "matchers' view of the outage:"
+grep -h "redis" "$t"/logs/matcher-*.log | cut -c1-200 | head -n 6
+for pid in "${matcher_pids[@]}"; do kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; done
+matcher_pids=()
+redis_stop
+
+# 2. Redis gone for good, a 1.5 s retry budget.
+start_matchers 2 --batch 50 --redis-retry-ms 1500
+start_reporter "$t/week" R74b "$t/out-b" 60
+run_ingest "$t/week" R74b
+[ "$ingest_rc" -eq 0 ] || fail "ingest exited with $ingest_rc"
+wait_reporter
+[ "$reporter_rc" -eq 0 ] || fail "the reporter exited with $reporter_rc"
+python3 - "$t/expected-a/summary.json" "$t/out-b" <<'PY' || fail "code 10 not given, reported or counted as it should"
+import csv, glob, json, os, sys
+exp = json.load(open(sys.argv[1]))
+out = sys.argv[2]
+got = json.load(open(os.path.join(out, "summary.json")))
+validation = ("01", "06", "07", "08", "09")
+invalid = sum(exp["by_code"].get(c, 0) for c in validation)
+print("expected:", exp["by_code"], "got:", got["by_code"])
+assert got["lines"] == exp["lines"], (got["lines"], exp["lines"])
+assert got["integrated"] == 0 and got["failed"] == exp["lines"], got
+assert got["by_code"].get("10") == exp["lines"] - invalid, (got["by_code"], exp["lines"] - invalid)
+for c in validation:
+    assert got["by_code"].get(c, 0) == exp["by_code"].get(c, 0), c
+# Every line is in a report, with code 10 or its validation code.
+rows = 0
+for path in glob.glob(os.path.join(out, "reports", "*.csv")):
+    with open(path, encoding="utf-8-sig") as f:
+        for row in csv.reader(f, delimiter=";"):
+            if row[0] == "Identifiant SIGMA":
+                continue
+            rows += 1
+            assert row[-1] in ("10",) + validation, (path, row)
+assert rows >= got["lines"], (rows, got["lines"])
+PY
+grep -q "redis still failing" "$t"/logs/matcher-*.log || fail "no ERROR line for the code 10 batches"
