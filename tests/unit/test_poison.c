@@ -1,0 +1,256 @@
+/* Poison messages on the records topic, against aij-matcher as a process
+ * (local broker over TCP, real redis-server), on ONE partition so that a
+ * message that blocked it would hold back every record behind it:
+ * - garbage bytes, an empty message: logged as not a Record with their
+ *   offset, committed past, the records behind them processed;
+ * - a Record from a newer schema (unknown fields appended): processed as
+ *   usual, its unknown fields ignored. */
+#include <criterion/criterion.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "aij.pb-c.h"
+#include "dossier_index.h"
+#include "kafka.h"
+#include "log.h"
+#include "support/broker.h"
+#include "support/redis_server.h"
+
+#define RUN_ID "2026-W75"
+#define WAIT_MS 60000   /* a guard against a hung test, not a timing check */
+
+static struct test_broker broker;
+static struct test_redis redis;
+static pid_t matcher_pid;
+static char group[64];
+static char matcher_log[64];
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	nanosleep(&ts, NULL);
+}
+
+static void setup(void)
+{
+	log_set_level(LOG_LVL_ERROR);
+	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
+	cr_assert_eq(test_broker_start(&broker, 1), 0, "aij-broker did not start");
+	snprintf(group, sizeof(group), "test-poison-%d", (int)getpid());
+	snprintf(matcher_log, sizeof(matcher_log), "/tmp/aij-test-poison.%d.log",
+		 (int)getpid());
+}
+
+static void teardown(void)
+{
+	if (matcher_pid > 0) {
+		kill(matcher_pid, SIGKILL);
+		waitpid(matcher_pid, NULL, 0);
+		matcher_pid = 0;
+	}
+	FILE *log = fopen(matcher_log, "r");
+	if (log) {
+		char line[1024];
+		while (fgets(line, sizeof(line), log))
+			fputs(line, stderr);
+		fclose(log);
+		unlink(matcher_log);
+	}
+	test_broker_stop(&broker);
+	test_redis_stop(&redis);
+}
+
+TestSuite(poison, .init = setup, .fini = teardown, .timeout = 120);
+
+static void load_index(void)
+{
+	static const char export[] = INDEX_EXPORT_HEADER "\n"
+		"D1;ML1;Le Goff;Anne;01/02/2000;PE1;\n";
+	FILE *in = fmemopen((void *)export, strlen(export), "r");
+	char errstr[256], gen[32];
+	struct index_data *d = index_read(in, "export.csv", NULL, errstr, sizeof(errstr));
+	fclose(in);
+	cr_assert_not_null(d, "%s", errstr);
+	redisContext *rc = test_redis_connect(&redis);
+	cr_assert(rc && !rc->err);
+	cr_assert_eq(index_publish(rc, d, gen, sizeof(gen), errstr, sizeof(errstr)), 0,
+		     "%s", errstr);
+	redisFree(rc);
+	index_data_free(d);
+}
+
+/* A packed Record of line `line`; with `newer`, fields of a later schema
+ * (numbers 7, 20 and 1000, of every wire type) follow. Returns its length. */
+static size_t pack_record(uint8_t *buf, uint64_t line, uint64_t seq, int newer)
+{
+	static const char *const f[12] = { "S1", "R", "pe1", "LE-GOFF", "Anne",
+					   "01/02/2000", "75056", "AIJ", "01/09/2025",
+					   "", "", "" };
+	Aij__Record r = AIJ__RECORD__INIT;
+	r.run_id = RUN_ID;
+	r.line = line;
+	r.seq = seq;
+	r.fields = (char **)f;
+	r.n_fields = 12;
+	r.field_count = 12;
+	size_t len = aij__record__pack(&r, buf);
+	if (newer) {
+		static const uint8_t unknown[] = {
+			0x3a, 0x05, 'h', 'e', 'l', 'l', 'o',         /* 7: string */
+			0xa0, 0x01, 0x96, 0x01,                      /* 20: varint 150 */
+			0xc5, 0x3e, 0x01, 0x02, 0x03, 0x04,          /* 1000: fixed32 */
+		};
+		memcpy(buf + len, unknown, sizeof(unknown));
+		len += sizeof(unknown);
+	}
+	return len;
+}
+
+static void produce(rd_kafka_t *rk, const char *key, const void *payload, size_t len)
+{
+	char errstr[512];
+	cr_assert_eq(kafka_produce(rk, KAFKA_TOPIC_RECORDS, key, strlen(key), payload, len,
+				   NULL, errstr, sizeof(errstr)), 0, "%s", errstr);
+}
+
+static void start_matcher(void)
+{
+	const char *bin_dir = getenv("AIJ_BIN");
+	char bin[512];
+	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
+	matcher_pid = fork();
+	cr_assert_geq(matcher_pid, 0);
+	if (matcher_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		FILE *log = freopen(matcher_log, "a", stderr);
+		(void)log;
+		execl(bin, bin, "--brokers", broker.bootstrap, "--redis", redis.addr,
+		      "--group", group, "--batch", "2", "--log-level", "info", (char *)NULL);
+		_exit(127);
+	}
+}
+
+/* Counts the matcher's log lines holding text. */
+static int log_count(const char *text)
+{
+	FILE *log = fopen(matcher_log, "r");
+	char line[1024];
+	int n = 0;
+	while (log && fgets(line, sizeof(line), log))
+		n += strstr(line, text) != NULL;
+	if (log)
+		fclose(log);
+	return n;
+}
+
+/* Reads outcomes of RUN_ID until lines 2 and 4 have one (or the guard). */
+static void read_outcomes(Aij__Outcome **by_line)
+{
+	char errstr[512];
+	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, "test-poison-reader", NULL,
+					    errstr, sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+	rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_OUTCOMES, 0)->offset =
+		RD_KAFKA_OFFSET_BEGINNING;
+	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
+	rd_kafka_topic_partition_list_destroy(parts);
+	long until = now_ms() + WAIT_MS;
+	while ((!by_line[2] || !by_line[4]) && now_ms() < until) {
+		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+		if (!m)
+			continue;
+		if (!m->err) {
+			Aij__Outcome *o = aij__outcome__unpack(NULL, m->len, m->payload);
+			cr_assert_not_null(o, "an outcome that does not unpack");
+			if (strcmp(o->run_id, RUN_ID) == 0 && o->line < 8 && !by_line[o->line])
+				by_line[o->line] = o;
+			else
+				aij__outcome__free_unpacked(o, NULL);
+		}
+		rd_kafka_message_destroy(m);
+	}
+	rd_kafka_consumer_close(rk);
+	rd_kafka_destroy(rk);
+}
+
+/* The group's committed offset of the one partition, once it reaches want
+ * (or the guard). */
+static int64_t wait_committed(int64_t want)
+{
+	char errstr[512];
+	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, group, NULL, errstr,
+					    sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	int64_t got = -1;
+	long until = now_ms() + WAIT_MS;
+	while (got < want && now_ms() < until) {
+		rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+		rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_RECORDS, 0);
+		if (rd_kafka_committed(rk, parts, 5000) == 0)
+			got = parts->elems[0].offset;
+		rd_kafka_topic_partition_list_destroy(parts);
+		if (got < want)
+			sleep_ms(200);
+	}
+	rd_kafka_destroy(rk);
+	return got;
+}
+
+Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
+{
+	char errstr[512];
+	uint8_t buf[2048];
+	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f, 'x', 0x00, 0x80 };
+	/* A length that runs past the end of the message. */
+	static const uint8_t truncated[] = { 0x0a, 0x7f, 'r', 'u', 'n' };
+
+	load_index();
+	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+					    sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	produce(rk, "1", garbage, sizeof(garbage));                   /* offset 0 */
+	produce(rk, "2", buf, pack_record(buf, 2, 0, 1));             /* offset 1 */
+	produce(rk, "3", truncated, sizeof(truncated));               /* offset 2 */
+	produce(rk, "4", buf, pack_record(buf, 4, 1, 0));             /* offset 3 */
+	cr_assert_eq(kafka_drain(rk, 30000), 0, "messages not acknowledged");
+	rd_kafka_destroy(rk);
+
+	start_matcher();
+	Aij__Outcome *by_line[8] = { 0 };
+	read_outcomes(by_line);
+
+	/* The newer-schema record: integrated as any other. */
+	cr_assert_not_null(by_line[2], "no outcome for the newer-schema record");
+	cr_expect_eq(by_line[2]->result_case, AIJ__OUTCOME__RESULT_INTEGRATED);
+	if (by_line[2]->result_case == AIJ__OUTCOME__RESULT_INTEGRATED)
+		cr_expect_str_eq(by_line[2]->integrated->dossier_id, "D1");
+	/* The record behind two poison messages: processed too. */
+	cr_assert_not_null(by_line[4], "the record behind the poison messages was blocked");
+	cr_expect_eq(by_line[4]->seq, 1);
+
+	/* Everything committed, the poison messages included: nothing left for
+	 * the next matcher to trip on. */
+	cr_expect_eq(wait_committed(4), 4, "the partition was not committed to its end");
+	cr_expect_eq(log_count("is not a Record"), 2, "each poison message logged once");
+	cr_expect_eq(log_count("offset 0 "), 1, "the garbage's offset not logged");
+	cr_expect_eq(log_count("offset 2 "), 1, "the truncated message's offset not logged");
+	for (size_t i = 0; i < 8; i++)
+		aij__outcome__free_unpacked(by_line[i], NULL);
+}
