@@ -14,16 +14,23 @@
 #define REPLAY_TIMEOUT_MS  10000
 #define REPLAY_MISSING_SHOWN 20
 
-/* A consumer assigned every partition of topic from the beginning; each
- * partition's end at start goes to *ends (offset = high watermark; free with
- * rd_kafka_topic_partition_list_destroy()). NULL on an error (errstr). */
+/* A consumer assigned every partition of topic from the beginning, which
+ * reports the end of each partition (enable.partition.eof); *ends lists the
+ * partitions (offset 1 until its end was reached; free with
+ * rd_kafka_topic_partition_list_destroy()). The ends come as events rather
+ * than from rd_kafka_query_watermark_offsets(), which waits far beyond its
+ * timeout when the broker is gone, deaf to SIGTERM. NULL on an error
+ * (errstr). */
 static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 			       rd_kafka_topic_partition_list_t **ends,
 			       char *errstr, size_t errstr_size)
 {
-	char group[96];
+	char group[96], conf[1024];
 	snprintf(group, sizeof(group), "aij-replay-%ld", (long)getpid());
-	rd_kafka_t *rk = kafka_consumer_new(rc->brokers, group, rc->kafka_conf,
+	snprintf(conf, sizeof(conf), "enable.partition.eof=true%s%s",
+		 rc->kafka_conf && *rc->kafka_conf ? "," : "",
+		 rc->kafka_conf ? rc->kafka_conf : "");
+	rd_kafka_t *rk = kafka_consumer_new(rc->brokers, group, conf,
 					    errstr, errstr_size);
 	if (!rk)
 		return NULL;
@@ -33,12 +40,13 @@ static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 				      : rd_kafka_last_error();
 	if (rkt)
 		rd_kafka_topic_destroy(rkt);
-	if (err || md->topic_cnt != 1 || md->topics[0].err ||
-	    md->topics[0].partition_cnt == 0) {
+	if (!err && (md->topic_cnt != 1 || md->topics[0].err ||
+		     md->topics[0].partition_cnt == 0))
+		err = md->topic_cnt == 1 && md->topics[0].err
+		      ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+	if (err) {
 		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
-			 rd_kafka_err2str(err ? err : md->topic_cnt == 1 && md->topics[0].err
-						      ? md->topics[0].err
-						      : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+			 rd_kafka_err2str(err));
 		if (md)
 			rd_kafka_metadata_destroy(md);
 		rd_kafka_destroy(rk);
@@ -49,20 +57,12 @@ static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 	*ends = rd_kafka_topic_partition_list_new(n);
 	for (int i = 0; i < n; i++) {
 		int32_t part = md->topics[0].partitions[i].id;
-		int64_t lo = 0, hi = 0;
-		err = rd_kafka_query_watermark_offsets(rk, topic, part, &lo, &hi,
-						       REPLAY_TIMEOUT_MS);
-		if (err)
-			break;
 		rd_kafka_topic_partition_list_add(assign, topic, part)->offset =
 			RD_KAFKA_OFFSET_BEGINNING;
-		/* Nothing to read there: already at its end. */
-		rd_kafka_topic_partition_list_add(*ends, topic, part)->offset =
-			hi > lo ? hi : -1;
+		rd_kafka_topic_partition_list_add(*ends, topic, part)->offset = 1;
 	}
 	rd_kafka_metadata_destroy(md);
-	if (!err)
-		err = rd_kafka_assign(rk, assign);
+	err = rd_kafka_assign(rk, assign);
 	rd_kafka_topic_partition_list_destroy(assign);
 	if (err) {
 		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
@@ -75,7 +75,7 @@ static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 	return rk;
 }
 
-/* Marks msg's partition done when msg is its last message at start.
+/* Marks msg's partition done when msg is its end (PARTITION_EOF).
  * Returns 1 when every partition is done. */
 static int replay_reached(rd_kafka_topic_partition_list_t *ends,
 			  const rd_kafka_message_t *msg)
@@ -83,7 +83,8 @@ static int replay_reached(rd_kafka_topic_partition_list_t *ends,
 	int done = 1;
 	for (int i = 0; i < ends->cnt; i++) {
 		rd_kafka_topic_partition_t *p = &ends->elems[i];
-		if (msg && p->partition == msg->partition && msg->offset + 1 >= p->offset)
+		if (msg && msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+		    p->partition == msg->partition)
 			p->offset = -1;
 		done &= p->offset < 0;
 	}
@@ -123,8 +124,9 @@ static Aij__Manifest *replay_manifest(const struct replay_conf *rc,
 			} else if (m) {
 				aij__manifest__free_unpacked(m, NULL);
 			}
+		} else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
 			replay_reached(ends, msg);
-		} else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+		} else {
 			log_warn("'%s': %s", rc->topic_runs, rd_kafka_message_errstr(msg));
 		}
 		rd_kafka_message_destroy(msg);
@@ -190,13 +192,14 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 		if (!msg)
 			continue;
 		if (msg->err) {
-			if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+				replay_reached(ends, msg);
+			else
 				log_warn("'%s': %s", rc->topic_records,
 					 rd_kafka_message_errstr(msg));
 			rd_kafka_message_destroy(msg);
 			continue;
 		}
-		replay_reached(ends, msg);
 		Aij__Record *rec = aij__record__unpack(NULL, msg->len, msg->payload);
 		if (rec && strcmp(rec->run_id, rc->from_run_id) == 0 &&
 		    rec->seq < m->records && !((seen[rec->seq / 8] >> (rec->seq % 8)) & 1)) {

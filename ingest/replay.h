@@ -17,8 +17,8 @@ struct replay_conf {
 };
 
 /* Reads from_run_id's latest manifest from the runs topic and its records
- * from the records topic (every partition from the beginning, up to where
- * each ended at start), publishes each record once through pub with
+ * from the records topic (every partition from the beginning, up to its end
+ * or until every record is in), publishes each record once through pub with
  * run_id, then, once every one is acknowledged, a manifest with the same
  * source name, sha256, counts and skipped ranges. Fails loudly (no manifest)
  * when some records are no longer on the topic. Returns the exit code: 0;

@@ -232,7 +232,7 @@ struct follow {
 	const struct consume_follow_hooks *hooks;
 	rd_kafka_t *rk;
 	rd_kafka_topic_partition_list_t *outcomes; /* to pause, resume, rewind */
-	rd_kafka_topic_partition_list_t *runs;     /* offset = end at start */
+	rd_kafka_topic_partition_list_t *runs;     /* offset -1 once read to its end */
 	int caught_up;          /* the runs topic read up to its end at start */
 	char target[256];       /* the run followed ("" none yet) */
 	struct collect c;
@@ -294,10 +294,6 @@ static int follow_switch(struct follow *f, const Aij__Manifest *m,
 static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
 			   char *errstr, size_t errstr_size)
 {
-	for (int i = 0; i < f->runs->cnt; i++)
-		if (f->runs->elems[i].partition == msg->partition &&
-		    msg->offset + 1 >= f->runs->elems[i].offset)
-			f->runs->elems[i].offset = -1; /* reached its end at start */
 	Aij__Manifest *m = aij__manifest__unpack(NULL, msg->len, msg->payload);
 	if (!m) {
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not a manifest, ignored",
@@ -374,7 +370,11 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	struct follow f = { .opts = opts, .hooks = hooks };
 	enum consume_result res = CONSUME_ERROR;
 	rd_kafka_topic_partition_list_t *all = NULL;
-	f.rk = kafka_consumer_new(opts->brokers, opts->group, NULL, errstr, errstr_size);
+	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
+	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
+	 * timeout, deaf to SIGTERM, when the broker is gone. */
+	f.rk = kafka_consumer_new(opts->brokers, opts->group, "enable.partition.eof=true",
+				  errstr, errstr_size);
 	if (!f.rk)
 		return CONSUME_ERROR;
 	if (consume_assign(f.rk, opts, &all, errstr, errstr_size)) {
@@ -389,16 +389,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 			rd_kafka_topic_partition_list_add(f.outcomes, p->topic, p->partition);
 			continue;
 		}
-		int64_t lo = 0, hi = 0;
-		rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-			f.rk, p->topic, p->partition, &lo, &hi, 10000);
-		if (err) {
-			snprintf(errstr, errstr_size, "cannot get the end of '%s' [%" PRId32 "]: %s",
-				 p->topic, p->partition, rd_kafka_err2str(err));
-			goto out;
-		}
-		rd_kafka_topic_partition_list_add(f.runs, p->topic, p->partition)->offset =
-			hi > lo ? hi : -1;
+		rd_kafka_topic_partition_list_add(f.runs, p->topic, p->partition)->offset = 1;
 	}
 	/* The outcomes wait until the latest run is known: no run's outcomes
 	 * are collected only to be dropped for a newer one. */
@@ -412,14 +403,19 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 		int rc = 0;
 		if (msg) {
 			f.messages++;
-			if (msg->err) {
-				if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-					log_warn("kafka: %s", rd_kafka_message_errstr(msg));
-			} else if (strcmp(rd_kafka_topic_name(msg->rkt), opts->topic_runs) == 0) {
-				rc = follow_manifest(&f, msg, errstr, errstr_size);
-				if (rc == 0 && !f.caught_up)
+			int runs = msg->rkt &&
+				   strcmp(rd_kafka_topic_name(msg->rkt), opts->topic_runs) == 0;
+			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+				for (int i = 0; runs && i < f.runs->cnt; i++)
+					if (f.runs->elems[i].partition == msg->partition)
+						f.runs->elems[i].offset = -1;
+				if (runs && !f.caught_up)
 					rc = follow_catch_up(&f, written_run_id,
 							     errstr, errstr_size);
+			} else if (msg->err) {
+				log_warn("kafka: %s", rd_kafka_message_errstr(msg));
+			} else if (runs) {
+				rc = follow_manifest(&f, msg, errstr, errstr_size);
 			} else {
 				rc = follow_outcome(&f, msg, errstr, errstr_size);
 			}
