@@ -232,6 +232,35 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 	return 0;
 }
 
+/* Packs the outcome of a message that is not a Record: code 10 and where
+ * the message is, under run_id (the run of its batch's records, or "").
+ * 0 or -1 (memory). */
+static int work_pack_poison(struct work_outcome *o, const rd_kafka_message_t *m,
+			    const char *run_id)
+{
+	static uint32_t technical = CODE_TECHNICAL;
+	Aij__Outcome out = AIJ__OUTCOME__INIT;
+	Aij__Failed failed = AIJ__FAILED__INIT;
+	char source[300];
+	snprintf(source, sizeof(source), "%s[%" PRId32 "]@%" PRId64,
+		 rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+	out.run_id = (char *)run_id;
+	out.line = 0;
+	out.seq = UINT64_MAX;
+	out.source = source;
+	failed.n_codes = 1;
+	failed.codes = &technical;
+	out.result_case = AIJ__OUTCOME__RESULT_FAILED;
+	out.failed = &failed;
+	o->key_len = (size_t)snprintf(o->key, sizeof(o->key), "0");
+	o->len = aij__outcome__get_packed_size(&out);
+	o->payload = malloc(o->len);
+	if (!o->payload)
+		return -1;
+	aij__outcome__pack(&out, o->payload);
+	return 0;
+}
+
 /* Resolves items, retrying Redis within the budget. Returns 0 with res
  * filled, 1 when the budget ran out (code 10), -1 when stopped. */
 static int work_resolve(struct work *w, const struct index_query *q,
@@ -282,6 +311,7 @@ int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 	struct index_result *res = calloc(n ? n : 1, sizeof(*res));
 	int status = -1;
 	size_t nitems = 0;
+	uint64_t poison_before = stats->poison;
 	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &w->arena };
 	if (!w->json) {
 		w->json = malloc(sizeof(*w->json));
@@ -302,11 +332,11 @@ int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 		const rd_kafka_message_t *m = msgs[i];
 		rec[i] = aij__record__unpack(&alloc, m->len, m->payload);
 		if (!rec[i]) {
-			/* Not a Record: no run or line to report it under. Logged
-			 * loudly and committed past, so that it never blocks its
-			 * partition; the reporter names the line if one is missing. */
+			/* Not a Record: no line to report it under. Logged loudly,
+			 * published below as a code-10 outcome naming its offset,
+			 * and committed past, so that it never blocks its partition. */
 			log_error("message at %s[%" PRId32 "] offset %" PRId64
-				  " (key '%.*s') is not a Record: skipped",
+				  " (key '%.*s') is not a Record: reported as code 10 and skipped",
 				  rd_kafka_topic_name(m->rkt), m->partition, m->offset,
 				  (int)(m->key_len < 40 ? m->key_len : 40),
 				  m->key ? (const char *)m->key : "");
@@ -353,6 +383,15 @@ int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 		} else {
 			stats->failed++;
 		}
+	}
+	if (stats->poison > poison_before) {
+		const char *run_id = "";
+		for (size_t i = 0; i < n && !*run_id; i++)
+			if (rec[i])
+				run_id = rec[i]->run_id;
+		for (size_t i = 0; i < n; i++)
+			if (!rec[i] && work_pack_poison(&out[i], msgs[i], run_id))
+				goto oom;
 	}
 	status = 0;
 	goto done;

@@ -30,6 +30,9 @@ void collect_release(struct collect *c)
 	free(c->failed);
 	free(c->integrated);
 	free(c->arena);
+	for (size_t i = 0; i < c->n_poison; i++)
+		free(c->poison[i]);
+	free(c->poison);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -189,9 +192,37 @@ static int collect_add_integrated(struct collect *c, const Aij__Outcome *o)
 	return 0;
 }
 
+/* A poison message a matcher reported: kept once per source, loudly. */
+static int collect_poison(struct collect *c, const char *source,
+			  char *errstr, size_t errstr_size)
+{
+	for (size_t i = 0; i < c->n_poison; i++)
+		if (strcmp(c->poison[i], source) == 0)
+			return 0;
+	if (c->n_poison == c->cap_poison) {
+		size_t cap = c->cap_poison ? 2 * c->cap_poison : 8;
+		char **p = realloc(c->poison, cap * sizeof(*p));
+		if (!p)
+			goto oom;
+		c->poison = p;
+		c->cap_poison = cap;
+	}
+	if (!(c->poison[c->n_poison] = strdup(source)))
+		goto oom;
+	c->n_poison++;
+	log_error("message %s of the records topic is not a record (code 10): "
+		  "listed under \"poison\" in the summary", source);
+	return 0;
+oom:
+	snprintf(errstr, errstr_size, "out of memory");
+	return -1;
+}
+
 int collect_outcome(struct collect *c, const Aij__Outcome *o,
 		    char *errstr, size_t errstr_size)
 {
+	if (o->source && *o->source)
+		return collect_poison(c, o->source, errstr, errstr_size);
 	uint64_t limit = c->records > COLLECT_SEQ_LIMIT ? c->records : COLLECT_SEQ_LIMIT;
 	if (o->seq >= limit) {
 		log_warn("outcome of line %llu ignored: seq %llu is out of range",

@@ -55,6 +55,12 @@ struct collect {
 
 	char *arena;            /* every kept string, NUL-terminated */
 	size_t arena_len, arena_cap;
+
+	/* Messages of the records topic that were not Records, as the matchers
+	 * reported them (Outcome.source, code 10): "topic[partition]@offset",
+	 * each once, malloc'ed. */
+	char **poison;
+	size_t n_poison, cap_poison;
 };
 
 /* Starts collecting for run_id (copied). Release with collect_release().
@@ -71,7 +77,8 @@ void collect_release(struct collect *c);
 int collect_manifest(struct collect *c, const Aij__Manifest *m,
 		     char *errstr, size_t errstr_size);
 
-/* Takes one outcome of the run. Returns 1 when it was new, 0 when its seq
+/* Takes one outcome of the run (an outcome with a source is a poison
+ * message: kept in c->poison, logged, not a line). Returns 1 when it was new, 0 when its seq
  * was already received or it was ignored (logged), -1 on an error (errstr:
  * out of memory). */
 int collect_outcome(struct collect *c, const Aij__Outcome *o,

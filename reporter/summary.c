@@ -55,6 +55,15 @@ static json_t *summary_build(const struct collect *c,
 		err |= json_object_set(root, "by_step", steps);
 		err |= json_object_set(root, "reports", reports);
 	}
+	/* Only when there are some: a clean run's summary is unchanged. */
+	if (!err && c->n_poison > 0) {
+		json_t *poison = json_array();
+		err |= !poison;
+		for (size_t i = 0; i < c->n_poison && !err; i++)
+			err |= json_array_append_new(poison, json_pack("{s:s, s:s}", "source",
+								       c->poison[i], "code", "10"));
+		err |= json_object_set_new(root, "poison", poison);
+	}
 	json_decref(codes);
 	json_decref(steps);
 	json_decref(reports);

@@ -1,8 +1,9 @@
 /* Poison messages on the records topic, against aij-matcher as a process
  * (local broker over TCP, real redis-server), on ONE partition so that a
  * message that blocked it would hold back every record behind it:
- * - garbage bytes, an empty message: logged as not a Record with their
- *   offset, committed past, the records behind them processed;
+ * - garbage bytes, a truncated message: logged as not a Record with their
+ *   offset, committed past, the records behind them processed, and each
+ *   reported by an Outcome with code 10 and its source (topic[partition]@offset);
  * - a Record from a newer schema (unknown fields appended): processed as
  *   usual, its unknown fields ignored. */
 #include <criterion/criterion.h>
@@ -159,9 +160,11 @@ static int log_count(const char *text)
 	return n;
 }
 
-/* Reads outcomes of RUN_ID until lines 2 and 4 have one (or the guard). */
-static void read_outcomes(Aij__Outcome **by_line)
+/* Reads outcomes of RUN_ID until lines 2 and 4 and two poison messages
+ * have one (or the guard); the poison outcomes go to poison[0..2). */
+static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 {
+	size_t n_poison = 0;
 	char errstr[512];
 	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, "test-poison-reader", NULL,
 					    errstr, sizeof(errstr));
@@ -172,14 +175,16 @@ static void read_outcomes(Aij__Outcome **by_line)
 	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
 	long until = now_ms() + WAIT_MS;
-	while ((!by_line[2] || !by_line[4]) && now_ms() < until) {
+	while ((!by_line[2] || !by_line[4] || n_poison < 2) && now_ms() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
 		if (!m->err) {
 			Aij__Outcome *o = aij__outcome__unpack(NULL, m->len, m->payload);
 			cr_assert_not_null(o, "an outcome that does not unpack");
-			if (strcmp(o->run_id, RUN_ID) == 0 && o->line < 8 && !by_line[o->line])
+			if (o->source && *o->source && n_poison < 2)
+				poison[n_poison++] = o;
+			else if (strcmp(o->run_id, RUN_ID) == 0 && o->line < 8 && !by_line[o->line])
 				by_line[o->line] = o;
 			else
 				aij__outcome__free_unpacked(o, NULL);
@@ -233,8 +238,8 @@ Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
 	rd_kafka_destroy(rk);
 
 	start_matcher();
-	Aij__Outcome *by_line[8] = { 0 };
-	read_outcomes(by_line);
+	Aij__Outcome *by_line[8] = { 0 }, *poison[2] = { 0 };
+	read_outcomes(by_line, poison);
 
 	/* The newer-schema record: integrated as any other. */
 	cr_assert_not_null(by_line[2], "no outcome for the newer-schema record");
@@ -251,6 +256,20 @@ Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
 	cr_expect_eq(log_count("is not a Record"), 2, "each poison message logged once");
 	cr_expect_eq(log_count("offset 0 "), 1, "the garbage's offset not logged");
 	cr_expect_eq(log_count("offset 2 "), 1, "the truncated message's offset not logged");
+	/* Each poison message reported: code 10, where it is, the batch's run. */
+	static const char *const sources[2] = { "aij.records[0]@0", "aij.records[0]@2" };
+	for (size_t i = 0; i < 2; i++) {
+		cr_assert_not_null(poison[i], "poison message %zu not reported", i);
+		cr_expect_str_eq(poison[i]->source, sources[i]);
+		cr_expect_str_eq(poison[i]->run_id, RUN_ID);
+		cr_expect_eq(poison[i]->line, 0);
+		cr_expect_eq(poison[i]->seq, UINT64_MAX);
+		cr_assert_eq(poison[i]->result_case, AIJ__OUTCOME__RESULT_FAILED);
+		cr_assert_eq(poison[i]->failed->n_codes, 1);
+		cr_expect_eq(poison[i]->failed->codes[0], 10);
+		aij__outcome__free_unpacked(poison[i], NULL);
+	}
+	cr_expect_null(by_line[0], "a poison outcome taken for a line");
 	for (size_t i = 0; i < 8; i++)
 		aij__outcome__free_unpacked(by_line[i], NULL);
 }
