@@ -3,7 +3,8 @@
  * message that blocked it would hold back every record behind it:
  * - garbage bytes, a truncated message: logged as not a Record with their
  *   offset, committed past, the records behind them processed, and each
- *   reported by an Outcome with code 10 and its source (topic[partition]@offset);
+ *   reported by an Outcome with code 10 and its source (topic[partition]@offset),
+ *   which aij-reporter lists under "poison" in the run's summary.json;
  * - a Record from a newer schema (unknown fields appended): processed as
  *   usual, its unknown fields ignored. */
 #include <criterion/criterion.h>
@@ -17,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <librdkafka/rdkafka.h>
 
 #include "aij.pb-c.h"
@@ -218,6 +220,63 @@ static int64_t wait_committed(int64_t want)
 	return got;
 }
 
+/* The run's manifest: 2 records (lines 2 and 4), the poison lines skipped. */
+static void publish_manifest(void)
+{
+	char errstr[512];
+	uint8_t buf[512];
+	Aij__Manifest m = AIJ__MANIFEST__INIT;
+	m.run_id = RUN_ID;
+	m.source_name = "week.csv";
+	m.sha256 = "";
+	m.records = 2;
+	m.last_line = 4;
+	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+					    sizeof(errstr));
+	cr_assert_not_null(rk, "%s", errstr);
+	size_t len = aij__manifest__pack(&m, buf);
+	cr_assert_eq(kafka_produce(rk, KAFKA_TOPIC_RUNS, RUN_ID, strlen(RUN_ID), buf, len,
+				   NULL, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(kafka_drain(rk, 30000), 0, "manifest not acknowledged");
+	rd_kafka_destroy(rk);
+}
+
+/* aij-reporter --once on the run: exit 0, and summary.json lists both
+ * poison messages with code 10. */
+static void check_reported(void)
+{
+	char out[64], cmd[1024], path[128];
+	const char *bin = getenv("AIJ_BIN");
+	snprintf(out, sizeof(out), "/tmp/aij-test-poison-out.%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd),
+		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
+		 "--coverage tests/unit/fixtures/reporter_coverage.csv --stall-timeout 30 "
+		 "--log-level warn 2>>%s",
+		 bin && *bin ? bin : "build/bin", broker.bootstrap, RUN_ID, out, matcher_log);
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "aij-reporter failed: %s", cmd);
+	cr_expect_eq(log_count("is not a record (code 10)"), 2, "the reporter did not log both");
+
+	snprintf(path, sizeof(path), "%s/summary.json", out);
+	json_error_t jerr;
+	json_t *sum = json_load_file(path, 0, &jerr);
+	cr_assert_not_null(sum, "%s: %s", path, jerr.text);
+	cr_expect_eq(json_integer_value(json_object_get(sum, "lines")), 2);
+	json_t *poison = json_object_get(sum, "poison");
+	cr_assert(json_is_array(poison) && json_array_size(poison) == 2,
+		  "no \"poison\" list of 2 in the summary");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *p = json_array_get(poison, i);
+		const char *src = json_string_value(json_object_get(p, "source"));
+		cr_expect(src && (strcmp(src, "aij.records[0]@0") == 0 ||
+				  strcmp(src, "aij.records[0]@2") == 0), "source %s", src);
+		cr_expect_str_eq(json_string_value(json_object_get(p, "code")), "10");
+	}
+	json_decref(sum);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", out);
+	cr_expect_eq(system(cmd), 0);
+}
+
 Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
 {
 	char errstr[512];
@@ -272,4 +331,7 @@ Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
 	cr_expect_null(by_line[0], "a poison outcome taken for a line");
 	for (size_t i = 0; i < 8; i++)
 		aij__outcome__free_unpacked(by_line[i], NULL);
+
+	publish_manifest();
+	check_reported();
 }
