@@ -120,3 +120,8 @@ for _ in $(seq 100); do
 	sleep 0.1
 done
 [ "$alive" -eq 0 ] || fail "a service did not stop within 10 s of SIGTERM"
+for pid in "${e2e_pids[@]:2}"; do
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "a service (pid $pid) exited with $rc on SIGTERM (see $t/*.log)"
+done
