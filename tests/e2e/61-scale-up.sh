@@ -21,3 +21,8 @@ for m in matcher-2 matcher-3; do
 done
 grep -q "partition(s) revoked" "$t/matcher-1.log" || fail "matcher-1 logged no revocation"
 echo "records resolved: matcher-1 $(processed matcher-1), matcher-2 $(processed matcher-2), matcher-3 $(processed matcher-3)"
+# Records done twice (a batch whose commit the rebalance refused): logged.
+for m in matcher-1 matcher-2 matcher-3; do
+	echo "$m: $(grep -c 'commit of a batch' "$t/$m.log" || true) refused commits"
+	grep 'commit of a batch' "$t/$m.log" | head -n 2 || true
+done
