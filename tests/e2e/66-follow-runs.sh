@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The long-running reporter (--follow) through six runs of a week, one after
+# the other: each is written as it completes and replaces the previous one
+# (equal to the oracle's outputs for its run id), a restart does not write the
+# last run again, and the reporter's memory does not grow run after run (one
+# run held at a time).
+. "$(dirname "$0")/lib.sh"
+
+gen "$t/week" --lines 30000 --seed 66 --no-long-line
+start_redis
+"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
+e2e_pids+=($!)
+for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
+[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+brokers=$(cat "$t/broker.addr")
+"$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
+	fail "aij-indexer"
+"$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" >"$t/matcher.log" 2>&1 &
+e2e_pids+=($!)
+
+start_reporter() {
+	"$AIJ_BIN/aij-reporter" --follow --brokers "$brokers" --out "$t/out" \
+		--coverage "$t/week/coverage.csv" >>"$t/reporter.log" 2>&1 &
+	reporter_pid=$!
+	e2e_pids+=($!)
+}
+wait_run() {
+	local id=$1
+	for _ in $(seq 600); do
+		grep -q "\"run_id\": \"$id\"" "$t/out/summary.json" 2>/dev/null && return 0
+		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter stopped (see $t/reporter.log)"
+		sleep 0.1
+	done
+	fail "run $id not written within 60 s (see $t/reporter.log)"
+}
+rss() { ps -o rss= -p "$reporter_pid" | tr -d ' '; }
+
+start_reporter
+for i in 1 2 3 4 5 6; do
+	"$AIJ_BIN/aij-ingest" --brokers "$brokers" --run-id "2026-W0$i" --file "$t/week/week.csv" \
+		>"$t/ingest-$i.log" 2>&1 || fail "aij-ingest run $i"
+	wait_run "2026-W0$i"
+	[ "$i" -eq 2 ] && rss2=$(rss)
+done
+rss6=$(rss)
+echo "reporter memory: ${rss2} KiB after run 2, ${rss6} KiB after run 6"
+[ "$rss6" -le $((rss2 + rss2 / 5 + 2048)) ] || fail "the reporter's memory grew from $rss2 to $rss6 KiB"
+python3 tests/e2e/oracle.py --dispositifs "$t/week/week.csv" --dossiers "$t/week/dossiers.csv" \
+	--coverage "$t/week/coverage.csv" --run-id 2026-W06 --out "$t/expected" >/dev/null || fail "oracle"
+same_outputs "$t/expected" "$t/out"
+[ "$(grep -c 'written to' "$t/reporter.log")" -eq 6 ] || fail "not 6 runs written"
+
+# A restart: the latest run is in the folder already, it is not written again.
+kill -TERM "$reporter_pid"
+wait "$reporter_pid" || fail "the reporter exited with $? on SIGTERM"
+stamp=$(stat -c %Y.%N "$t/out/summary.json")
+start_reporter
+for _ in $(seq 300); do
+	grep -q "is written already: waiting for the next run" "$t/reporter.log" && break
+	sleep 0.1
+done
+grep -q "run 2026-W06, the latest, is written already" "$t/reporter.log" ||
+	fail "the restarted reporter did not recognise the written run"
+[ "$(stat -c %Y.%N "$t/out/summary.json")" = "$stamp" ] || fail "the written run was written again"
+[ "$(grep -c 'written to' "$t/reporter.log")" -eq 6 ] || fail "a run was written again after the restart"
