@@ -11,6 +11,7 @@ vg=(valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=def
 	--errors-for-leak-kinds=definite)
 # vg_check NAME RC: valgrind's verdict on one program.
 vg_check() {
+	ls "$t/logs/vg-$1".* >/dev/null 2>&1 || fail "$1 did not run under valgrind"
 	if [ "$2" -ne 0 ]; then
 		cat "$t/logs/vg-$1".* >&2 2>/dev/null || true
 		fail "$1 under valgrind exited with $2"
