@@ -233,6 +233,7 @@ struct follow {
 	rd_kafka_t *rk;
 	rd_kafka_topic_partition_list_t *outcomes; /* to pause, resume, rewind */
 	rd_kafka_topic_partition_list_t *runs;     /* offset -1 once read to its end */
+	rd_kafka_topic_partition_list_t *runs_pos; /* offset: the next to read */
 	int caught_up;          /* the runs topic read up to its end at start */
 	char target[256];       /* the run followed ("" none yet) */
 	struct collect c;
@@ -242,25 +243,29 @@ struct follow {
 	uint64_t start_count, messages;
 };
 
-/* Reads the outcomes again from the beginning (a new run to collect). */
+/* Reads the outcomes again from the beginning (a new run to collect): the
+ * whole assignment is replaced, the runs topic where we are in it, which also
+ * drops the outcomes fetched already. (A seek of the outcome partitions
+ * timed out now and then on a busy machine.) Returns 0 or -1 (errstr). */
 static int follow_rewind(struct follow *f, char *errstr, size_t errstr_size)
 {
+	rd_kafka_topic_partition_list_t *list =
+		rd_kafka_topic_partition_list_new(f->outcomes->cnt + f->runs_pos->cnt);
+	for (int i = 0; i < f->runs_pos->cnt; i++)
+		rd_kafka_topic_partition_list_add(list, f->runs_pos->elems[i].topic,
+						  f->runs_pos->elems[i].partition)->offset =
+			f->runs_pos->elems[i].offset;
 	for (int i = 0; i < f->outcomes->cnt; i++)
-		f->outcomes->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-	rd_kafka_error_t *error = rd_kafka_seek_partitions(f->rk, f->outcomes, 10000);
-	if (error) {
+		rd_kafka_topic_partition_list_add(list, f->outcomes->elems[i].topic,
+						  f->outcomes->elems[i].partition)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_resp_err_t err = rd_kafka_assign(f->rk, list);
+	rd_kafka_topic_partition_list_destroy(list);
+	if (err) {
 		snprintf(errstr, errstr_size, "cannot read '%s' again: %s",
-			 f->opts->topic_outcomes, rd_kafka_error_string(error));
-		rd_kafka_error_destroy(error);
+			 f->opts->topic_outcomes, rd_kafka_err2str(err));
 		return -1;
 	}
-	for (int i = 0; i < f->outcomes->cnt; i++)
-		if (f->outcomes->elems[i].err) {
-			snprintf(errstr, errstr_size, "cannot read '%s' [%" PRId32 "] again: %s",
-				 f->opts->topic_outcomes, f->outcomes->elems[i].partition,
-				 rd_kafka_err2str(f->outcomes->elems[i].err));
-			return -1;
-		}
 	return 0;
 }
 
@@ -294,6 +299,9 @@ static int follow_switch(struct follow *f, const Aij__Manifest *m,
 static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
 			   char *errstr, size_t errstr_size)
 {
+	for (int i = 0; i < f->runs_pos->cnt; i++)
+		if (f->runs_pos->elems[i].partition == msg->partition)
+			f->runs_pos->elems[i].offset = msg->offset + 1;
 	Aij__Manifest *m = aij__manifest__unpack(NULL, msg->len, msg->payload);
 	if (!m) {
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not a manifest, ignored",
@@ -373,7 +381,10 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
 	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
 	 * timeout, deaf to SIGTERM, when the broker is gone. */
-	f.rk = kafka_consumer_new(opts->brokers, opts->group, "enable.partition.eof=true",
+	/* A small fetch queue: the follower reads whole topics again and again,
+	 * its memory is one run plus this, whatever the topics hold. */
+	f.rk = kafka_consumer_new(opts->brokers, opts->group,
+				  "enable.partition.eof=true,queued.max.messages.kbytes=1024",
 				  errstr, errstr_size);
 	if (!f.rk)
 		return CONSUME_ERROR;
@@ -383,6 +394,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	}
 	f.outcomes = rd_kafka_topic_partition_list_new(all->cnt);
 	f.runs = rd_kafka_topic_partition_list_new(1);
+	f.runs_pos = rd_kafka_topic_partition_list_new(1);
 	for (int i = 0; i < all->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &all->elems[i];
 		if (strcmp(p->topic, opts->topic_outcomes) == 0) {
@@ -390,6 +402,8 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 			continue;
 		}
 		rd_kafka_topic_partition_list_add(f.runs, p->topic, p->partition)->offset = 1;
+		rd_kafka_topic_partition_list_add(f.runs_pos, p->topic, p->partition)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
 	}
 	/* The outcomes wait until the latest run is known: no run's outcomes
 	 * are collected only to be dropped for a newer one. */
@@ -454,6 +468,8 @@ out:
 		rd_kafka_topic_partition_list_destroy(f.outcomes);
 	if (f.runs)
 		rd_kafka_topic_partition_list_destroy(f.runs);
+	if (f.runs_pos)
+		rd_kafka_topic_partition_list_destroy(f.runs_pos);
 	if (all)
 		rd_kafka_topic_partition_list_destroy(all);
 	rd_kafka_consumer_close(f.rk);

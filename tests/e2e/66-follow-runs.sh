@@ -2,11 +2,11 @@
 # The long-running reporter (--follow) through six runs of a week, one after
 # the other: each is written as it completes and replaces the previous one
 # (equal to the oracle's outputs for its run id), a restart does not write the
-# last run again, and the reporter's memory does not grow run after run (one
-# run held at a time).
+# last run again, and the reporter's memory stays flat run after run (one
+# run held at a time; it exits 0, so clean under LeakSanitizer too).
 . "$(dirname "$0")/lib.sh"
 
-gen "$t/week" --lines 30000 --seed 66 --no-long-line
+gen "$t/week" --lines 60000 --seed 66 --no-long-line
 start_redis
 "$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
 e2e_pids+=($!)
@@ -44,7 +44,14 @@ for i in 1 2 3 4 5 6; do
 done
 rss6=$(rss)
 echo "reporter memory: ${rss2} KiB after run 2, ${rss6} KiB after run 6"
-[ "$rss6" -le $((rss2 + rss2 / 5 + 2048)) ] || fail "the reporter's memory grew from $rss2 to $rss6 KiB"
+# Noise: librdkafka's fetch queue (1 MiB a partition for the follower, 13
+# partitions) fills as the topics grow. A collect dropped without its release
+# is what LeakSanitizer finds (this test under SANITIZE=address).
+if grep -q __asan_init "$AIJ_BIN/aij-reporter"; then
+	echo "AddressSanitizer build: its quarantine makes RSS meaningless, not compared"
+else
+	[ "$rss6" -le $((rss2 + 16384)) ] || fail "the reporter's memory grew from $rss2 to $rss6 KiB"
+fi
 python3 tests/e2e/oracle.py --dispositifs "$t/week/week.csv" --dossiers "$t/week/dossiers.csv" \
 	--coverage "$t/week/coverage.csv" --run-id 2026-W06 --out "$t/expected" >/dev/null || fail "oracle"
 same_outputs "$t/expected" "$t/out"
@@ -52,7 +59,7 @@ same_outputs "$t/expected" "$t/out"
 
 # A restart: the latest run is in the folder already, it is not written again.
 kill -TERM "$reporter_pid"
-wait "$reporter_pid" || fail "the reporter exited with $? on SIGTERM"
+wait "$reporter_pid" || fail "the reporter exited with $? on SIGTERM (see $t/reporter.log)"
 stamp=$(stat -c %Y.%N "$t/out/summary.json")
 start_reporter
 for _ in $(seq 300); do
