@@ -273,7 +273,7 @@ static int follow_rewind(struct follow *f, char *errstr, size_t errstr_size)
 static int follow_switch(struct follow *f, const Aij__Manifest *m,
 			 char *errstr, size_t errstr_size)
 {
-	if (f->collecting)
+	if (f->collecting && f->caught_up)
 		log_warn("run %s left incomplete (%llu of %llu outcomes): run %s "
 			 "is newer", f->target, (unsigned long long)f->c.in_range,
 			 (unsigned long long)f->c.records, m->run_id);
