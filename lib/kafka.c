@@ -149,23 +149,27 @@ static void kafka_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			       void *opaque)
 {
 	(void)opaque;
-	char text[512];
-	kafka_parts_text(parts, text, sizeof(text));
-	int cooperative = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+	char text[512] = "none";
+	if (parts)
+		kafka_parts_text(parts, text, sizeof(text));
+	int count = parts ? parts->cnt : 0;
+	/* NULL while the group's protocol is not known (during a close, say). */
+	const char *protocol = rd_kafka_rebalance_protocol(rk);
+	int cooperative = protocol && strcmp(protocol, "COOPERATIVE") == 0;
 	rd_kafka_error_t *error = NULL;
 	rd_kafka_resp_err_t aerr = RD_KAFKA_RESP_ERR_NO_ERROR;
 	switch (err) {
 	case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
-		log_info("rebalance: %d partition(s) assigned: %s", parts->cnt,
-			 parts->cnt ? text : "none");
+		log_info("rebalance: %d partition(s) assigned: %s", count,
+			 count ? text : "none");
 		if (cooperative)
 			error = rd_kafka_incremental_assign(rk, parts);
 		else
 			aerr = rd_kafka_assign(rk, parts);
 		break;
 	case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
-		log_info("rebalance: %d partition(s) revoked: %s", parts->cnt,
-			 parts->cnt ? text : "none");
+		log_info("rebalance: %d partition(s) revoked: %s", count,
+			 count ? text : "none");
 		if (cooperative)
 			error = rd_kafka_incremental_unassign(rk, parts);
 		else
