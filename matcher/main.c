@@ -27,6 +27,8 @@
 #define MATCHER_FILL_MS        50    /* then filling it for at most this */
 #define MATCHER_STOP_DRAIN_MS  5000  /* stop requested: acks we still wait for */
 #define MATCHER_PROGRESS_MS    10000 /* a progress line at most this often */
+#define MATCHER_COMMIT_WAIT_MS 30000 /* a commit result we wait for at most */
+#define MATCHER_COMMIT_STOP_MS 2000  /* the same once a stop is requested */
 
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
@@ -220,6 +222,38 @@ static int matcher_publish(struct matcher *m, struct work_outcome *out, size_t n
 	}
 }
 
+/* Commits offsets and waits for the result, but not for ever: a synchronous
+ * rd_kafka_commit() could block for good (deaf to SIGTERM) when the broker
+ * went away with the request queued. A commit given up on only means that
+ * the batch may be processed again, which the reporter counts once. */
+static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
+					       rd_kafka_topic_partition_list_t *list)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(m->consumer);
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(m->consumer, list, q, NULL, NULL);
+	long start = matcher_now_ms(), stop_seen = 0;
+	while (!err) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+			err = rd_kafka_event_error(ev);
+			rd_kafka_event_destroy(ev);
+			break;
+		}
+		if (ev)
+			rd_kafka_event_destroy(ev);
+		long now = matcher_now_ms();
+		if (signals_stop && !stop_seen)
+			stop_seen = now;
+		if ((stop_seen && now - stop_seen > MATCHER_COMMIT_STOP_MS) ||
+		    now - start > MATCHER_COMMIT_WAIT_MS) {
+			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
+			break;
+		}
+	}
+	rd_kafka_queue_destroy(q);
+	return err;
+}
+
 /* Commits, for each partition of the batch, its highest offset + 1. */
 static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 			   size_t n)
@@ -235,7 +269,7 @@ static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 		if (msgs[i]->offset + 1 > p->offset)
 			p->offset = msgs[i]->offset + 1;
 	}
-	rd_kafka_resp_err_t err = rd_kafka_commit(m->consumer, list, 0);
+	rd_kafka_resp_err_t err = matcher_commit_wait(m, list);
 	if (err)
 		/* The partition moved to another matcher meanwhile: it will
 		 * process these records again, the reporter counts them once. */
