@@ -20,7 +20,7 @@ DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
 	libcriterion-dev redis-server chromium \
-	clang libclang-rt-14-dev valgrind docker-compose
+	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
 
@@ -58,6 +58,8 @@ TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: all deps test unit e2e demo bench clean fuzz fuzz-build
 .DEFAULT_GOAL := all
+# Objects are not intermediates to delete: the next make would rebuild them.
+.SECONDARY:
 
 all: $(PROGRAMS)
 
@@ -138,7 +140,8 @@ $(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bench: all $(BUILD)/bin/aij-bench-inmem
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BENCH_LINES=$(BENCH_LINES) BENCH_DOSSIERS=$(BENCH_DOSSIERS) \
 		BENCH_RUNS=$(BENCH_RUNS) BENCH_DIR=$(BENCH_DIR) bench/run
 
