@@ -5,7 +5,7 @@
 #include "date.h"
 #include "referential.h"
 
-static char *record_trim(char *s)
+char *record_trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;

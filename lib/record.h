@@ -43,6 +43,9 @@ struct record_fields {
 	size_t count;                     /* fields on the line, may exceed 12 */
 };
 
+/* Trims spaces and tabs around s, in place; returns the trimmed start. */
+char *record_trim(char *s);
+
 /* Splits text in place on ';' and trims each field of spaces and tabs.
  * Keeps pointers to the first 12 fields (into text), counts them all. */
 void record_split(char *text, struct record_fields *out);

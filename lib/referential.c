@@ -7,6 +7,8 @@
 #include <strings.h>
 #include <uthash.h>
 
+#include "record.h"
+
 #define REF_MAX_FIELDS 3
 
 struct ref_commune {
@@ -53,16 +55,6 @@ struct ref_file {
 	int (*row)(struct referential *ref, char **f, char *err, size_t err_size);
 };
 
-static char *ref_trim(char *s)
-{
-	while (*s == ' ' || *s == '\t')
-		s++;
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	return s;
-}
-
 /* Splits line into at most max fields; returns how many there are in all
  * (more than max when the line has too many). */
 static size_t ref_split(char *line, char **f, size_t max, int last_takes_rest)
@@ -74,7 +66,7 @@ static size_t ref_split(char *line, char **f, size_t max, int last_takes_rest)
 		if (sep)
 			*sep = '\0';
 		if (n < max)
-			f[n] = ref_trim(p);
+			f[n] = record_trim(p);
 		n++;
 		if (!sep)
 			return n;
@@ -287,7 +279,7 @@ static int ref_read(struct referential *ref, const char *path, const struct ref_
 			rc = -1;
 			break;
 		}
-		if (!*ref_trim(line))
+		if (!*record_trim(line))
 			continue;
 
 		char *f[REF_MAX_FIELDS];
