@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
+
 static int route_cmp(const void *a, const void *b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -31,7 +33,8 @@ int route_line(struct route *r, const struct referential *ref,
 	r->n = 0;
 	/* Code 01: the fields are not where they should be; 08: the commune
 	 * is unknown. Either way no ML can be told apart. */
-	int usable = !(code_mask & ((UINT32_C(1) << 1) | (UINT32_C(1) << 8)));
+	int usable = !(code_mask & ((UINT32_C(1) << CODE_COLUMNS) |
+				    (UINT32_C(1) << CODE_INSEE)));
 	if (usable && insee && *insee) {
 		const char *const *postcodes = NULL;
 		size_t np = ref_commune_postcodes(ref, insee, &postcodes);
