@@ -24,12 +24,22 @@ struct collect_failed {
 	uint32_t code_mask; /* bit c set when code c (1..31) is among the codes */
 };
 
+/* One integrated line, as collect_integrated_walk() hands it over. */
 struct collect_integrated {
 	uint64_t line;
 	uint64_t seq;
-	size_t off;         /* dossier id in the arena */
 	uint32_t step;
+	const char *dossier; /* owned by the collect, valid during the call */
 };
+
+/* Where the integrated lines wait for the end of the run (NULL: the
+ * defaults). */
+struct collect_spill_conf {
+	const char *dir;   /* folder of the temporary file; NULL: $TMPDIR, else /tmp */
+	size_t chunk_rows; /* lines sorted in memory, then written as one run; 0: 65536 */
+};
+
+struct collect_spill; /* collect.c: the temporary file and the pending chunk */
 
 struct collect {
 	char *run_id;
@@ -50,10 +60,14 @@ struct collect {
 
 	struct collect_failed *failed;
 	size_t n_failed, cap_failed;
-	struct collect_integrated *integrated;
-	size_t n_integrated, cap_integrated;
+	/* The integrated lines are not kept in memory (a national week has a
+	 * million): they go to an unlinked temporary file in sorted runs, read
+	 * back merged in line order by collect_integrated_walk(). */
+	struct collect_spill *spill;
+	size_t n_integrated;          /* after collect_finish(): below records */
+	uint64_t integrated_by_step[4]; /* likewise; [0]: a step outside 1..3 */
 
-	char *arena;            /* every kept string, NUL-terminated */
+	char *arena;            /* the failed lines' strings, NUL-terminated */
 	size_t arena_len, arena_cap;
 
 	/* Messages of the records topic that were not Records, as the matchers
@@ -63,12 +77,15 @@ struct collect {
 	size_t n_poison, cap_poison;
 };
 
-/* Starts collecting for run_id (copied). Release with collect_release().
- * Returns 0 or -1 (errstr). */
+/* Starts collecting for run_id (copied), with the integrated lines' temporary
+ * file created (and unlinked) at once in conf->dir. Release with
+ * collect_release(), also after a failure. Returns 0 or -1 (errstr). */
 int collect_init(struct collect *c, const char *run_id,
+		 const struct collect_spill_conf *conf,
 		 char *errstr, size_t errstr_size);
 
-/* Frees what c holds; c may then be initialised again. */
+/* Frees what c holds, its temporary file closed (its space back); c may then
+ * be initialised again. A zeroed c is fine. */
 void collect_release(struct collect *c);
 
 /* Takes the run's manifest (a later one replaces an earlier one).
@@ -80,7 +97,7 @@ int collect_manifest(struct collect *c, const Aij__Manifest *m,
 /* Takes one outcome of the run (an outcome with a source is a poison
  * message: kept in c->poison, logged, not a line). Returns 1 when it was new, 0 when its seq
  * was already received or it was ignored (logged), -1 on an error (errstr:
- * out of memory). */
+ * out of memory, the temporary file cannot be written). */
 int collect_outcome(struct collect *c, const Aij__Outcome *o,
 		    char *errstr, size_t errstr_size);
 
@@ -96,9 +113,12 @@ uint64_t collect_missing_count(const struct collect *c);
 size_t collect_missing_lines(const struct collect *c, uint64_t *lines,
 			     size_t max);
 
-/* Drops outcomes whose seq is beyond the manifest's count, then sorts the
- * failed and the integrated lines by line number. Call once complete. */
-void collect_finish(struct collect *c);
+/* Drops outcomes whose seq is beyond the manifest's count, sorts the failed
+ * lines by line number, writes the integrated lines still in memory as a last
+ * run and sets n_integrated and integrated_by_step. Call once complete (again
+ * is harmless). Returns 0 or -1 (errstr: the temporary file cannot be
+ * written or read). */
+int collect_finish(struct collect *c, char *errstr, size_t errstr_size);
 
 /* The column col of a failed line (owned by c, valid until the next
  * collect_outcome()). */
@@ -106,8 +126,16 @@ const char *collect_failed_col(const struct collect *c,
 			       const struct collect_failed *f,
 			       enum collect_col col);
 
-/* The dossier id of an integrated line (owned by c). */
-const char *collect_integrated_dossier(const struct collect *c,
-				       const struct collect_integrated *i);
+/* Called with each integrated line in turn; returns 0 to go on, -1 to stop
+ * (having filled errstr). */
+typedef int (*collect_integrated_fn)(const struct collect_integrated *in,
+				     void *arg, char *errstr, size_t errstr_size);
+
+/* Calls fn for every integrated line of c (finished) below the manifest's
+ * count, in line order (seq order for one line), reading them back from the
+ * temporary file. Returns 0, or -1 (errstr) when fn stopped or the file
+ * could not be read. */
+int collect_integrated_walk(const struct collect *c, collect_integrated_fn fn,
+			    void *arg, char *errstr, size_t errstr_size);
 
 #endif

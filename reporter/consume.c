@@ -280,7 +280,7 @@ static int follow_switch(struct follow *f, const Aij__Manifest *m,
 	collect_release(&f->c);
 	f->collecting = 0;
 	snprintf(f->target, sizeof(f->target), "%s", m->run_id);
-	if (collect_init(&f->c, m->run_id, errstr, errstr_size) < 0 ||
+	if (collect_init(&f->c, m->run_id, NULL, errstr, errstr_size) < 0 ||
 	    collect_manifest(&f->c, m, errstr, errstr_size) < 0)
 		return -1;
 	f->collecting = 1;

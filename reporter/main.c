@@ -100,8 +100,8 @@ static int write_outputs(const char *dir, struct collect *c,
 	char stage[4096], path[4200];
 	struct report_count *counts = NULL;
 	size_t n_counts = 0;
-	collect_finish(c);
-	if (publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
+	if (collect_finish(c, errstr, errstr_size) ||
+	    publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
 		return -1;
 	int rc = -1;
 	snprintf(path, sizeof(path), "%s/reports", stage);
@@ -288,8 +288,10 @@ int main(int argc, char **argv)
 	}
 
 	struct collect c;
-	if (collect_init(&c, opt_run_id, errstr, sizeof(errstr))) {
+	if (collect_init(&c, opt_run_id, NULL, errstr, sizeof(errstr))) {
 		log_error("%s", errstr);
+		collect_release(&c);
+		editions_stop(editions);
 		referential_free(ref);
 		return 1;
 	}

@@ -53,16 +53,14 @@ void metrics_state(enum metrics_state state)
 
 void metrics_written(const struct collect *c, size_t reports)
 {
-	uint64_t by_code[METRICS_CODES] = { 0 }, by_step[4] = { 0 };
+	uint64_t by_code[METRICS_CODES] = { 0 };
 	for (size_t i = 0; i < c->n_failed; i++)
 		for (int code = 1; code < METRICS_CODES; code++)
 			by_code[code] += (c->failed[i].code_mask >> code) & 1;
-	for (size_t i = 0; i < c->n_integrated; i++)
-		if (c->integrated[i].step < 4)
-			by_step[c->integrated[i].step]++;
 	pthread_mutex_lock(&metrics_lock);
 	memcpy(m.failed_by_code, by_code, sizeof(by_code));
-	memcpy(m.integrated_by_step, by_step, sizeof(by_step));
+	memcpy(m.integrated_by_step, c->integrated_by_step,
+	       sizeof(m.integrated_by_step));
 	m.integrated = c->n_integrated;
 	m.failed = c->n_failed;
 	m.runs_written++;

@@ -27,7 +27,8 @@ int report_write_all(const char *dir, const struct collect *c,
 		     size_t *n_counts, char *errstr, size_t errstr_size);
 
 /* Writes path: "line;dossier_id;step", then one row per integrated line of c
- * in line order, LF line ends. Returns 0 or -1 (errstr). */
+ * (finished) in line order, LF line ends, streamed from c's temporary file.
+ * Returns 0 or -1 (errstr; path is then incomplete: not to publish). */
 int report_write_integrated(const char *path, const struct collect *c,
 			    char *errstr, size_t errstr_size);
 

@@ -156,6 +156,17 @@ out:
 	return rc;
 }
 
+/* One row of integrated.csv; a write error shows at report_close(). */
+static int report_integrated_row(const struct collect_integrated *in, void *arg,
+				 char *errstr, size_t errstr_size)
+{
+	(void)errstr;
+	(void)errstr_size;
+	fprintf(arg, "%llu;%s;%u\n", (unsigned long long)in->line, in->dossier,
+		(unsigned)in->step);
+	return 0;
+}
+
 int report_write_integrated(const char *path, const struct collect *c,
 			    char *errstr, size_t errstr_size)
 {
@@ -166,10 +177,9 @@ int report_write_integrated(const char *path, const struct collect *c,
 		return -1;
 	}
 	fputs("line;dossier_id;step\n", f);
-	for (size_t i = 0; i < c->n_integrated; i++) {
-		const struct collect_integrated *in = &c->integrated[i];
-		fprintf(f, "%llu;%s;%u\n", (unsigned long long)in->line,
-			collect_integrated_dossier(c, in), (unsigned)in->step);
+	if (collect_integrated_walk(c, report_integrated_row, f, errstr, errstr_size)) {
+		fclose(f);
+		return -1;
 	}
 	return report_close(f, path, errstr, errstr_size);
 }

@@ -20,15 +20,11 @@ static json_t *summary_build(const struct collect *c,
 			     const struct report_count *counts, size_t n_counts)
 {
 	uint64_t by_code[32] = { 0 };
-	uint64_t by_step[4] = { 0 }; /* [0]: any step outside 1..3 */
+	const uint64_t *by_step = c->integrated_by_step; /* [0]: outside 1..3 */
 	for (size_t i = 0; i < c->n_failed; i++)
 		for (unsigned code = 1; code < 32; code++)
 			if (c->failed[i].code_mask & (UINT32_C(1) << code))
 				by_code[code]++;
-	for (size_t i = 0; i < c->n_integrated; i++) {
-		uint32_t step = c->integrated[i].step;
-		by_step[step >= 1 && step <= 3 ? step : 0]++;
-	}
 
 	json_t *root = json_object(), *codes = json_object(),
 	       *steps = json_object(), *reports = json_object();

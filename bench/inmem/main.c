@@ -1,19 +1,31 @@
 /* aij-bench-inmem: the whole weekly job in one process, in memory — the
  * physical limit the distributed pipeline is compared with (issue 6).
  *
- * Loads the dossier export into three uthash tables (pe_cotraitance,
+ * Loads the dossier export into three look-up tables (pe_cotraitance,
  * pe_complement, N(nom)|N(prenom)|date), reads the week with lib/reader,
  * validates each line (lib/record), runs the cascade of SPEC §4 and feeds the
  * outcomes to the reporter's own collector and writers, so the outputs are
  * byte for byte those of aij-reporter when the cascade agrees. No Kafka, no
- * Redis, no dispositif storage. */
+ * Redis, no dispositif storage.
+ *
+ * As a limit it must be as fast as one careful thread can be, or the ratio
+ * product / in-memory flatters the product: the export is read in big
+ * chunks and split in place; each key is stored once in one growing arena
+ * next to its dossier; each table is open addressing over 8-byte slots
+ * (hash tag + arena offset), sized from the file before the first insert,
+ * so a look-up is about one cache miss in the table and one in the arena.
+ * The rules themselves (validation, N(), P, the step-3 key, dates) stay
+ * the lib/ functions the product uses. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
-
-#include <uthash.h>
+#include <unistd.h>
 
 #include "../../reporter/collect.h"
 #include "../../reporter/publish.h"
@@ -32,30 +44,44 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-/* One look-up key: the only dossier that has it, or how many do. */
-struct inmem_entry {
-	UT_hash_handle hh;
-	const char *key;
-	const char *id;   /* the dossier (when count == 1) */
-	const char *nom;  /* its N(nom_naissance) (pe tables) */
-	unsigned count;
+#define INMEM_CHUNK   (4u << 20) /* bytes read from the export at a time */
+#define INMEM_ALIGN   8          /* arena offsets count 8-byte units */
+#define INMEM_LOAD_NUM 7         /* a table grows past 7/10 full */
+#define INMEM_LOAD_DEN 10
+
+/* Arena block sizes: mapped with mmap so that growing is an mremap (no
+ * copy) and the pages can be huge ones (fewer TLB misses and page faults
+ * on the random accesses of the look-ups). */
+#define INMEM_HUGE (2u << 20)
+
+/* One look-up key, in the arena: the first dossier that has it, and how
+ * many do. The dossier is "<id>\0<N(nom_naissance)>\0" in the arena. */
+struct inmem_key {
+	uint32_t dossier; /* arena offset (units of INMEM_ALIGN) */
+	uint32_t count;
+	uint32_t len;
+	char key[];       /* len bytes and a NUL */
 };
 
-/* Strings live in big blocks, never freed one by one. */
+/* Everything the look-ups point to, in one mapping; referenced by 32-bit
+ * offsets in units of INMEM_ALIGN (up to 32 GiB), so it can move as it
+ * grows. */
 struct inmem_arena {
-	char *block;
+	char *base;
 	size_t used, size;
-	char **blocks;
-	size_t nblocks;
+};
+
+/* Open addressing, linear probing. A slot is the key's hash tag (the high
+ * 32 bits of its hash, which also pick the slot) and its arena offset;
+ * 0 is an empty slot (offset 0 is never a key). */
+struct inmem_table {
+	uint64_t *slots;
+	size_t mask, used, limit;
 };
 
 struct inmem {
-	struct inmem_entry *pe1, *pe2, *ident;
+	struct inmem_table pe1, pe2, ident;
 	struct inmem_arena arena;
-	struct inmem_entry *entries; /* current slab */
-	size_t nentries, capentries;
-	struct inmem_entry **slabs;
-	size_t nslabs;
 };
 
 static double inmem_now(void)
@@ -65,68 +91,228 @@ static double inmem_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* A copy of s[0..len) in the arena, or NULL when out of memory. */
-static const char *inmem_strdup(struct inmem_arena *a, const char *s, size_t len)
+/* Maps size bytes of zeroed memory, huge pages wished; NULL when out of
+ * memory. Unmap with munmap(p, size). */
+static void *inmem_map(size_t size)
 {
-	if (a->used + len + 1 > a->size) {
-		size_t size = len + 1 > (1u << 22) ? len + 1 : (1u << 22);
-		char **blocks = realloc(a->blocks, (a->nblocks + 1) * sizeof(*blocks));
-		if (!blocks)
-			return NULL;
-		a->blocks = blocks;
-		a->block = malloc(size);
-		if (!a->block)
-			return NULL;
-		a->blocks[a->nblocks++] = a->block;
-		a->used = 0;
-		a->size = size;
-	}
-	char *p = a->block + a->used;
-	memcpy(p, s, len);
-	p[len] = '\0';
-	a->used += len + 1;
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, size, MADV_HUGEPAGE); /* a hint: fine if refused */
 	return p;
 }
 
-static struct inmem_entry *inmem_entry_new(struct inmem *m)
+static size_t inmem_round(size_t n, size_t unit)
 {
-	if (m->nentries == m->capentries) {
-		struct inmem_entry **slabs = realloc(m->slabs, (m->nslabs + 1) *
-						     sizeof(*slabs));
-		if (!slabs)
-			return NULL;
-		m->slabs = slabs;
-		m->capentries = 65536;
-		m->entries = calloc(m->capentries, sizeof(*m->entries));
-		if (!m->entries)
-			return NULL;
-		m->slabs[m->nslabs++] = m->entries;
-		m->nentries = 0;
-	}
-	return &m->entries[m->nentries++];
+	return (n + unit - 1) / unit * unit;
 }
 
-/* Adds dossier id (with N(nom) nom) under key to table. 0 or -1 (memory). */
-static int inmem_add(struct inmem *m, struct inmem_entry **table,
-		     const char *key, size_t key_len, const char *id,
-		     const char *nom)
+/* The 64-bit hash of a key: 8 bytes at a time, then a final mix (the
+ * keys are short, and both halves of the result are used). */
+static uint64_t inmem_hash(const char *s, size_t len)
 {
-	struct inmem_entry *e;
-	HASH_FIND(hh, *table, key, key_len, e);
-	if (e) {
-		e->count++;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
+	for (; len >= 8; s += 8, len -= 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, s, len);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 29;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 32;
+	return h;
+}
+
+/* Reserves size bytes at the end of the arena, growing it (it may move).
+ * Returns the offset in INMEM_ALIGN units, or 0 when out of memory. */
+static uint32_t inmem_alloc(struct inmem_arena *a, size_t size)
+{
+	size = inmem_round(size, INMEM_ALIGN);
+	if (a->used + size > a->size) {
+		size_t grown = a->size ? a->size : INMEM_HUGE * 8;
+		while (a->used + size > grown)
+			grown *= 2;
+		if (grown / INMEM_ALIGN > UINT32_MAX)
+			return 0;
+		void *p = a->base ? mremap(a->base, a->size, grown, MREMAP_MAYMOVE)
+				  : inmem_map(grown);
+		if (p == MAP_FAILED || !p)
+			return 0;
+		if (a->base)
+			madvise(p, grown, MADV_HUGEPAGE);
+		a->base = p;
+		a->size = grown;
+		if (a->used == 0)
+			a->used = INMEM_ALIGN; /* offset 0 means "none" */
+	}
+	uint32_t off = (uint32_t)(a->used / INMEM_ALIGN);
+	a->used += size;
+	return off;
+}
+
+static void *inmem_at(const struct inmem_arena *a, uint32_t off)
+{
+	return a->base + (size_t)off * INMEM_ALIGN;
+}
+
+/* Sets up t for about n keys. 0 or -1 (out of memory). */
+static int inmem_table_init(struct inmem_table *t, size_t n)
+{
+	size_t cap = 1024;
+	while (cap * INMEM_LOAD_NUM / INMEM_LOAD_DEN < n)
+		cap *= 2;
+	t->slots = inmem_map(cap * sizeof(*t->slots));
+	if (!t->slots)
+		return -1;
+	t->mask = cap - 1;
+	t->used = 0;
+	t->limit = cap * INMEM_LOAD_NUM / INMEM_LOAD_DEN;
+	return 0;
+}
+
+static void inmem_table_release(struct inmem_table *t)
+{
+	if (t->slots)
+		munmap(t->slots, (t->mask + 1) * sizeof(*t->slots));
+	t->slots = NULL;
+}
+
+/* Doubles t (when the size estimate was short). 0 or -1. */
+static int inmem_table_grow(struct inmem_table *t)
+{
+	struct inmem_table old = *t;
+	if (inmem_table_init(t, (old.mask + 1) * 2 * INMEM_LOAD_NUM /
+				    INMEM_LOAD_DEN)) {
+		*t = old;
+		return -1;
+	}
+	for (size_t i = 0; i <= old.mask; i++) {
+		uint64_t s = old.slots[i];
+		if (!s)
+			continue;
+		size_t j = (size_t)(s >> 32) & t->mask;
+		while (t->slots[j])
+			j = (j + 1) & t->mask;
+		t->slots[j] = s;
+	}
+	t->used = old.used;
+	inmem_table_release(&old);
+	return 0;
+}
+
+/* The slot of key in t: its entry, or the empty slot where it would go. */
+static uint64_t *inmem_slot(const struct inmem_table *t,
+			    const struct inmem_arena *a, const char *key,
+			    size_t len, uint32_t tag)
+{
+	size_t i = tag & t->mask;
+	for (;; i = (i + 1) & t->mask) {
+		uint64_t s = t->slots[i];
+		if (!s)
+			return &t->slots[i];
+		if ((uint32_t)(s >> 32) != tag)
+			continue;
+		const struct inmem_key *k = inmem_at(a, (uint32_t)s);
+		if (k->len == len && memcmp(k->key, key, len) == 0)
+			return &t->slots[i];
+	}
+}
+
+/* The entry of key in t, or NULL. */
+static const struct inmem_key *inmem_find(const struct inmem *m,
+					  const struct inmem_table *t,
+					  const char *key, size_t len)
+{
+	uint32_t tag = (uint32_t)(inmem_hash(key, len) >> 32);
+	uint64_t s = *inmem_slot(t, &m->arena, key, len, tag);
+	return s ? inmem_at(&m->arena, (uint32_t)s) : NULL;
+}
+
+/* Adds dossier (arena offset) under key to t. 0 or -1 (memory). */
+static int inmem_add(struct inmem *m, struct inmem_table *t, const char *key,
+		     size_t len, uint32_t dossier)
+{
+	uint32_t tag = (uint32_t)(inmem_hash(key, len) >> 32);
+	uint64_t *s = inmem_slot(t, &m->arena, key, len, tag);
+	if (*s) {
+		struct inmem_key *k = inmem_at(&m->arena, (uint32_t)*s);
+		k->count++;
 		return 0;
 	}
-	e = inmem_entry_new(m);
-	const char *k = inmem_strdup(&m->arena, key, key_len);
-	if (!e || !k)
+	if (t->used >= t->limit) {
+		if (inmem_table_grow(t))
+			return -1;
+		s = inmem_slot(t, &m->arena, key, len, tag);
+	}
+	uint32_t off = inmem_alloc(&m->arena, sizeof(struct inmem_key) + len + 1);
+	if (!off)
 		return -1;
-	e->key = k;
-	e->id = id;
-	e->nom = nom;
-	e->count = 1;
-	HASH_ADD_KEYPTR(hh, *table, e->key, key_len, e);
+	struct inmem_key *k = inmem_at(&m->arena, off);
+	k->dossier = dossier;
+	k->count = 1;
+	k->len = (uint32_t)len;
+	memcpy(k->key, key, len);
+	k->key[len] = '\0';
+	*s = (uint64_t)tag << 32 | off;
+	t->used++;
 	return 0;
+}
+
+/* The export read a chunk at a time; a line is handed out in place. */
+struct inmem_lines {
+	int fd;
+	char *buf;
+	size_t size, start, end; /* unread bytes: buf[start..end) */
+	int eof;
+};
+
+/* The next line (without its '\n', NUL-terminated in place) into *line and
+ * *len, as getline() would cut it. Returns 1, 0 at the end, -1 on a read
+ * error or out of memory (errno set). */
+static int inmem_line_next(struct inmem_lines *l, char **line, size_t *len)
+{
+	for (;;) {
+		char *p = l->buf + l->start;
+		char *nl = memchr(p, '\n', l->end - l->start);
+		if (nl) {
+			*nl = '\0';
+			*line = p;
+			*len = (size_t)(nl - p);
+			l->start = (size_t)(nl + 1 - l->buf);
+			return 1;
+		}
+		if (l->eof) {
+			if (l->start == l->end)
+				return 0;
+			l->buf[l->end] = '\0'; /* the last line, without '\n' */
+			*line = p;
+			*len = l->end - l->start;
+			l->start = l->end;
+			return 1;
+		}
+		memmove(l->buf, p, l->end - l->start);
+		l->end -= l->start;
+		l->start = 0;
+		if (l->end + 1 >= l->size) { /* a line longer than the buffer */
+			char *buf = realloc(l->buf, l->size * 2);
+			if (!buf)
+				return -1;
+			l->buf = buf;
+			l->size *= 2;
+		}
+		ssize_t n = read(l->fd, l->buf + l->end, l->size - 1 - l->end);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			l->eof = 1;
+		l->end += (size_t)n;
+	}
 }
 
 static int inmem_blank(char c)
@@ -136,102 +322,165 @@ static int inmem_blank(char c)
 
 enum { D_ID, D_ML, D_NOM, D_PRENOM, D_DATE, D_PE1, D_PE2, D_COLS };
 
-/* Splits line in place on ';', trims each field; keeps the first D_COLS.
- * Returns the number of fields (as lib/dossier_index.c does). */
-static size_t inmem_split(char *line, char *field[D_COLS])
+/* Splits line in place on ';', trims each field of spaces and tabs; keeps
+ * the first D_COLS fields and their lengths. Returns the number of fields
+ * (as lib/dossier_index.c counts them). */
+static size_t inmem_split(char *line, char *field[D_COLS], size_t flen[D_COLS])
 {
 	size_t n = 0;
 	char *p = line;
 	for (;;) {
-		char *sep = strchr(p, ';');
-		if (sep)
-			*sep = '\0';
 		while (inmem_blank(*p))
 			p++;
-		size_t len = strlen(p);
-		while (len > 0 && inmem_blank(p[len - 1]))
-			p[--len] = '\0';
-		if (n < D_COLS)
+		char *e = p;
+		while (*e && *e != ';')
+			e++;
+		char sep = *e;
+		char *t = e;
+		while (t > p && inmem_blank(t[-1]))
+			t--;
+		*t = '\0';
+		if (n < D_COLS) {
 			field[n] = p;
+			flen[n] = (size_t)(t - p);
+		}
 		n++;
 		if (!sep)
 			return n;
-		p = sep + 1;
+		p = e + 1;
 	}
+}
+
+/* A guess of the export's row count from its size and its first chunk, to
+ * size the tables once. */
+static size_t inmem_rows_guess(const struct inmem_lines *l, off_t file_size)
+{
+	size_t lines = 0;
+	for (const char *p = l->buf; (p = memchr(p, '\n', (size_t)(l->buf + l->end - p)));
+	     p++)
+		lines++;
+	if (!lines || file_size <= 0)
+		return 1024;
+	return (size_t)((double)file_size / ((double)l->end / (double)lines)) + 1;
+}
+
+/* Adds one data row of the export (split) to m. 1 when loaded, 0 when
+ * malformed, -1 when out of memory. */
+static int inmem_row(struct inmem *m, char *f[D_COLS], const size_t fl[D_COLS])
+{
+	char ident[1024], key[1024];
+	long days;
+	if (!*f[D_ID] || fl[D_ID] >= INDEX_ID_MAX || memchr(f[D_ID], '\t', fl[D_ID]) ||
+	    date_parse(f[D_DATE], &days) != 0 || fl[D_NOM] >= 512 ||
+	    fl[D_NOM] + fl[D_PRENOM] + fl[D_DATE] + 3 > sizeof(ident))
+		return 0;
+	/* The step-3 key starts with N(nom) (N() has no '|'), the name steps 1
+	 * and 2 compare: the name is normalised once. */
+	size_t il = index_ident_key(f[D_NOM], f[D_PRENOM], f[D_DATE], ident,
+				    sizeof(ident));
+	size_t nl = (size_t)((char *)memchr(ident, '|', il) - ident);
+	uint32_t d = inmem_alloc(&m->arena, fl[D_ID] + 1 + nl + 1);
+	if (!d)
+		return -1;
+	char *rec = inmem_at(&m->arena, d);
+	memcpy(rec, f[D_ID], fl[D_ID] + 1);
+	memcpy(rec + fl[D_ID] + 1, ident, nl);
+	rec[fl[D_ID] + 1 + nl] = '\0';
+	/* pe1 first: the key most look-ups find lands next to its dossier. */
+	size_t kl = index_pe_key(f[D_PE1], key, sizeof(key));
+	if (kl && inmem_add(m, &m->pe1, key, kl, d))
+		return -1;
+	kl = index_pe_key(f[D_PE2], key, sizeof(key));
+	if (kl && inmem_add(m, &m->pe2, key, kl, d))
+		return -1;
+	if (inmem_add(m, &m->ident, ident, il, d))
+		return -1;
+	return 1;
 }
 
 /* Loads the dossier export. Returns the number of dossiers, or -1 (errstr). */
 static long inmem_load(struct inmem *m, const char *path, long *malformed,
 		       char *errstr, size_t errstr_size)
 {
-	FILE *in = fopen(path, "r");
-	if (!in) {
+	struct inmem_lines l = { .fd = open(path, O_RDONLY | O_CLOEXEC) };
+	struct stat st;
+	if (l.fd < 0 || fstat(l.fd, &st) != 0) {
 		snprintf(errstr, errstr_size, "cannot open '%s': %s", path,
 			 strerror(errno));
+		if (l.fd >= 0)
+			close(l.fd);
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t len;
 	long n = 0, lineno = 0;
-	char key[1024], nom[512];
+	l.size = INMEM_CHUNK;
+	l.buf = malloc(l.size);
+	if (!l.buf)
+		goto oom;
 	*malformed = 0;
-	while ((len = getline(&line, &cap, in)) >= 0) {
-		lineno++;
+	char *line;
+	size_t len;
+	int got;
+	while ((got = inmem_line_next(&l, &line, &len)) > 0) {
+		if (++lineno == 1) {
+			/* The first chunk is in: size the tables from it. */
+			size_t rows = inmem_rows_guess(&l, st.st_size);
+			if (inmem_table_init(&m->pe1, rows) ||
+			    inmem_table_init(&m->pe2, rows) ||
+			    inmem_table_init(&m->ident, rows))
+				goto oom;
+			continue; /* the header (checked by aij-indexer) */
+		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
-		if (lineno == 1 || len == 0)
-			continue; /* header (checked by aij-indexer), blank */
+		if (len == 0)
+			continue; /* blank */
 		char *f[D_COLS];
-		long days;
-		size_t nf = inmem_split(line, f);
-		if (nf != D_COLS || !*f[D_ID] || strlen(f[D_ID]) >= INDEX_ID_MAX ||
-		    strchr(f[D_ID], '\t') || date_parse(f[D_DATE], &days) != 0 ||
-		    strlen(f[D_NOM]) >= sizeof(nom) ||
-		    strlen(f[D_NOM]) + strlen(f[D_PRENOM]) + strlen(f[D_DATE]) + 3 >
-			    sizeof(key)) {
+		size_t fl[D_COLS];
+		int rc = 0;
+		if (inmem_split(line, f, fl) == D_COLS)
+			rc = inmem_row(m, f, fl);
+		if (rc < 0)
+			goto oom;
+		if (rc == 0)
 			(*malformed)++;
-			continue;
-		}
-		const char *id = inmem_strdup(&m->arena, f[D_ID], strlen(f[D_ID]));
-		size_t nl = name_normalize(f[D_NOM], nom, sizeof(nom));
-		const char *n_nom = inmem_strdup(&m->arena, nom, nl);
-		if (!id || !n_nom)
-			goto oom;
-		size_t kl = index_pe_key(f[D_PE1], key, sizeof(key));
-		if (kl && inmem_add(m, &m->pe1, key, kl, id, n_nom))
-			goto oom;
-		kl = index_pe_key(f[D_PE2], key, sizeof(key));
-		if (kl && inmem_add(m, &m->pe2, key, kl, id, n_nom))
-			goto oom;
-		kl = index_ident_key(f[D_NOM], f[D_PRENOM], f[D_DATE], key, sizeof(key));
-		if (kl && inmem_add(m, &m->ident, key, kl, id, NULL))
-			goto oom;
-		n++;
+		else
+			n++;
 	}
-	free(line);
-	fclose(in);
+	if (got < 0) {
+		if (errno == ENOMEM)
+			goto oom;
+		snprintf(errstr, errstr_size, "cannot read '%s': %s", path,
+			 strerror(errno));
+		n = -1;
+	} else if (!m->pe1.slots && (inmem_table_init(&m->pe1, 0) ||
+				     inmem_table_init(&m->pe2, 0) ||
+				     inmem_table_init(&m->ident, 0))) {
+		goto oom; /* an empty file */
+	}
+	free(l.buf);
+	close(l.fd);
 	return n;
 oom:
-	free(line);
-	fclose(in);
+	free(l.buf);
+	close(l.fd);
 	snprintf(errstr, errstr_size, "out of memory");
 	return -1;
 }
-
 /* Step 1 or 2 against table: 0 integrated (*id set), else the code. */
-static unsigned inmem_pe_step(struct inmem_entry *table, const char *pe,
-			      const char *nom, const char **id)
+static unsigned inmem_pe_step(const struct inmem *m, const struct inmem_table *t,
+			      const char *pe, size_t pe_len, const char *nom,
+			      const char **id)
 {
-	struct inmem_entry *e;
-	HASH_FIND_STR(table, pe, e);
-	if (!e)
+	const struct inmem_key *k = inmem_find(m, t, pe, pe_len);
+	if (!k)
 		return CODE_NOT_FOUND;
-	if (e->count > 1)
+	if (k->count > 1)
 		return CODE_PE_SEVERAL;
-	if (strcmp(e->nom, nom) != 0)
+	const char *d = inmem_at(&m->arena, k->dossier);
+	size_t id_len = strlen(d);
+	if (strcmp(d + id_len + 1, nom) != 0)
 		return CODE_NAME_DIFFERS;
-	*id = e->id;
+	*id = d;
 	return 0;
 }
 
@@ -242,34 +491,35 @@ static void inmem_cascade(const struct inmem *m, const struct record_fields *f,
 {
 	char pe[256], nom[1024], ident[3200];
 	const char *id = NULL;
-	size_t nc = 0;
+	size_t nc = 0, pe_len = 0;
 	if (strlen(f->field[FIELD_PE]) >= sizeof(pe) ||
 	    strlen(f->field[FIELD_NOM]) >= sizeof(nom))
 		pe[0] = nom[0] = '\0';
 	else {
-		index_pe_key(f->field[FIELD_PE], pe, sizeof(pe));
+		pe_len = index_pe_key(f->field[FIELD_PE], pe, sizeof(pe));
 		name_normalize(f->field[FIELD_NOM], nom, sizeof(nom));
 	}
 	if (*pe) {
-		unsigned c = inmem_pe_step(m->pe1, pe, nom, &id);
+		unsigned c = inmem_pe_step(m, &m->pe1, pe, pe_len, nom, &id);
 		if (!c) {
 			integ->step = 1;
 			goto integrated;
 		}
 		codes[nc++] = c;
-		c = inmem_pe_step(m->pe2, pe, nom, &id);
+		c = inmem_pe_step(m, &m->pe2, pe, pe_len, nom, &id);
 		if (!c) {
 			integ->step = 2;
 			goto integrated;
 		}
 		codes[nc++] = c;
 	}
-	struct inmem_entry *e = NULL;
-	if (index_ident_key(f->field[FIELD_NOM], f->field[FIELD_PRENOM],
-			    f->field[FIELD_DATE_NAISSANCE], ident, sizeof(ident)))
-		HASH_FIND_STR(m->ident, ident, e);
+	const struct inmem_key *e = NULL;
+	size_t il = index_ident_key(f->field[FIELD_NOM], f->field[FIELD_PRENOM],
+				    f->field[FIELD_DATE_NAISSANCE], ident, sizeof(ident));
+	if (il)
+		e = inmem_find(m, &m->ident, ident, il);
 	if (e && e->count == 1) {
-		id = e->id;
+		id = inmem_at(&m->arena, e->dossier);
 		integ->step = 3;
 		goto integrated;
 	}
@@ -392,8 +642,8 @@ static int inmem_write(const char *dir, struct collect *c,
 	char stage[4096], path[4200];
 	struct report_count *counts = NULL;
 	size_t n_counts = 0;
-	collect_finish(c);
-	if (publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
+	if (collect_finish(c, errstr, errstr_size) ||
+	    publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
 		return -1;
 	int rc = -1;
 	snprintf(path, sizeof(path), "%s/reports", stage);
@@ -417,15 +667,11 @@ out:
 
 static void inmem_free(struct inmem *m)
 {
-	HASH_CLEAR(hh, m->pe1);
-	HASH_CLEAR(hh, m->pe2);
-	HASH_CLEAR(hh, m->ident);
-	for (size_t i = 0; i < m->nslabs; i++)
-		free(m->slabs[i]);
-	free(m->slabs);
-	for (size_t i = 0; i < m->arena.nblocks; i++)
-		free(m->arena.blocks[i]);
-	free(m->arena.blocks);
+	inmem_table_release(&m->pe1);
+	inmem_table_release(&m->pe2);
+	inmem_table_release(&m->ident);
+	if (m->arena.base)
+		munmap(m->arena.base, m->arena.size);
 }
 
 int main(int argc, char **argv)
@@ -496,8 +742,9 @@ int main(int argc, char **argv)
 		 nd, malformed, t1 - t0, (double)nd / (t1 - t0));
 	struct collect c;
 	int code = 0;
-	if (collect_init(&c, run_id, errstr, sizeof(errstr)) < 0) {
+	if (collect_init(&c, run_id, NULL, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
+		collect_release(&c);
 		code = EXIT_RUNTIME;
 	} else {
 		long n = inmem_week(&m, dispositifs, run_id, ref, &c, errstr,
