@@ -39,8 +39,15 @@ struct ref_postcode {
 	UT_hash_handle hh;
 };
 
+/* Slots of ref_insee_slot(): 00000-99999, then 2A000-2A999, 2B000-2B999. */
+#define REF_INSEE_SLOTS 102000
+
 struct referential {
 	struct ref_commune *communes;
+	/* Bit ref_insee_slot(code) set for each commune: ref_commune_known()
+	 * runs once per line of the week, and 13 KB stay in the cache where
+	 * the hash table's scattered entries do not. */
+	unsigned char commune_bits[(REF_INSEE_SLOTS + 7) / 8];
 	struct ref_motif *motifs;
 	struct ref_ml *mls;
 	struct ref_postcode *postcodes;
@@ -99,6 +106,17 @@ static int ref_is_insee(const char *s)
 	return 1;
 }
 
+/* The slot of an INSEE code (ref_is_insee), or -1 when s is not one. */
+static long ref_insee_slot(const char *s)
+{
+	if (!ref_is_insee(s))
+		return -1;
+	long n = (s[2] - '0') * 100 + (s[3] - '0') * 10 + (s[4] - '0');
+	if (s[1] == 'A' || s[1] == 'B')
+		return 100000 + (s[1] - 'A') * 1000 + n;
+	return (s[0] - '0') * 10000L + (s[1] - '0') * 1000 + n;
+}
+
 static int ref_oom(char *err, size_t err_size)
 {
 	snprintf(err, err_size, "out of memory");
@@ -132,6 +150,8 @@ static int ref_commune_row(struct referential *ref, char **f, char *err, size_t 
 			return ref_oom(err, err_size);
 		}
 		HASH_ADD_KEYPTR(hh, ref->communes, c->code, strlen(c->code), c);
+		long slot = ref_insee_slot(code);
+		ref->commune_bits[slot / 8] |= (unsigned char)(1u << (slot % 8));
 	}
 	if (!*postcode)
 		return 0; /* a commune without postal code is still a known code */
@@ -402,7 +422,10 @@ static struct ref_commune *ref_commune_find(const struct referential *ref, const
 
 int ref_commune_known(const struct referential *ref, const char *insee)
 {
-	return ref_commune_find(ref, insee) != NULL;
+	/* Every commune in the table has an INSEE-shaped code (checked when
+	 * loaded): the bitmap answers alone. */
+	long slot = ref && insee ? ref_insee_slot(insee) : -1;
+	return slot >= 0 && (ref->commune_bits[slot / 8] >> (slot % 8) & 1);
 }
 
 size_t ref_commune_postcodes(const struct referential *ref, const char *insee,

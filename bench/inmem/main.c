@@ -48,6 +48,7 @@
 #define INMEM_ALIGN   8          /* arena offsets count 8-byte units */
 #define INMEM_LOAD_NUM 7         /* a table grows past 7/10 full */
 #define INMEM_LOAD_DEN 10
+#define INMEM_BATCH   16 /* rows or lines whose look-ups wait for memory together */
 
 /* Arena block sizes: mapped with mmap so that growing is an mremap (no
  * copy) and the pages can be huge ones (fewer TLB misses and page faults
@@ -222,21 +223,49 @@ static uint64_t *inmem_slot(const struct inmem_table *t,
 	}
 }
 
-/* The entry of key in t, or NULL. */
+/* The tag of a key: the high half of its hash, which also picks its slot. */
+static uint32_t inmem_tag(const char *key, size_t len)
+{
+	return (uint32_t)(inmem_hash(key, len) >> 32);
+}
+
+/* Asks the cache for the slot where tag's search starts (a hint: the
+ * look-ups of a batch wait for memory together, not one after another). */
+static void inmem_prefetch_slot(const struct inmem_table *t, uint32_t tag)
+{
+	__builtin_prefetch(&t->slots[tag & t->mask]);
+}
+
+/* Asks the cache for the entry of the first slot of tag's search when its
+ * tag matches, and the line after it (the entry's dossier when the entry
+ * was the dossier's first: inmem_add). */
+static void inmem_prefetch_key(const struct inmem *m, const struct inmem_table *t,
+			       uint32_t tag)
+{
+	uint64_t s = t->slots[tag & t->mask];
+	if (s && (uint32_t)(s >> 32) == tag) {
+		const char *k = inmem_at(&m->arena, (uint32_t)s);
+		__builtin_prefetch(k);
+		__builtin_prefetch(k + 64);
+	}
+}
+
+/* The entry of key (with its tag) in t, or NULL. */
 static const struct inmem_key *inmem_find(const struct inmem *m,
 					  const struct inmem_table *t,
-					  const char *key, size_t len)
+					  const char *key, size_t len, uint32_t tag)
 {
-	uint32_t tag = (uint32_t)(inmem_hash(key, len) >> 32);
 	uint64_t s = *inmem_slot(t, &m->arena, key, len, tag);
 	return s ? inmem_at(&m->arena, (uint32_t)s) : NULL;
 }
 
-/* Adds dossier (arena offset) under key to t. 0 or -1 (memory). */
+/* Adds a dossier under key (with its tag) to t. A new key's entry gets the
+ * dossier *d; when *d is still 0 the dossier's record (rec_size bytes) is
+ * reserved right after the entry, so that one look-up reads both in a
+ * row. 0 or -1 (memory). */
 static int inmem_add(struct inmem *m, struct inmem_table *t, const char *key,
-		     size_t len, uint32_t dossier)
+		     size_t len, uint32_t tag, uint32_t *d, size_t rec_size)
 {
-	uint32_t tag = (uint32_t)(inmem_hash(key, len) >> 32);
 	uint64_t *s = inmem_slot(t, &m->arena, key, len, tag);
 	if (*s) {
 		struct inmem_key *k = inmem_at(&m->arena, (uint32_t)*s);
@@ -249,10 +278,10 @@ static int inmem_add(struct inmem *m, struct inmem_table *t, const char *key,
 		s = inmem_slot(t, &m->arena, key, len, tag);
 	}
 	uint32_t off = inmem_alloc(&m->arena, sizeof(struct inmem_key) + len + 1);
-	if (!off)
+	if (!off || (!*d && !(*d = inmem_alloc(&m->arena, rec_size))))
 		return -1;
 	struct inmem_key *k = inmem_at(&m->arena, off);
-	k->dossier = dossier;
+	k->dossier = *d;
 	k->count = 1;
 	k->len = (uint32_t)len;
 	memcpy(k->key, key, len);
@@ -364,38 +393,66 @@ static size_t inmem_rows_guess(const struct inmem_lines *l, off_t file_size)
 	return (size_t)((double)file_size / ((double)l->end / (double)lines)) + 1;
 }
 
-/* Adds one data row of the export (split) to m. 1 when loaded, 0 when
- * malformed, -1 when out of memory. */
-static int inmem_row(struct inmem *m, char *f[D_COLS], const size_t fl[D_COLS])
+enum { K_PE1, K_PE2, K_IDENT, K_COUNT };
+
+/* A valid row of the export, copied out of the read buffer, its keys
+ * computed, waiting for its batch to be added. */
+struct inmem_row {
+	char id[INDEX_ID_MAX];
+	size_t id_len, nom_len;       /* N(nom) is key[K_IDENT][0..nom_len) */
+	size_t len[K_COUNT];          /* 0: no key (an empty numéro PE) */
+	uint32_t tag[K_COUNT];
+	char key[K_COUNT][1024];
+};
+
+/* Checks one data row of the export (split) and prepares it into r,
+ * prefetching its slots. 1 when valid, 0 when malformed. */
+static int inmem_row_prepare(const struct inmem *m, char *f[D_COLS],
+			     const size_t fl[D_COLS], struct inmem_row *r)
 {
-	char ident[1024], key[1024];
 	long days;
 	if (!*f[D_ID] || fl[D_ID] >= INDEX_ID_MAX || memchr(f[D_ID], '\t', fl[D_ID]) ||
 	    date_parse(f[D_DATE], &days) != 0 || fl[D_NOM] >= 512 ||
-	    fl[D_NOM] + fl[D_PRENOM] + fl[D_DATE] + 3 > sizeof(ident))
+	    fl[D_NOM] + fl[D_PRENOM] + fl[D_DATE] + 3 > sizeof(r->key[K_IDENT]))
 		return 0;
+	memcpy(r->id, f[D_ID], fl[D_ID] + 1);
+	r->id_len = fl[D_ID];
 	/* The step-3 key starts with N(nom) (N() has no '|'), the name steps 1
 	 * and 2 compare: the name is normalised once. */
-	size_t il = index_ident_key(f[D_NOM], f[D_PRENOM], f[D_DATE], ident,
-				    sizeof(ident));
-	size_t nl = (size_t)((char *)memchr(ident, '|', il) - ident);
-	uint32_t d = inmem_alloc(&m->arena, fl[D_ID] + 1 + nl + 1);
-	if (!d)
+	char *ident = r->key[K_IDENT];
+	r->len[K_IDENT] = index_ident_key(f[D_NOM], f[D_PRENOM], f[D_DATE], ident,
+					  sizeof(r->key[K_IDENT]));
+	r->nom_len = (size_t)((char *)memchr(ident, '|', r->len[K_IDENT]) - ident);
+	r->len[K_PE1] = index_pe_key(f[D_PE1], r->key[K_PE1], sizeof(r->key[K_PE1]));
+	r->len[K_PE2] = index_pe_key(f[D_PE2], r->key[K_PE2], sizeof(r->key[K_PE2]));
+	const struct inmem_table *t[K_COUNT] = { &m->pe1, &m->pe2, &m->ident };
+	for (int k = 0; k < K_COUNT; k++)
+		if (r->len[k]) {
+			r->tag[k] = inmem_tag(r->key[k], r->len[k]);
+			inmem_prefetch_slot(t[k], r->tag[k]);
+		}
+	return 1;
+}
+
+/* Adds a prepared row to m. 0 or -1 (out of memory). */
+static int inmem_row_add(struct inmem *m, const struct inmem_row *r)
+{
+	struct inmem_table *t[K_COUNT] = { &m->pe1, &m->pe2, &m->ident };
+	size_t rec_size = r->id_len + 1 + r->nom_len + 1;
+	uint32_t d = 0;
+	/* pe1 first: the entry most look-ups find lands just before its
+	 * dossier. */
+	for (int k = 0; k < K_COUNT; k++)
+		if (r->len[k] && inmem_add(m, t[k], r->key[k], r->len[k], r->tag[k],
+					   &d, rec_size))
+			return -1;
+	if (!d && !(d = inmem_alloc(&m->arena, rec_size)))
 		return -1;
 	char *rec = inmem_at(&m->arena, d);
-	memcpy(rec, f[D_ID], fl[D_ID] + 1);
-	memcpy(rec + fl[D_ID] + 1, ident, nl);
-	rec[fl[D_ID] + 1 + nl] = '\0';
-	/* pe1 first: the key most look-ups find lands next to its dossier. */
-	size_t kl = index_pe_key(f[D_PE1], key, sizeof(key));
-	if (kl && inmem_add(m, &m->pe1, key, kl, d))
-		return -1;
-	kl = index_pe_key(f[D_PE2], key, sizeof(key));
-	if (kl && inmem_add(m, &m->pe2, key, kl, d))
-		return -1;
-	if (inmem_add(m, &m->ident, ident, il, d))
-		return -1;
-	return 1;
+	memcpy(rec, r->id, r->id_len + 1);
+	memcpy(rec + r->id_len + 1, r->key[K_IDENT], r->nom_len);
+	rec[r->id_len + 1 + r->nom_len] = '\0';
+	return 0;
 }
 
 /* Loads the dossier export. Returns the number of dossiers, or -1 (errstr). */
@@ -412,9 +469,11 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 		return -1;
 	}
 	long n = 0, lineno = 0;
+	size_t nrows = 0;
 	l.size = INMEM_CHUNK;
 	l.buf = malloc(l.size);
-	if (!l.buf)
+	struct inmem_row *rows = malloc(INMEM_BATCH * sizeof(*rows));
+	if (!l.buf || !rows)
 		goto oom;
 	*malformed = 0;
 	char *line;
@@ -423,10 +482,10 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 	while ((got = inmem_line_next(&l, &line, &len)) > 0) {
 		if (++lineno == 1) {
 			/* The first chunk is in: size the tables from it. */
-			size_t rows = inmem_rows_guess(&l, st.st_size);
-			if (inmem_table_init(&m->pe1, rows) ||
-			    inmem_table_init(&m->pe2, rows) ||
-			    inmem_table_init(&m->ident, rows))
+			size_t guess = inmem_rows_guess(&l, st.st_size);
+			if (inmem_table_init(&m->pe1, guess) ||
+			    inmem_table_init(&m->pe2, guess) ||
+			    inmem_table_init(&m->ident, guess))
 				goto oom;
 			continue; /* the header (checked by aij-indexer) */
 		}
@@ -436,15 +495,18 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 			continue; /* blank */
 		char *f[D_COLS];
 		size_t fl[D_COLS];
-		int rc = 0;
-		if (inmem_split(line, f, fl) == D_COLS)
-			rc = inmem_row(m, f, fl);
-		if (rc < 0)
-			goto oom;
-		if (rc == 0)
+		if (inmem_split(line, f, fl) != D_COLS ||
+		    !inmem_row_prepare(m, f, fl, &rows[nrows])) {
 			(*malformed)++;
-		else
-			n++;
+			continue;
+		}
+		if (++nrows < INMEM_BATCH)
+			continue;
+		for (size_t i = 0; i < nrows; i++)
+			if (inmem_row_add(m, &rows[i]))
+				goto oom;
+		n += (long)nrows;
+		nrows = 0;
 	}
 	if (got < 0) {
 		if (errno == ENOMEM)
@@ -452,61 +514,108 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 		snprintf(errstr, errstr_size, "cannot read '%s': %s", path,
 			 strerror(errno));
 		n = -1;
-	} else if (!m->pe1.slots && (inmem_table_init(&m->pe1, 0) ||
-				     inmem_table_init(&m->pe2, 0) ||
-				     inmem_table_init(&m->ident, 0))) {
-		goto oom; /* an empty file */
+		goto out;
 	}
+	if (!m->pe1.slots && (inmem_table_init(&m->pe1, 0) ||
+			      inmem_table_init(&m->pe2, 0) ||
+			      inmem_table_init(&m->ident, 0)))
+		goto oom; /* an empty file */
+	for (size_t i = 0; i < nrows; i++)
+		if (inmem_row_add(m, &rows[i]))
+			goto oom;
+	n += (long)nrows;
+out:
+	free(rows);
 	free(l.buf);
 	close(l.fd);
 	return n;
 oom:
-	free(l.buf);
-	close(l.fd);
 	snprintf(errstr, errstr_size, "out of memory");
-	return -1;
+	n = -1;
+	goto out;
 }
-/* Step 1 or 2 against table: 0 integrated (*id set), else the code. */
+
+/* A line of the week in its batch: its own copy of the text (the reader's
+ * is only valid until the next line), split and checked; when valid, P and
+ * N(nom) as the cascade compares them. */
+struct inmem_wline {
+	uint64_t line;
+	char *text;
+	size_t text_size;
+	struct record_fields f;
+	enum record_code code;
+	size_t pe_len;       /* 0: steps 1 and 2 are skipped */
+	uint32_t pe_tag;
+	char pe[256], nom[1024];
+};
+
+/* Step 1 or 2 against t: 0 integrated (*id set), else the code. */
 static unsigned inmem_pe_step(const struct inmem *m, const struct inmem_table *t,
-			      const char *pe, size_t pe_len, const char *nom,
-			      const char **id)
+			      const struct inmem_wline *w, const char **id)
 {
-	const struct inmem_key *k = inmem_find(m, t, pe, pe_len);
+	const struct inmem_key *k = inmem_find(m, t, w->pe, w->pe_len, w->pe_tag);
 	if (!k)
 		return CODE_NOT_FOUND;
 	if (k->count > 1)
 		return CODE_PE_SEVERAL;
 	const char *d = inmem_at(&m->arena, k->dossier);
 	size_t id_len = strlen(d);
-	if (strcmp(d + id_len + 1, nom) != 0)
+	if (strcmp(d + id_len + 1, w->nom) != 0)
 		return CODE_NAME_DIFFERS;
 	*id = d;
 	return 0;
 }
 
+/* Reads line into w, splits and validates it, and for a valid line
+ * computes its P and N(nom) and prefetches its step-1 slot. */
+static int inmem_wline_prepare(const struct inmem *m, const struct reader_line *line,
+			       const struct referential *ref, struct inmem_wline *w)
+{
+	if (line->len + 1 > w->text_size) {
+		size_t size = (line->len + 1) * 2;
+		char *text = realloc(w->text, size);
+		if (!text)
+			return -1;
+		w->text = text;
+		w->text_size = size;
+	}
+	memcpy(w->text, line->text, line->len + 1);
+	w->line = line->line;
+	record_split(w->text, &w->f);
+	w->code = record_validate(&w->f, line->too_long, ref);
+	w->pe_len = 0;
+	if (w->code != CODE_OK)
+		return 0;
+	const struct record_fields *f = &w->f;
+	if (strlen(f->field[FIELD_PE]) >= sizeof(w->pe) ||
+	    strlen(f->field[FIELD_NOM]) >= sizeof(w->nom))
+		return 0; /* steps 1 and 2 skipped, as for an empty P */
+	w->pe_len = index_pe_key(f->field[FIELD_PE], w->pe, sizeof(w->pe));
+	name_normalize(f->field[FIELD_NOM], w->nom, sizeof(w->nom));
+	if (w->pe_len) {
+		w->pe_tag = inmem_tag(w->pe, w->pe_len);
+		inmem_prefetch_slot(&m->pe1, w->pe_tag);
+	}
+	return 0;
+}
+
 /* The cascade of SPEC §4 for a valid line: fills the outcome. */
-static void inmem_cascade(const struct inmem *m, const struct record_fields *f,
+static void inmem_cascade(const struct inmem *m, const struct inmem_wline *w,
 			  Aij__Outcome *o, Aij__Integrated *integ,
 			  Aij__Failed *failed, uint32_t codes[3])
 {
-	char pe[256], nom[1024], ident[3200];
+	const struct record_fields *f = &w->f;
+	char ident[3200];
 	const char *id = NULL;
-	size_t nc = 0, pe_len = 0;
-	if (strlen(f->field[FIELD_PE]) >= sizeof(pe) ||
-	    strlen(f->field[FIELD_NOM]) >= sizeof(nom))
-		pe[0] = nom[0] = '\0';
-	else {
-		pe_len = index_pe_key(f->field[FIELD_PE], pe, sizeof(pe));
-		name_normalize(f->field[FIELD_NOM], nom, sizeof(nom));
-	}
-	if (*pe) {
-		unsigned c = inmem_pe_step(m, &m->pe1, pe, pe_len, nom, &id);
+	size_t nc = 0;
+	if (w->pe_len) {
+		unsigned c = inmem_pe_step(m, &m->pe1, w, &id);
 		if (!c) {
 			integ->step = 1;
 			goto integrated;
 		}
 		codes[nc++] = c;
-		c = inmem_pe_step(m, &m->pe2, pe, pe_len, nom, &id);
+		c = inmem_pe_step(m, &m->pe2, w, &id);
 		if (!c) {
 			integ->step = 2;
 			goto integrated;
@@ -517,7 +626,7 @@ static void inmem_cascade(const struct inmem *m, const struct record_fields *f,
 	size_t il = index_ident_key(f->field[FIELD_NOM], f->field[FIELD_PRENOM],
 				    f->field[FIELD_DATE_NAISSANCE], ident, sizeof(ident));
 	if (il)
-		e = inmem_find(m, &m->ident, ident, il);
+		e = inmem_find(m, &m->ident, ident, il, inmem_tag(ident, il));
 	if (e && e->count == 1) {
 		id = inmem_at(&m->arena, e->dossier);
 		integ->step = 3;
@@ -535,8 +644,43 @@ integrated:
 	o->integrated = integ;
 }
 
-/* Reads, validates and matches every line of the week into c. Returns the
- * number of records, or -1 (errstr). */
+/* Matches a prepared line and hands its outcome (number seq) to c. 0 or -1
+ * (errstr). */
+static int inmem_wline_collect(const struct inmem *m, const struct inmem_wline *w,
+			       const char *run_id, uint64_t seq, struct collect *c,
+			       char *errstr, size_t errstr_size)
+{
+	Aij__Outcome o = AIJ__OUTCOME__INIT;
+	Aij__Integrated integ = AIJ__INTEGRATED__INIT;
+	Aij__Failed failed = AIJ__FAILED__INIT;
+	uint32_t codes[3];
+	char *fields[RECORD_FIELDS];
+	size_t kept = w->f.count < RECORD_FIELDS ? w->f.count : RECORD_FIELDS;
+	for (size_t i = 0; i < kept; i++)
+		fields[i] = (char *)w->f.field[i];
+	o.run_id = (char *)run_id;
+	o.line = w->line;
+	o.seq = seq;
+	if (w->code != CODE_OK) {
+		codes[0] = (uint32_t)w->code;
+		failed.n_codes = 1;
+		failed.codes = codes;
+		o.result_case = AIJ__OUTCOME__RESULT_FAILED;
+		o.failed = &failed;
+	} else {
+		inmem_cascade(m, w, &o, &integ, &failed, codes);
+	}
+	if (o.result_case == AIJ__OUTCOME__RESULT_FAILED) {
+		o.n_fields = kept;
+		o.fields = fields;
+	}
+	return collect_outcome(c, &o, errstr, errstr_size) < 0 ? -1 : 0;
+}
+
+/* Reads, validates and matches every line of the week into c, a batch of
+ * lines at a time: read and check them all and prefetch their step-1
+ * slots, then their entries, then match them in order. Returns the number
+ * of records, or -1 (errstr). */
 static long inmem_week(const struct inmem *m, const char *path,
 		       const char *run_id, const struct referential *ref,
 		       struct collect *c, char *errstr, size_t errstr_size)
@@ -544,57 +688,35 @@ static long inmem_week(const struct inmem *m, const char *path,
 	struct reader *r = reader_open(path, errstr, errstr_size);
 	if (!r)
 		return -1;
-	char *text = NULL;
-	size_t text_size = 0;
+	struct inmem_wline *batch = calloc(INMEM_BATCH, sizeof(*batch));
 	uint64_t seq = 0;
 	long rc = -1;
-	for (;;) {
-		struct reader_line line;
-		int got = reader_next(r, &line, errstr, errstr_size);
-		if (got < 0)
-			goto out;
-		if (got == 0)
-			break;
-		if (line.len + 1 > text_size) {
-			text_size = (line.len + 1) * 2;
-			free(text);
-			text = malloc(text_size);
-			if (!text) {
+	if (!batch) {
+		snprintf(errstr, errstr_size, "out of memory");
+		goto out;
+	}
+	for (int got = 1; got;) {
+		size_t n = 0;
+		while (n < INMEM_BATCH) {
+			struct reader_line line;
+			got = reader_next(r, &line, errstr, errstr_size);
+			if (got < 0)
+				goto out;
+			if (got == 0)
+				break;
+			if (inmem_wline_prepare(m, &line, ref, &batch[n]) < 0) {
 				snprintf(errstr, errstr_size, "out of memory");
 				goto out;
 			}
+			n++;
 		}
-		memcpy(text, line.text, line.len + 1);
-		struct record_fields f;
-		record_split(text, &f);
-		enum record_code code = record_validate(&f, line.too_long, ref);
-
-		Aij__Outcome o = AIJ__OUTCOME__INIT;
-		Aij__Integrated integ = AIJ__INTEGRATED__INIT;
-		Aij__Failed failed = AIJ__FAILED__INIT;
-		uint32_t codes[3];
-		char *fields[RECORD_FIELDS];
-		size_t kept = f.count < RECORD_FIELDS ? f.count : RECORD_FIELDS;
-		for (size_t i = 0; i < kept; i++)
-			fields[i] = (char *)f.field[i];
-		o.run_id = (char *)run_id;
-		o.line = line.line;
-		o.seq = seq++;
-		if (code != CODE_OK) {
-			codes[0] = (uint32_t)code;
-			failed.n_codes = 1;
-			failed.codes = codes;
-			o.result_case = AIJ__OUTCOME__RESULT_FAILED;
-			o.failed = &failed;
-		} else {
-			inmem_cascade(m, &f, &o, &integ, &failed, codes);
-		}
-		if (o.result_case == AIJ__OUTCOME__RESULT_FAILED) {
-			o.n_fields = kept;
-			o.fields = fields;
-		}
-		if (collect_outcome(c, &o, errstr, errstr_size) < 0)
-			goto out;
+		for (size_t i = 0; i < n; i++)
+			if (batch[i].pe_len)
+				inmem_prefetch_key(m, &m->pe1, batch[i].pe_tag);
+		for (size_t i = 0; i < n; i++)
+			if (inmem_wline_collect(m, &batch[i], run_id, seq++, c, errstr,
+						errstr_size))
+				goto out;
 	}
 	/* The manifest ingest would publish. */
 	size_t nskipped = 0;
@@ -629,7 +751,9 @@ static long inmem_week(const struct inmem *m, const char *path,
 	if (mrc >= 0)
 		rc = (long)seq;
 out:
-	free(text);
+	for (size_t i = 0; batch && i < INMEM_BATCH; i++)
+		free(batch[i].text);
+	free(batch);
 	reader_close(r);
 	return rc;
 }

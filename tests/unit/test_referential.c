@@ -299,6 +299,36 @@ Test(real_data, unknown_codes)
 		cr_expect_not(ref_commune_known(real, unknown[i]), "'%s'", unknown[i]);
 }
 
+/* ref_commune_known() answers from a bitmap of the codes: it must agree
+ * with the table (ref_commune_name) on every INSEE-shaped code and reject
+ * the rest. */
+Test(real_data, known_agrees_with_the_table)
+{
+	NEED_REAL();
+	char code[6];
+	size_t known = 0;
+	for (long n = 0; n < 100000; n++) {
+		snprintf(code, sizeof(code), "%05ld", n);
+		int k = ref_commune_known(real, code);
+		cr_expect_eq(k, ref_commune_name(real, code) != NULL, "'%s'", code);
+		known += (size_t)k;
+	}
+	for (int b = 0; b < 2; b++)
+		for (int n = 0; n < 1000; n++) {
+			snprintf(code, sizeof(code), "2%c%03d", 'A' + b, n);
+			int k = ref_commune_known(real, code);
+			cr_expect_eq(k, ref_commune_name(real, code) != NULL, "'%s'", code);
+			known += (size_t)k;
+		}
+	cr_expect_gt(known, 30000, "the real list has tens of thousands of codes");
+	static const char *const odd[] = { "2a004", "2C004", "1A004", "3B033", "2AB04",
+					   "2A0045", "2A04", "A2004", "20004x" };
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++)
+		cr_expect_not(ref_commune_known(real, odd[i]), "'%s'", odd[i]);
+	cr_expect(ref_commune_known(real, "2A004"));
+	cr_expect(ref_commune_known(real, "2B033"));
+}
+
 Test(real_data, motifs)
 {
 	NEED_REAL();
