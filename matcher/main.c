@@ -4,9 +4,16 @@
  * Outcome per record on the outcomes topic, and only once the broker
  * acknowledged every outcome of the batch, a synchronous commit of the
  * batch's offsets (at-least-once; the reporter counts a line twice once).
- * A batch is always finished before the next poll, so nothing is pending
- * when a rebalance revokes partitions (lib/kafka.c logs each assignment and
- * revocation). */
+ *
+ * Two batches overlap: while the broker acknowledges the outcomes of batch
+ * k, the matcher polls and resolves batch k+1; then it waits for k's
+ * acknowledgements, commits k, and produces k+1's outcomes. Redis is the
+ * shared bottleneck of the matchers, and it idled during each matcher's
+ * wait for the broker otherwise. Batches are committed in order. A
+ * rebalance during the poll of k+1 may revoke k's partitions before k is
+ * committed: its commit then fails (logged) and the next owner processes
+ * those records again, which the reporter counts once (lib/kafka.c logs
+ * each assignment and revocation). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,26 +182,34 @@ static size_t matcher_unacked(const struct work_outcome *out, size_t n,
 	return count;
 }
 
-/* Produces the batch's outcomes and waits until the broker acknowledged
- * each; the ones it refused are produced again (backoff 100 ms doubling to
- * 2 s). Returns 0 when all are acknowledged; -1 when a stop was requested
- * before, or the producer failed for good. */
-static int matcher_publish(struct matcher *m, struct work_outcome *out, size_t n)
+/* Hands each outcome not acknowledged yet to the producer; delivery
+ * reports mark them (matcher_on_delivery). */
+static void matcher_produce(struct matcher *m, struct work_outcome *out, size_t n)
+{
+	char errstr[512];
+	for (size_t i = 0; i < n; i++) {
+		if (!out[i].payload || out[i].delivery == WORK_DELIVERED)
+			continue;
+		out[i].delivery = WORK_PENDING;
+		if (kafka_produce(m->producer, m->mc->topic_outcomes, out[i].key,
+				  out[i].key_len, out[i].payload, out[i].len,
+				  &out[i], errstr, sizeof(errstr)) != 0) {
+			log_warn("line %s: %s", out[i].key, errstr);
+			out[i].delivery = WORK_FAILED;
+		}
+	}
+}
+
+/* Waits until the broker acknowledged each outcome produced by
+ * matcher_produce(); the ones it refused are produced again (backoff 100
+ * ms doubling to 2 s). Returns 0 when all are acknowledged; -1 when a stop
+ * was requested before, or the producer failed for good. */
+static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 {
 	long delay = 100;
 	for (int round = 1;; round++) {
-		char errstr[512];
-		for (size_t i = 0; i < n; i++) {
-			if (!out[i].payload || out[i].delivery == WORK_DELIVERED)
-				continue;
-			out[i].delivery = WORK_PENDING;
-			if (kafka_produce(m->producer, m->mc->topic_outcomes, out[i].key,
-					  out[i].key_len, out[i].payload, out[i].len,
-					  &out[i], errstr, sizeof(errstr)) != 0) {
-				log_warn("line %s: %s", out[i].key, errstr);
-				out[i].delivery = WORK_FAILED;
-			}
-		}
+		if (round > 1)
+			matcher_produce(m, out, n);
 		long stop_since = 0;
 		while (matcher_unacked(out, n, WORK_PENDING) > 0) {
 			rd_kafka_flush(m->producer, 200);
@@ -297,58 +312,100 @@ static void matcher_progress(struct matcher *m, int final)
 	m->last_progress_ms = now;
 }
 
+/* One batch: its messages, then their outcomes. */
+struct matcher_batch {
+	rd_kafka_message_t **msgs;
+	struct work_outcome *out;
+	size_t n;
+	long t_poll, t_redis;       /* ms spent, for the debug line */
+};
+
+/* Finishes a batch whose outcomes were produced: waits for their
+ * acknowledgements, commits its offsets, frees it. Returns the exit code
+ * (0: go on). */
+static int matcher_finish(struct matcher *m, struct matcher_batch *b)
+{
+	int exit_code = 0;
+	long t0 = matcher_now_ms();
+	int acked = matcher_await(m, b->out, b->n);
+	long t1 = matcher_now_ms();
+	if (acked == 0)
+		matcher_commit(m, b->msgs, b->n);
+	else if (!signals_stop)
+		exit_code = EXIT_RUNTIME;
+	else
+		log_warn("stopped before the outcomes of a batch were acknowledged: "
+			 "not committed, another matcher will redo them");
+	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
+		  "commit %ld ms", b->n, b->t_poll, b->t_redis, t1 - t0,
+		  matcher_now_ms() - t1);
+	work_release(b->out, b->n);
+	for (size_t i = 0; i < b->n; i++)
+		rd_kafka_message_destroy(b->msgs[i]);
+	b->n = 0;
+	return exit_code;
+}
+
 /* Consumes until a stop request or a failure. Returns the exit code. */
 static int matcher_run(struct matcher *m)
 {
 	size_t max = (size_t)m->mc->batch_max;
-	rd_kafka_message_t **msgs = calloc(max, sizeof(*msgs));
-	struct work_outcome *out = calloc(max, sizeof(*out));
-	if (!msgs || !out) {
-		free(msgs);
-		free(out);
-		log_error("out of memory for batches of %zu", max);
-		return EXIT_RUNTIME;
+	struct matcher_batch batch[2] = { { 0 } };
+	for (int i = 0; i < 2; i++) {
+		batch[i].msgs = calloc(max, sizeof(*batch[i].msgs));
+		batch[i].out = calloc(max, sizeof(*batch[i].out));
 	}
 	int exit_code = 0;
+	if (!batch[0].msgs || !batch[0].out || !batch[1].msgs || !batch[1].out) {
+		log_error("out of memory for batches of %zu", max);
+		exit_code = EXIT_RUNTIME;
+		goto out;
+	}
+	/* cur is polled and resolved while prev's outcomes are acknowledged. */
+	struct matcher_batch *cur = &batch[0], *prev = &batch[1];
 	m->last_progress_ms = matcher_now_ms();
 	while (!signals_stop) {
 		long t0 = matcher_now_ms();
-		size_t n = matcher_collect(m, msgs, max);
-		if (n > 0) {
-			long t1 = matcher_now_ms(), t2 = t1, t3 = t1;
-			/* Any failure below ends the process without committing:
-			 * the consumer's position is past these records, so going
-			 * on could commit over them. Another matcher redoes them. */
-			if (work_batch(&m->work, msgs, n, out, &m->stats) != 0) {
+		cur->n = matcher_collect(m, cur->msgs, max);
+		long t1 = matcher_now_ms();
+		int resolved = cur->n ? work_batch(&m->work, cur->msgs, cur->n, cur->out,
+						   &m->stats) : 0;
+		cur->t_poll = t1 - t0;
+		cur->t_redis = matcher_now_ms() - t1;
+		if (prev->n)
+			exit_code = matcher_finish(m, prev);
+		if (resolved != 0) {
+			/* Not committed: the consumer's position is past these
+			 * records, so going on could commit over them. Another
+			 * matcher redoes them. */
+			for (size_t i = 0; i < cur->n; i++)
+				rd_kafka_message_destroy(cur->msgs[i]);
+			cur->n = 0;
+			if (exit_code == 0)
 				exit_code = signals_stop ? 0 : EXIT_RUNTIME;
-			} else {
-				t2 = matcher_now_ms();
-				int published = matcher_publish(m, out, n);
-				t3 = matcher_now_ms();
-				if (published == 0)
-					matcher_commit(m, msgs, n);
-				else if (!signals_stop)
-					exit_code = EXIT_RUNTIME;
-				else
-					log_warn("stopped before the outcomes of a batch "
-						 "were acknowledged: not committed, another "
-						 "matcher will redo them");
-				work_release(out, n);
-			}
-			for (size_t i = 0; i < n; i++)
-				rd_kafka_message_destroy(msgs[i]);
-			log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
-				  "commit %ld ms", n, t1 - t0, t2 - t1, t3 - t2,
-				  matcher_now_ms() - t3);
-			if (exit_code != 0)
-				break;
-			if (signals_stop)
-				log_info("stop requested: current batch finished");
+		}
+		if (exit_code != 0)
+			break;
+		if (cur->n) {
+			matcher_produce(m, cur->out, cur->n);
+			struct matcher_batch *t = prev;
+			prev = cur;
+			cur = t;
 		}
 		matcher_progress(m, 0);
 	}
-	free(msgs);
-	free(out);
+	if (prev->n) {
+		int rc = matcher_finish(m, prev);
+		if (exit_code == 0)
+			exit_code = rc;
+		if (signals_stop)
+			log_info("stop requested: current batch finished");
+	}
+out:
+	for (int i = 0; i < 2; i++) {
+		free(batch[i].msgs);
+		free(batch[i].out);
+	}
 	return exit_code;
 }
 
