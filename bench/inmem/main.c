@@ -17,6 +17,7 @@
  * The rules themselves (validation, N(), P, the step-3 key, dates) stay
  * the lib/ functions the product uses. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,8 +47,8 @@
 
 #define INMEM_CHUNK   (4u << 20) /* bytes read from the export at a time */
 #define INMEM_ALIGN   8          /* arena offsets count 8-byte units */
-#define INMEM_LOAD_NUM 7         /* a table grows past 7/10 full */
-#define INMEM_LOAD_DEN 10
+#define INMEM_LOAD_NUM 3         /* a table grows past 3/4 full */
+#define INMEM_LOAD_DEN 4
 #define INMEM_BATCH   16 /* rows or lines whose look-ups wait for memory together */
 
 /* Arena block sizes: mapped with mmap so that growing is an mremap (no
@@ -59,9 +60,9 @@
  * many do. The dossier is "<id>\0<N(nom_naissance)>\0" in the arena. */
 struct inmem_key {
 	uint32_t dossier; /* arena offset (units of INMEM_ALIGN) */
-	uint32_t count;
-	uint32_t len;
-	char key[];       /* len bytes and a NUL */
+	uint16_t len;     /* keys are shorter than 1024 bytes */
+	uint8_t several;  /* more than one dossier has the key */
+	char key[];       /* len bytes, no NUL */
 };
 
 /* Everything the look-ups point to, in one mapping; referenced by 32-bit
@@ -85,10 +86,12 @@ struct inmem {
 	struct inmem_arena arena;
 };
 
-static double inmem_now(void)
+/* Seconds on clock (CLOCK_MONOTONIC: wall time; CLOCK_PROCESS_CPUTIME_ID:
+ * CPU time, which a busy machine disturbs less). */
+static double inmem_now(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
@@ -236,17 +239,23 @@ static void inmem_prefetch_slot(const struct inmem_table *t, uint32_t tag)
 	__builtin_prefetch(&t->slots[tag & t->mask]);
 }
 
-/* Asks the cache for the entry of the first slot of tag's search when its
- * tag matches, and the line after it (the entry's dossier when the entry
- * was the dossier's first: inmem_add). */
-static void inmem_prefetch_key(const struct inmem *m, const struct inmem_table *t,
-			       uint32_t tag)
+/* Asks the cache for the entry of the first slot of tag's search whose tag
+ * matches, and the line after it (the entry's dossier when the entry was
+ * the dossier's first: inmem_add). Returns 0 when no slot has the tag: the
+ * key is surely not in t. */
+static int inmem_prefetch_key(const struct inmem *m, const struct inmem_table *t,
+			      uint32_t tag)
 {
-	uint64_t s = t->slots[tag & t->mask];
-	if (s && (uint32_t)(s >> 32) == tag) {
-		const char *k = inmem_at(&m->arena, (uint32_t)s);
-		__builtin_prefetch(k);
-		__builtin_prefetch(k + 64);
+	for (size_t i = tag & t->mask;; i = (i + 1) & t->mask) {
+		uint64_t s = t->slots[i];
+		if (!s)
+			return 0;
+		if ((uint32_t)(s >> 32) == tag) {
+			const char *k = inmem_at(&m->arena, (uint32_t)s);
+			__builtin_prefetch(k);
+			__builtin_prefetch(k + 64);
+			return 1;
+		}
 	}
 }
 
@@ -269,7 +278,7 @@ static int inmem_add(struct inmem *m, struct inmem_table *t, const char *key,
 	uint64_t *s = inmem_slot(t, &m->arena, key, len, tag);
 	if (*s) {
 		struct inmem_key *k = inmem_at(&m->arena, (uint32_t)*s);
-		k->count++;
+		k->several = 1;
 		return 0;
 	}
 	if (t->used >= t->limit) {
@@ -277,15 +286,14 @@ static int inmem_add(struct inmem *m, struct inmem_table *t, const char *key,
 			return -1;
 		s = inmem_slot(t, &m->arena, key, len, tag);
 	}
-	uint32_t off = inmem_alloc(&m->arena, sizeof(struct inmem_key) + len + 1);
+	uint32_t off = inmem_alloc(&m->arena, offsetof(struct inmem_key, key) + len);
 	if (!off || (!*d && !(*d = inmem_alloc(&m->arena, rec_size))))
 		return -1;
 	struct inmem_key *k = inmem_at(&m->arena, off);
 	k->dossier = *d;
-	k->count = 1;
-	k->len = (uint32_t)len;
+	k->several = 0;
+	k->len = (uint16_t)len;
 	memcpy(k->key, key, len);
-	k->key[len] = '\0';
 	*s = (uint64_t)tag << 32 | off;
 	t->used++;
 	return 0;
@@ -380,20 +388,60 @@ static size_t inmem_split(char *line, char *field[D_COLS], size_t flen[D_COLS])
 	}
 }
 
-/* A guess of the export's row count from its size and its first chunk, to
- * size the tables once. */
-static size_t inmem_rows_guess(const struct inmem_lines *l, off_t file_size)
+enum { K_PE1, K_PE2, K_IDENT, K_COUNT };
+
+/* Counts the whole lines of text[0..len) and how many have a pe1 and a
+ * pe2 (pe[0], pe[1]); returns the bytes they span. */
+static size_t inmem_keys_count(const char *text, size_t len, size_t *rows,
+			       size_t pe[2])
 {
-	size_t lines = 0;
-	for (const char *p = l->buf; (p = memchr(p, '\n', (size_t)(l->buf + l->end - p)));
-	     p++)
-		lines++;
-	if (!lines || file_size <= 0)
-		return 1024;
-	return (size_t)((double)file_size / ((double)l->end / (double)lines)) + 1;
+	const char *p = text, *end = text + len, *nl;
+	for (; (nl = memchr(p, '\n', (size_t)(end - p))); p = nl + 1) {
+		size_t col = 0;
+		int filled[2] = { 0, 0 };
+		for (; p < nl; p++)
+			if (*p == ';')
+				col++;
+			else if ((col == D_PE1 || col == D_PE2) && !inmem_blank(*p) &&
+				 *p != '\r')
+				filled[col - D_PE1] = 1;
+		(*rows)++;
+		pe[0] += (size_t)filled[0];
+		pe[1] += (size_t)filled[1];
+	}
+	return (size_t)(p - text);
 }
 
-enum { K_PE1, K_PE2, K_IDENT, K_COUNT };
+/* Guesses how many keys each table will get, from samples spread over the
+ * export (fd, file_size bytes; its rows need not be shuffled), to size the
+ * tables once. */
+static void inmem_keys_guess(int fd, off_t file_size, size_t guess[K_COUNT])
+{
+	enum { SAMPLES = 16, SAMPLE = 64 * 1024 };
+	char *buf = malloc(SAMPLE);
+	size_t rows = 0, bytes = 0, pe[2] = { 0, 0 };
+	for (int i = 0; buf && i < SAMPLES; i++) {
+		off_t off = file_size / SAMPLES * i;
+		ssize_t n = pread(fd, buf, SAMPLE, off);
+		if (n <= 0)
+			break;
+		/* From the first whole line (past the header at 0). */
+		const char *nl = memchr(buf, '\n', (size_t)n);
+		if (!nl)
+			continue;
+		nl++;
+		bytes += inmem_keys_count(nl, (size_t)(buf + n - nl), &rows, pe);
+	}
+	free(buf);
+	if (!rows) {
+		guess[K_PE1] = guess[K_PE2] = guess[K_IDENT] = 1024;
+		return;
+	}
+	double est = (double)file_size * (double)rows / (double)bytes;
+	guess[K_IDENT] = (size_t)est;
+	guess[K_PE1] = (size_t)(est * (double)pe[0] / (double)rows);
+	guess[K_PE2] = (size_t)(est * (double)pe[1] / (double)rows);
+}
 
 /* A valid row of the export, copied out of the read buffer, its keys
  * computed, waiting for its batch to be added. */
@@ -475,20 +523,19 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 	struct inmem_row *rows = malloc(INMEM_BATCH * sizeof(*rows));
 	if (!l.buf || !rows)
 		goto oom;
+	size_t guess[K_COUNT];
+	inmem_keys_guess(l.fd, st.st_size, guess);
+	if (inmem_table_init(&m->pe1, guess[K_PE1]) ||
+	    inmem_table_init(&m->pe2, guess[K_PE2]) ||
+	    inmem_table_init(&m->ident, guess[K_IDENT]))
+		goto oom;
 	*malformed = 0;
 	char *line;
 	size_t len;
 	int got;
 	while ((got = inmem_line_next(&l, &line, &len)) > 0) {
-		if (++lineno == 1) {
-			/* The first chunk is in: size the tables from it. */
-			size_t guess = inmem_rows_guess(&l, st.st_size);
-			if (inmem_table_init(&m->pe1, guess) ||
-			    inmem_table_init(&m->pe2, guess) ||
-			    inmem_table_init(&m->ident, guess))
-				goto oom;
+		if (++lineno == 1)
 			continue; /* the header (checked by aij-indexer) */
-		}
 		while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			line[--len] = '\0';
 		if (len == 0)
@@ -516,10 +563,6 @@ static long inmem_load(struct inmem *m, const char *path, long *malformed,
 		n = -1;
 		goto out;
 	}
-	if (!m->pe1.slots && (inmem_table_init(&m->pe1, 0) ||
-			      inmem_table_init(&m->pe2, 0) ||
-			      inmem_table_init(&m->ident, 0)))
-		goto oom; /* an empty file */
 	for (size_t i = 0; i < nrows; i++)
 		if (inmem_row_add(m, &rows[i]))
 			goto oom;
@@ -556,7 +599,7 @@ static unsigned inmem_pe_step(const struct inmem *m, const struct inmem_table *t
 	const struct inmem_key *k = inmem_find(m, t, w->pe, w->pe_len, w->pe_tag);
 	if (!k)
 		return CODE_NOT_FOUND;
-	if (k->count > 1)
+	if (k->several)
 		return CODE_PE_SEVERAL;
 	const char *d = inmem_at(&m->arena, k->dossier);
 	size_t id_len = strlen(d);
@@ -627,7 +670,7 @@ static void inmem_cascade(const struct inmem *m, const struct inmem_wline *w,
 				    f->field[FIELD_DATE_NAISSANCE], ident, sizeof(ident));
 	if (il)
 		e = inmem_find(m, &m->ident, ident, il, inmem_tag(ident, il));
-	if (e && e->count == 1) {
+	if (e && !e->several) {
 		id = inmem_at(&m->arena, e->dossier);
 		integ->step = 3;
 		goto integrated;
@@ -710,9 +753,11 @@ static long inmem_week(const struct inmem *m, const char *path,
 			}
 			n++;
 		}
+		/* Step 2 is for the lines step 1 cannot find. */
 		for (size_t i = 0; i < n; i++)
-			if (batch[i].pe_len)
-				inmem_prefetch_key(m, &m->pe1, batch[i].pe_tag);
+			if (batch[i].pe_len &&
+			    !inmem_prefetch_key(m, &m->pe1, batch[i].pe_tag))
+				inmem_prefetch_slot(&m->pe2, batch[i].pe_tag);
 		for (size_t i = 0; i < n; i++)
 			if (inmem_wline_collect(m, &batch[i], run_id, seq++, c, errstr,
 						errstr_size))
@@ -844,7 +889,7 @@ int main(int argc, char **argv)
 	}
 	log_set_level(level);
 
-	double t0 = inmem_now();
+	double t0 = inmem_now(CLOCK_MONOTONIC), c0 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
 	struct referential *ref = referential_load(communes, motifs, coverage,
 						   errstr, sizeof(errstr));
 	if (!ref) {
@@ -861,9 +906,12 @@ int main(int argc, char **argv)
 		referential_free(ref);
 		return EXIT_USAGE;
 	}
-	double t1 = inmem_now();
-	log_info("index: %ld dossiers (%ld malformed) in %.2f s (%.0f dossiers/s)",
-		 nd, malformed, t1 - t0, (double)nd / (t1 - t0));
+	double t1 = inmem_now(CLOCK_MONOTONIC), c1 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
+	log_debug("tables: pe1 %zu keys in %zu slots, pe2 %zu in %zu, ident %zu "
+		  "in %zu; arena %zu bytes", m.pe1.used, m.pe1.mask + 1, m.pe2.used,
+		  m.pe2.mask + 1, m.ident.used, m.ident.mask + 1, m.arena.used);
+	log_info("index: %ld dossiers (%ld malformed) in %.2f s (%.0f dossiers/s, "
+		 "%.2f s CPU)", nd, malformed, t1 - t0, (double)nd / (t1 - t0), c1 - c0);
 	struct collect c;
 	int code = 0;
 	if (collect_init(&c, run_id, NULL, errstr, sizeof(errstr)) < 0) {
@@ -873,7 +921,8 @@ int main(int argc, char **argv)
 	} else {
 		long n = inmem_week(&m, dispositifs, run_id, ref, &c, errstr,
 				    sizeof(errstr));
-		double t2 = inmem_now();
+		double t2 = inmem_now(CLOCK_MONOTONIC);
+		double c2 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
 		if (n < 0) {
 			log_error("%s", errstr);
 			code = EXIT_USAGE;
@@ -881,12 +930,13 @@ int main(int argc, char **argv)
 			log_error("%s", errstr);
 			code = EXIT_RUNTIME;
 		} else {
-			double t3 = inmem_now();
-			log_info("week: %ld lines matched in %.2f s (%.0f lines/s), "
-				 "outputs written in %.2f s: %zu integrated, %zu "
-				 "failed; total %.2f s", n, t2 - t1,
-				 (double)n / (t2 - t1), t3 - t2, c.n_integrated,
-				 c.n_failed, t3 - t0);
+			double t3 = inmem_now(CLOCK_MONOTONIC);
+			double c3 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
+			log_info("week: %ld lines matched in %.2f s (%.0f lines/s, "
+				 "%.2f s CPU), outputs written in %.2f s (%.2f s CPU): "
+				 "%zu integrated, %zu failed; total %.2f s (%.2f s CPU)",
+				 n, t2 - t1, (double)n / (t2 - t1), c2 - c1, t3 - t2,
+				 c3 - c2, c.n_integrated, c.n_failed, t3 - t0, c3 - c0);
 		}
 		collect_release(&c);
 	}
