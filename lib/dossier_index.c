@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -143,7 +145,7 @@ struct index_block {
 	char data[];
 };
 
-#define INDEX_BLOCK_SIZE (4u << 20)
+#define INDEX_BLOCK_SIZE ((16u << 20) - 64)
 #define INDEX_BUCKET_FILL 64   /* at most this many fields a bucket, on average */
 
 /* One field to write: key -> value, in bucket hash mod B. */
@@ -174,6 +176,21 @@ struct index_data {
 	struct index_counts counts;
 };
 
+/* A big allocation (blocks, item arrays) that asks the kernel for huge
+ * pages: a 2M-dossier load touches ~350 MiB, and a page fault per 4 KiB
+ * was a fifth of its time. Free with free(). NULL when out of memory. */
+static void *index_big_alloc(size_t size)
+{
+	const size_t huge = 2u << 20;
+	size = (size + huge - 1) / huge * huge;
+	void *p = aligned_alloc(huge, size);
+#ifdef MADV_HUGEPAGE
+	if (p)
+		madvise(p, size, MADV_HUGEPAGE); /* a hint: fine if refused */
+#endif
+	return p;
+}
+
 /* Copies s (len bytes) into d's blocks, NUL-terminated; NULL when out of
  * memory. Lives as long as d. */
 static char *index_strdup(struct index_data *d, const char *s, size_t len)
@@ -181,7 +198,7 @@ static char *index_strdup(struct index_data *d, const char *s, size_t len)
 	struct index_block *b = d->blocks;
 	if (!b || b->size - b->used < len + 1) {
 		size_t bsize = len + 1 > INDEX_BLOCK_SIZE ? len + 1 : INDEX_BLOCK_SIZE;
-		b = malloc(sizeof(*b) + bsize);
+		b = index_big_alloc(sizeof(*b) + bsize);
 		if (!b)
 			return NULL;
 		b->next = d->blocks;
@@ -355,7 +372,7 @@ static int index_table_group(struct index_table *t, uint32_t buckets,
 {
 	uint32_t mask = buckets - 1;
 	t->start = calloc((size_t)buckets + 1, sizeof(*t->start));
-	struct index_item *sorted = malloc((t->n ? t->n : 1) * sizeof(*sorted));
+	struct index_item *sorted = index_big_alloc((t->n ? t->n : 1) * sizeof(*sorted));
 	if (!t->start || !sorted) {
 		free(sorted);
 		return -1;
@@ -490,8 +507,18 @@ struct index_data *index_read(FILE *in, const char *name,
 		return NULL;
 	}
 	snprintf(d->source, sizeof(d->source), "%s", name);
-	for (int t = 0; t < TABLES; t++)
+	/* A regular file's size bounds its rows: size the tables once (one row
+	 * is more than 32 bytes) rather than grow them by copies. */
+	struct stat st;
+	size_t expect = 0;
+	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
+		expect = (size_t)st.st_size / 32 + 1;
+	for (int t = 0; t < TABLES; t++) {
 		d->table[t].name = names[t];
+		if (expect && (d->table[t].items = index_big_alloc(
+				       expect * sizeof(*d->table[t].items))))
+			d->table[t].cap = expect;
+	}
 	if (index_read_rows(d, in, name, errstr, errstr_size) != 0) {
 		index_data_free(d);
 		return NULL;
