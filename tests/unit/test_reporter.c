@@ -1,7 +1,7 @@
 /* aij-reporter against the real local broker: outcomes published by the test
  * (duplicates, another run's, garbage), the reports, integrated.csv and
  * summary.json it writes, a run with a missing line, a run replacing the
- * previous one's reports. */
+ * previous one's reports, a $TMPDIR that cannot hold the temporary file. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -378,4 +378,23 @@ Test(reporter, next_run_replaces_every_report)
 	cr_expect(strstr(s, "\"run_id\": \"2026-W49\"") != NULL, "%s", s);
 	cr_expect(strstr(s, "\"by_code\": {\n    \"05\": 1\n  }") != NULL, "%s", s);
 	free(s);
+}
+
+Test(reporter, unusable_tmpdir_fails_loudly_and_writes_nothing)
+{
+	/* The integrated lines wait in a temporary file in $TMPDIR: without
+	 * one, exit 1 at once, nothing written (never a short integrated.csv). */
+	publish_manifest("2026-W48", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	cr_assert_eq(setenv("TMPDIR", "/nonexistent-aij-tmp", 1), 0);
+	cr_assert_eq(run_reporter("2026-W48", 20), 1);
+	char *log = read_log();
+	cr_expect(strstr(log, "cannot create a temporary file in '/nonexistent-aij-tmp': "
+			 "No such file or directory") != NULL, "log: %s", log);
+	free(log);
+	cr_expect_not(exists("summary.json"));
+	cr_expect_not(exists("integrated.csv"));
+	cr_expect_not(exists("reports"));
 }
