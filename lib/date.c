@@ -33,11 +33,13 @@ int date_parse(const char *text, long *days)
 	if (d > mdays[m - 1] + (m == 2 && date_leap(y)))
 		return -1;
 
-	/* Days since 0001-01-01 in the proleptic Gregorian calendar. */
+	/* Days since 0001-01-01 in the proleptic Gregorian calendar; before[m]:
+	 * the days of the months before m in a common year. */
+	static const int before[13] = { 0, 0, 31, 59, 90, 120, 151, 181, 212, 243,
+					273, 304, 334 };
 	long py = y - 1;
 	long n = py * 365 + py / 4 - py / 100 + py / 400;
-	for (long i = 1; i < m; i++)
-		n += mdays[i - 1] + (i == 2 && date_leap(y));
+	n += before[m] + (m > 2 && date_leap(y));
 	*days = n + d - 1;
 	return 0;
 }

@@ -36,6 +36,23 @@ static const char *const norm_latin_ext_a[128] = {
 	/* 178 Ÿ Ź ź Ż ż Ž ž ſ */ "Y", "Z", "Z", "Z", "Z", "Z", "Z", "S",
 };
 
+/* N() of each ASCII character: itself upper-cased for letters and digits,
+ * 0 (dropped) for the rest. */
+static const char norm_ascii[128] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['A'] = 'A', ['B'] = 'B', ['C'] = 'C', ['D'] = 'D', ['E'] = 'E', ['F'] = 'F',
+	['G'] = 'G', ['H'] = 'H', ['I'] = 'I', ['J'] = 'J', ['K'] = 'K', ['L'] = 'L',
+	['M'] = 'M', ['N'] = 'N', ['O'] = 'O', ['P'] = 'P', ['Q'] = 'Q', ['R'] = 'R',
+	['S'] = 'S', ['T'] = 'T', ['U'] = 'U', ['V'] = 'V', ['W'] = 'W', ['X'] = 'X',
+	['Y'] = 'Y', ['Z'] = 'Z',
+	['a'] = 'A', ['b'] = 'B', ['c'] = 'C', ['d'] = 'D', ['e'] = 'E', ['f'] = 'F',
+	['g'] = 'G', ['h'] = 'H', ['i'] = 'I', ['j'] = 'J', ['k'] = 'K', ['l'] = 'L',
+	['m'] = 'M', ['n'] = 'N', ['o'] = 'O', ['p'] = 'P', ['q'] = 'Q', ['r'] = 'R',
+	['s'] = 'S', ['t'] = 'T', ['u'] = 'U', ['v'] = 'V', ['w'] = 'W', ['x'] = 'X',
+	['y'] = 'Y', ['z'] = 'Z',
+};
+
 /* Decodes one UTF-8 sequence at s (strict: no overlong forms, no
  * surrogates, at most U+10FFFF). Returns its length, or 0 when s does not
  * start a valid sequence; *cp gets the code point. */
@@ -95,6 +112,15 @@ size_t name_normalize(const char *utf8, char *out, size_t out_size)
 	if (out_size == 0)
 		return 0;
 	while (*s) {
+		if (*s < 0x80) {
+			/* ASCII, most of every name: one table look-up. */
+			char c = norm_ascii[*s++];
+			if (c && n < out_size - 1)
+				out[n++] = c;
+			if (n == out_size - 1)
+				break;
+			continue;
+		}
 		uint32_t cp;
 		size_t len = norm_decode(s, &cp);
 		if (len == 0) {

@@ -9,16 +9,25 @@
  * Redis, no dispositif storage.
  *
  * As a limit it must be as fast as one careful thread can be, or the ratio
- * product / in-memory flatters the product: the export is read in big
- * chunks and split in place; each key is stored once in one growing arena
- * next to its dossier; each table is open addressing over 8-byte slots
- * (hash tag + arena offset), sized from the file before the first insert,
- * so a look-up is about one cache miss in the table and one in the arena.
+ * product / in-memory flatters the product. Its time is memory latency:
+ * millions of random look-ups in tables far larger than the caches. So,
+ * rather than uthash (a chain of scattered 56-byte handles per key):
+ *   - each table is open addressing over 8-byte slots (hash tag + arena
+ *     offset), sized before the first insert from samples of the export;
+ *   - each key is stored once, in one arena, right before its dossier
+ *     ("<id>\0<N(nom)>\0"), so a hit costs one miss in the table and one
+ *     in the arena;
+ *   - rows and lines go by batches of INMEM_BATCH: their slots (then their
+ *     entries) are prefetched together, so the misses overlap instead of
+ *     following each other;
+ *   - the export is read in 4 MiB chunks and split in place, each name
+ *     normalised once; tables and arena sit on huge pages when the kernel
+ *     grants them (fewer TLB misses and page faults).
  * The rules themselves (validation, N(), P, the step-3 key, dates) stay
- * the lib/ functions the product uses. */
+ * the lib/ functions the product uses. One thread, on purpose. */
 #include <errno.h>
-#include <stddef.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,19 +54,16 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-#define INMEM_CHUNK   (4u << 20) /* bytes read from the export at a time */
-#define INMEM_ALIGN   8          /* arena offsets count 8-byte units */
-#define INMEM_LOAD_NUM 3         /* a table grows past 3/4 full */
+#define INMEM_CHUNK    (4u << 20)  /* bytes read from the export at a time */
+#define INMEM_ALIGN    8           /* arena offsets count 8-byte units */
+#define INMEM_ARENA    (16u << 20) /* the arena's first size; it doubles */
+#define INMEM_LOAD_NUM 3           /* a table grows past 3/4 full */
 #define INMEM_LOAD_DEN 4
-#define INMEM_BATCH   16 /* rows or lines whose look-ups wait for memory together */
+#define INMEM_BATCH    16 /* rows or lines whose look-ups wait for memory together */
 
-/* Arena block sizes: mapped with mmap so that growing is an mremap (no
- * copy) and the pages can be huge ones (fewer TLB misses and page faults
- * on the random accesses of the look-ups). */
-#define INMEM_HUGE (2u << 20)
-
-/* One look-up key, in the arena: the first dossier that has it, and how
- * many do. The dossier is "<id>\0<N(nom_naissance)>\0" in the arena. */
+/* One look-up key, in the arena: the first dossier that has it, and
+ * whether others do. The dossier is "<id>\0<N(nom_naissance)>\0" in the
+ * arena. */
 struct inmem_key {
 	uint32_t dossier; /* arena offset (units of INMEM_ALIGN) */
 	uint16_t len;     /* keys are shorter than 1024 bytes */
@@ -113,7 +119,7 @@ static size_t inmem_round(size_t n, size_t unit)
 }
 
 /* The 64-bit hash of a key: 8 bytes at a time, then a final mix (the
- * keys are short, and both halves of the result are used). */
+ * keys are short; the high half is the tag, whose low bits pick the slot). */
 static uint64_t inmem_hash(const char *s, size_t len)
 {
 	uint64_t h = 0x9e3779b97f4a7c15ull ^ len, w;
@@ -131,13 +137,16 @@ static uint64_t inmem_hash(const char *s, size_t len)
 	return h;
 }
 
-/* Reserves size bytes at the end of the arena, growing it (it may move).
- * Returns the offset in INMEM_ALIGN units, or 0 when out of memory. */
+/* Reserves size bytes at the end of the arena, growing it (mremap: no
+ * copy, but it may move). Returns the offset in INMEM_ALIGN units, or 0
+ * when out of memory. */
 static uint32_t inmem_alloc(struct inmem_arena *a, size_t size)
 {
 	size = inmem_round(size, INMEM_ALIGN);
+	if (!a->base)
+		a->used = INMEM_ALIGN; /* offset 0 means "none" */
 	if (a->used + size > a->size) {
-		size_t grown = a->size ? a->size : INMEM_HUGE * 8;
+		size_t grown = a->size ? a->size : INMEM_ARENA;
 		while (a->used + size > grown)
 			grown *= 2;
 		if (grown / INMEM_ALIGN > UINT32_MAX)
@@ -150,8 +159,6 @@ static uint32_t inmem_alloc(struct inmem_arena *a, size_t size)
 			madvise(p, grown, MADV_HUGEPAGE);
 		a->base = p;
 		a->size = grown;
-		if (a->used == 0)
-			a->used = INMEM_ALIGN; /* offset 0 means "none" */
 	}
 	uint32_t off = (uint32_t)(a->used / INMEM_ALIGN);
 	a->used += size;

@@ -1,6 +1,7 @@
 /* Dates JJ/MM/AAAA: exact shape, real calendar days, ordering. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdio.h>
 
 #include "date.h"
 
@@ -77,6 +78,26 @@ Test(date, day_counts)
 	cr_assert_eq(date_parse("31/12/2023", &a), 0);
 	cr_assert_eq(date_parse("01/01/2024", &b), 0);
 	cr_expect_eq(b - a, 1);
+}
+
+/* Every day of 1600-2400 is the day before plus one, across month ends and
+ * leap years (the month offsets come from a table). */
+Test(date, consecutive_days)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	char text[32];
+	long prev, days;
+	cr_assert_eq(date_parse("31/12/1599", &prev), 0);
+	for (int y = 1600; y <= 2400; y++) {
+		int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+		for (int m = 1; m <= 12; m++)
+			for (int d = 1; d <= mdays[m - 1] + (m == 2 && leap); d++) {
+				snprintf(text, sizeof(text), "%02d/%02d/%04d", d, m, y);
+				cr_assert_eq(date_parse(text, &days), 0, "'%s'", text);
+				cr_assert_eq(days, prev + 1, "'%s'", text);
+				prev = days;
+			}
+	}
 }
 
 Test(date, ordering)

@@ -1,6 +1,7 @@
 /* Name normalisation N(s) of SPEC §4. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "normalize.h"
@@ -118,6 +119,59 @@ Test(normalize, cut_at_out_size)
 	cr_expect_eq(name_normalize("abc", one, 1), 0);
 	cr_expect_eq(one[0], '\0');
 	cr_expect_eq(name_normalize("abc", one, 0), 0);
+}
+
+Test(normalize, every_ascii_character)
+{
+	for (int c = 1; c < 128; c++) {
+		char in[2] = { (char)c, '\0' }, out[4];
+		size_t n = name_normalize(in, out, sizeof(out));
+		if ((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+			cr_expect_eq(n, 1, "%d", c);
+			cr_expect_eq(out[0], c, "%d", c);
+		} else if (c >= 'a' && c <= 'z') {
+			cr_expect_eq(n, 1, "%d", c);
+			cr_expect_eq(out[0], c - 'a' + 'A', "%d", c);
+		} else {
+			cr_expect_eq(n, 0, "%d dropped", c);
+		}
+		cr_expect_eq(out[n], '\0');
+	}
+}
+
+/* Random strings of ASCII, accented letters, expansions and invalid bytes:
+ * N(s) is the concatenation of N() of its characters, and a short out_size
+ * keeps a prefix of it, whatever the mix (the ASCII path and the UTF-8 path
+ * must agree on where to stop). */
+Test(normalize, concatenation_and_cut_prefix)
+{
+	static const char *const tokens[] = {
+		"a", "Z", "7", " ", "-", "'", "\t", "\xc3\xa9" /* é */, "\xc5\x93" /* œ */,
+		"\xc3\x9f" /* ß */, "\xe2\x80\x99" /* ’ */, "\xc3\x97" /* × */,
+		"\xff", "\x80", "\xef\xbb\xbf" /* BOM */,
+	};
+	const size_t ntok = sizeof(tokens) / sizeof(tokens[0]);
+	srand(6);
+	for (int round = 0; round < 5000; round++) {
+		char in[128] = "", want[128] = "", full[128], cut[128];
+		size_t ntokens = (size_t)rand() % 24;
+		for (size_t i = 0; i < ntokens; i++) {
+			const char *t = tokens[(size_t)rand() % ntok];
+			char one[8];
+			strcat(in, t);
+			name_normalize(t, one, sizeof(one));
+			strcat(want, one);
+		}
+		size_t n = name_normalize(in, full, sizeof(full));
+		cr_assert_str_eq(full, want, "round %d", round);
+		cr_assert_eq(n, strlen(want));
+		for (size_t size = 1; size <= n + 1; size++) {
+			size_t k = name_normalize(in, cut, size);
+			cr_assert_eq(k, size - 1 < n ? size - 1 : n, "round %d size %zu", round, size);
+			cr_assert(memcmp(cut, full, k) == 0 && cut[k] == '\0',
+				  "round %d size %zu", round, size);
+		}
+	}
 }
 
 Test(normalize, output_never_longer_than_input)
