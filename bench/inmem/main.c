@@ -55,7 +55,7 @@
 #define EXIT_USAGE   2
 
 #define INMEM_CHUNK    (4u << 20)  /* bytes read from the export at a time */
-#define INMEM_ALIGN    8           /* arena offsets count 8-byte units */
+#define INMEM_ALIGN    4           /* arena offsets count 4-byte units */
 #define INMEM_ARENA    (16u << 20) /* the arena's first size; it doubles */
 #define INMEM_LOAD_NUM 3           /* a table grows past 3/4 full */
 #define INMEM_LOAD_DEN 4
@@ -72,7 +72,7 @@ struct inmem_key {
 };
 
 /* Everything the look-ups point to, in one mapping; referenced by 32-bit
- * offsets in units of INMEM_ALIGN (up to 32 GiB), so it can move as it
+ * offsets in units of INMEM_ALIGN (up to 16 GiB), so it can move as it
  * grows. */
 struct inmem_arena {
 	char *base;
