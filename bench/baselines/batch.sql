@@ -100,53 +100,62 @@ DROP TABLE raw_week;
 -- the header: the first non-blank line, when its first field is identifiant_sigma
 DELETE FROM rec WHERE n = (SELECT min(n) FROM rec) AND lower(sigma) = 'identifiant_sigma';
 
--- 3. Validation (SPEC §3): a date is DD/MM/YYYY, year >= 1, a real day (date()
--- alone takes 31/11; with a modifier it normalises, so a real day is unchanged).
--- The ISO forms are materialised (computed once, not once per use) and the CASE
--- stops at the first code that applies: each date() runs at most once. ----------
+-- 3. Validation (SPEC §3): a date is DD/MM/YYYY, year >= 1, a real day of the
+-- proleptic Gregorian calendar: its DD/MM among the 365 of a common year, or
+-- 29/02 of a leap year (a look-up, cheaper than date() on every field). The
+-- checks are written out in the CASE (not named in a CTE, which SQLite would
+-- evaluate for every row whether the CASE needs them or not): the CASE stops at
+-- the first code that applies. -----------------------------------------------------
+CREATE TABLE daymonth(dm TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT INTO daymonth
+WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i < 364)
+SELECT strftime('%d/%m', '2001-01-01', '+' || i || ' days') FROM k;
 CREATE TABLE val(n INTEGER PRIMARY KEY, sigma TEXT, pe TEXT, nom TEXT, prenom TEXT,
   dob TEXT, insee TEXT, vcode TEXT);
 INSERT INTO val
-WITH iso AS MATERIALIZED (
-  SELECT r.*,
-    CASE WHEN dob GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(dob, 7) <> '0000'
-         THEN substr(dob, 7) || '-' || substr(dob, 4, 2) || '-' || substr(dob, 1, 2) END AS i_dob,
-    CASE WHEN debut GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(debut, 7) <> '0000'
-         THEN substr(debut, 7) || '-' || substr(debut, 4, 2) || '-' || substr(debut, 1, 2) END AS i_debut,
-    CASE WHEN fin_prevue GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(fin_prevue, 7) <> '0000'
-         THEN substr(fin_prevue, 7) || '-' || substr(fin_prevue, 4, 2) || '-' || substr(fin_prevue, 1, 2) END AS i_fp,
-    CASE WHEN fin_reelle GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(fin_reelle, 7) <> '0000'
-         THEN substr(fin_reelle, 7) || '-' || substr(fin_reelle, 4, 2) || '-' || substr(fin_reelle, 1, 2) END AS i_fr
-  FROM rec r
-)
 SELECT n, sigma, pe, nom, prenom, dob, insee,
   CASE
     WHEN NOT cnt12 OR too_long THEN '01'
     WHEN sigma = '' OR code_regional = '' OR nom = '' OR prenom = ''
-         OR NOT coalesce(date(i_dob, '+0 days') = i_dob, 0) THEN '07'
-    WHEN NOT coalesce(date(i_debut, '+0 days') = i_debut, 0)
-         OR (fin_prevue <> '' AND (NOT coalesce(date(i_fp, '+0 days') = i_fp, 0) OR i_fp < i_debut))
-         OR (fin_reelle <> '' AND (NOT coalesce(date(i_fr, '+0 days') = i_fr, 0) OR i_fr < i_debut)) THEN '06'
+      OR NOT (dob GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(dob, 7) <> '0000'
+              AND (substr(dob, 1, 5) IN daymonth
+                   OR substr(dob, 1, 5) = '29/02' AND substr(dob, 7) % 4 = 0
+                      AND (substr(dob, 7) % 100 <> 0 OR substr(dob, 7) % 400 = 0))) THEN '07'
+    WHEN NOT (debut GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(debut, 7) <> '0000'
+              AND (substr(debut, 1, 5) IN daymonth
+                   OR substr(debut, 1, 5) = '29/02' AND substr(debut, 7) % 4 = 0
+                      AND (substr(debut, 7) % 100 <> 0 OR substr(debut, 7) % 400 = 0)))
+      OR fin_prevue <> ''
+         AND (NOT (fin_prevue GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(fin_prevue, 7) <> '0000'
+                   AND (substr(fin_prevue, 1, 5) IN daymonth
+                        OR substr(fin_prevue, 1, 5) = '29/02' AND substr(fin_prevue, 7) % 4 = 0
+                           AND (substr(fin_prevue, 7) % 100 <> 0 OR substr(fin_prevue, 7) % 400 = 0)))
+              OR substr(fin_prevue, 7) || substr(fin_prevue, 4, 2) || substr(fin_prevue, 1, 2) < substr(debut, 7) || substr(debut, 4, 2) || substr(debut, 1, 2))
+      OR fin_reelle <> ''
+         AND (NOT (fin_reelle GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(fin_reelle, 7) <> '0000'
+                   AND (substr(fin_reelle, 1, 5) IN daymonth
+                        OR substr(fin_reelle, 1, 5) = '29/02' AND substr(fin_reelle, 7) % 4 = 0
+                           AND (substr(fin_reelle, 7) % 100 <> 0 OR substr(fin_reelle, 7) % 400 = 0)))
+              OR substr(fin_reelle, 7) || substr(fin_reelle, 4, 2) || substr(fin_reelle, 1, 2) < substr(debut, 7) || substr(debut, 4, 2) || substr(debut, 1, 2)) THEN '06'
     WHEN insee = '' OR NOT EXISTS (SELECT 1 FROM communes c WHERE c.code_insee = insee) THEN '08'
     WHEN fin_reelle <> '' AND (motif = '' OR NOT EXISTS (SELECT 1 FROM motifs m WHERE m.code = motif)) THEN '09'
   END
-FROM iso;
+FROM rec;
 DROP TABLE rec;
 
--- 4. The dossier export (SPEC §2.3): malformed rows left out; fields materialised once ------
+-- 4. The dossier export (SPEC §2.3): every row trimmed once into the table, then
+-- the malformed ones deleted (tested on stored values, not re-derived ones) -------------
 CREATE TABLE dos(id TEXT, nom TEXT, prenom TEXT, dob TEXT, p1 TEXT, p2 TEXT);
 INSERT INTO dos
-WITH f AS MATERIALIZED (
-  SELECT trim(f0, ' ' || char(9)) AS id, trim(f2, ' ' || char(9)) AS nom,
-    trim(f3, ' ' || char(9)) AS prenom, trim(f4, ' ' || char(9)) AS dob,
-    upper(trim(f5, ' ' || char(9))) AS p1, upper(trim(rtrim(f6, char(13)), ' ' || char(9))) AS p2
-  FROM raw_dossiers WHERE n > 1 AND s IS char(31)
-)
-SELECT id, nom, prenom, dob, p1, p2 FROM f
-WHERE id <> '' AND length(CAST(id AS BLOB)) < 128 AND instr(id, char(9)) = 0
+SELECT trim(f0, ' ' || char(9)), trim(f2, ' ' || char(9)), trim(f3, ' ' || char(9)),
+  trim(f4, ' ' || char(9)), upper(trim(f5, ' ' || char(9))),
+  upper(trim(rtrim(f6, char(13)), ' ' || char(9)))
+FROM raw_dossiers WHERE n > 1 AND s IS char(31);
+DELETE FROM dos
+WHERE NOT (id <> '' AND length(CAST(id AS BLOB)) < 128 AND instr(id, char(9)) = 0
   AND dob GLOB '[0-9][0-9]/[0-9][0-9]/[0-9][0-9][0-9][0-9]' AND substr(dob, 7) <> '0000'
-  AND date(substr(dob, 7) || '-' || substr(dob, 4, 2) || '-' || substr(dob, 1, 2), '+0 days')
-      = substr(dob, 7) || '-' || substr(dob, 4, 2) || '-' || substr(dob, 1, 2);
+  AND (substr(dob, 1, 5) IN daymonth OR substr(dob, 1, 5) = '29/02' AND substr(dob, 7) % 4 = 0
+       AND (substr(dob, 7) % 100 <> 0 OR substr(dob, 7) % 400 = 0)));
 DROP TABLE raw_dossiers;
 
 -- 5. N() of SPEC §4, once per distinct name ---------------------------------------------
