@@ -2,17 +2,17 @@
 -- what a data team would write instead of the pipeline. Same rules as the
 -- product (SPEC §2-§7), same outputs byte for byte.
 --
--- Runs in the staging folder, where the driver put week.csv, dossiers.csv,
--- communes.csv, motifs.csv, coverage.csv (links to the inputs) and
--- params(run_id). Writes reports/<ml>.csv, reports/_national.csv,
--- integrated.csv, summary.json.
+-- Runs in the staging folder, where the driver put week.num and dossiers.num
+-- (see 1. Import), communes.csv, motifs.csv, coverage.csv and params(run_id).
+-- Writes reports/<ml>.csv, reports/_national.csv, integrated.csv, summary.json.
 -- Inputs are taken as UTF-8 (no Windows-1252 fallback, no 64 KiB line cut).
 --
--- Written for speed the way a data engineer would: every expression computed
--- once per row (a value used twice is materialised, not re-derived), N() once
--- per distinct name, look-up tables keyed and built after the bulk load, the
--- cascade one join per step on the lines still open, row ids in line order so
--- that nothing is sorted twice.
+-- Written for speed as a data engineer would (profiled statement by statement,
+-- issue 6): .import splits the fields; every expression is evaluated once per
+-- row (SQLite re-evaluates a CTE's or subquery's column at each use: values
+-- tested several times are stored first); N() once per distinct name; look-up
+-- tables keyed and built after the bulk load; the cascade one join per step on
+-- the lines still open; row ids in line order, so that nothing is sorted twice.
 -- (the pragmas print their new value: not into the outputs)
 .output /dev/null
 PRAGMA journal_mode = OFF;
@@ -23,21 +23,21 @@ PRAGMA cache_size = -1000000;
 
 -- 1. Import ------------------------------------------------------------------------------
 -- sqlite3's .import splits the fields itself (ascii mode: ';' between fields,
--- no quoting, as the files are defined). awk adds what .import cannot tell:
--- the physical line number in front (.import skips empty lines, which would
--- shift the numbering) and a sentinel field \037 at the end, so that a line's
--- field count shows in the table: for a well-formed line the sentinel lands in
--- column s; with fewer fields it lands earlier (the rest NULL), with more it is
--- pushed out (s then holds a data field). .import warns on stderr about such
--- lines; the driver drops those warnings. awk feeds .import through a pipe.
+-- no quoting, as the files are defined). The driver has put each line as
+-- "<physical line number>;<line>;\037": .import skips empty lines, which would
+-- shift the numbering, and the sentinel field \037 shows the line's field
+-- count: for a well-formed line it lands in column s; with fewer fields it
+-- lands earlier (the rest NULL), with more it is pushed out (s then holds a
+-- data field). .import warns on stderr about such lines; the driver drops
+-- those warnings.
 CREATE TABLE raw_week(n INTEGER PRIMARY KEY, f0 TEXT, f1 TEXT, f2 TEXT, f3 TEXT, f4 TEXT,
   f5 TEXT, f6 TEXT, f7 TEXT, f8 TEXT, f9 TEXT, f10 TEXT, f11 TEXT, s TEXT);
 CREATE TABLE raw_dossiers(n INTEGER PRIMARY KEY, f0 TEXT, f1 TEXT, f2 TEXT, f3 TEXT, f4 TEXT,
   f5 TEXT, f6 TEXT, s TEXT);
 .mode ascii
 .separator ";" "\n"
-.import '|awk -v OFS=";" "{ print NR, \$0, \"\037\" }" week.csv' raw_week
-.import '|awk -v OFS=";" "{ print NR, \$0, \"\037\" }" dossiers.csv' raw_dossiers
+.import week.num raw_week
+.import dossiers.num raw_dossiers
 CREATE TABLE communes(code_insee TEXT, code_postal TEXT, nom TEXT);
 CREATE TABLE motifs(code TEXT, libelle TEXT);
 CREATE TABLE coverage(ml_code TEXT, ml_nom TEXT, code_postal TEXT);
