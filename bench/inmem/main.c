@@ -139,7 +139,7 @@ static uint64_t inmem_hash(const char *s, size_t len)
 
 /* Reserves size bytes at the end of the arena, growing it (mremap: no
  * copy, but it may move). Returns the offset in INMEM_ALIGN units, or 0
- * when out of memory. */
+ * when out of memory. The arena is unmapped whole by inmem_free(). */
 static uint32_t inmem_alloc(struct inmem_arena *a, size_t size)
 {
 	size = inmem_round(size, INMEM_ALIGN);
@@ -170,7 +170,8 @@ static void *inmem_at(const struct inmem_arena *a, uint32_t off)
 	return a->base + (size_t)off * INMEM_ALIGN;
 }
 
-/* Sets up t for about n keys. 0 or -1 (out of memory). */
+/* Sets up t for about n keys. 0 or -1 (out of memory). Free with
+ * inmem_table_release(). */
 static int inmem_table_init(struct inmem_table *t, size_t n)
 {
 	size_t cap = 1024;
