@@ -10,6 +10,7 @@ ops_run_id=2026-W21
 ops_setup 100000 62
 for m in matcher-1 matcher-2 matcher-3; do start_matcher "$m"; done
 start_run $ops_run_id
+wait_assigned matcher-1 matcher-2 matcher-3
 wait_integrated 15000
 mid_run
 stop_matcher matcher-2

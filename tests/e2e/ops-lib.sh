@@ -69,6 +69,21 @@ wait_integrated() {
 	fail "fewer than $n integrations after 60 s"
 }
 
+# wait_assigned NAME...: waits (60 s at most) until each matcher named holds
+# partitions: the group's first join is held ~3 s by the local broker, and a
+# matcher may join a later generation than the others.
+wait_assigned() {
+	local m
+	for m in "$@"; do
+		for _ in $(seq 600); do
+			grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/$m.log" && break
+			sleep 0.1
+		done
+		grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/$m.log" ||
+			fail "$m got no partition within 60 s"
+	done
+}
+
 # mid_run: fails unless the run is still going on (the reporter waiting).
 mid_run() {
 	kill -0 "$reporter_pid" 2>/dev/null || fail "the run was over before the change: too fast a week"
