@@ -184,16 +184,19 @@ SELECT v.n, upper(v.pe), a.n, b.n, v.dob
 FROM val v JOIN names a ON a.s = v.nom JOIN names b ON b.s = v.prenom
 WHERE v.vcode IS NULL;
 
--- 6. The cascade (SPEC §4): one join per step, on the lines the steps before left open;
--- each look-up table holds the only dossier of a key (or how many), for the keys asked --
-CREATE TABLE pe1(p TEXT PRIMARY KEY, c INTEGER, id TEXT, nn TEXT) WITHOUT ROWID;
-INSERT INTO pe1 SELECT p1, count(*), min(id), min(nn) FROM dk WHERE p1 <> '' GROUP BY p1;
+-- 6. The cascade (SPEC §4): one join per step, on the lines the steps before left open.
+-- Step 1 for every line with a P: the dossiers indexed by pe_cotraitance (covering),
+-- each line's matches counted by a join grouped in line order (no sort). Steps 2
+-- and 3 on the few lines left: look-up tables holding, per key asked by those
+-- lines (a semi-join on a small keyed table), how many dossiers and the only
+-- one's id and N(nom). -------------------------------------------------------------------
+CREATE INDEX dk_p1 ON dk(p1, nn, id) WHERE p1 <> '';
 CREATE TABLE c1(n INTEGER PRIMARY KEY, s1 TEXT, id TEXT);
 INSERT INTO c1
-SELECT q.n, CASE WHEN x.p IS NULL THEN '05' WHEN x.c > 1 THEN '02'
-                 WHEN x.nn <> q.nn THEN '03' ELSE 'ok' END, x.id
-FROM q LEFT JOIN pe1 x ON x.p = q.p WHERE q.p <> '';
-DROP TABLE pe1;
+SELECT n, CASE WHEN c = 0 THEN '05' WHEN c > 1 THEN '02' WHEN dnn <> qnn THEN '03' ELSE 'ok' END, id
+FROM (SELECT q.n, q.nn AS qnn, count(d.p1) AS c, min(d.id) AS id, min(d.nn) AS dnn
+      FROM q LEFT JOIN dk d ON d.p1 = q.p AND d.p1 <> '' WHERE q.p <> '' GROUP BY q.n);
+DROP INDEX dk_p1;
 
 CREATE TABLE open2(p TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT OR IGNORE INTO open2 SELECT q.p FROM c1 JOIN q ON q.n = c1.n WHERE c1.s1 <> 'ok';
