@@ -16,9 +16,7 @@
 #include "metrics.h"
 #include "publish.h"
 #include "referential.h"
-#include "report.h"
 #include "signals.h"
-#include "summary.h"
 
 #define EXIT_INCOMPLETE 3
 #define MISSING_SHOWN 20
@@ -92,39 +90,20 @@ static void run_incomplete(const struct collect *c, int stall_s)
 		  list, stall_s);
 }
 
-/* Writes every output of the complete run c into dir, atomically. */
+/* Writes every output of the complete run c into dir, atomically, and
+ * says so. */
 static int write_outputs(const char *dir, struct collect *c,
 			 const struct referential *ref,
 			 char *errstr, size_t errstr_size)
 {
-	char stage[4096], path[4200];
-	struct report_count *counts = NULL;
-	size_t n_counts = 0;
-	if (collect_finish(c, errstr, errstr_size) ||
-	    publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
+	size_t n_reports = 0;
+	if (publish_run(dir, c, ref, &n_reports, errstr, errstr_size))
 		return -1;
-	int rc = -1;
-	snprintf(path, sizeof(path), "%s/reports", stage);
-	if (report_write_all(path, c, ref, &counts, &n_counts, errstr, errstr_size))
-		goto out;
-	snprintf(path, sizeof(path), "%s/integrated.csv", stage);
-	if (report_write_integrated(path, c, errstr, errstr_size))
-		goto out;
-	snprintf(path, sizeof(path), "%s/summary.json", stage);
-	if (summary_write(path, c, counts, n_counts, errstr, errstr_size))
-		goto out;
-	if (publish_commit(dir, stage, errstr, errstr_size))
-		goto out;
-	rc = 0;
 	log_info("run %s written to '%s': %zu lines, %zu integrated, %zu failed, "
 		 "%zu reports", c->run_id, dir, c->n_failed + c->n_integrated,
-		 c->n_integrated, c->n_failed, n_counts);
-	metrics_written(c, n_counts);
-out:
-	if (rc)
-		publish_abort(stage);
-	free(counts);
-	return rc;
+		 c->n_integrated, c->n_failed, n_reports);
+	metrics_written(c, n_reports);
+	return 0;
 }
 
 /* The run id of dir/summary.json (a copy, free() it), or NULL. */

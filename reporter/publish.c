@@ -11,7 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "collect.h"
 #include "log.h"
+#include "report.h"
+#include "summary.h"
 
 /* mkdir -p */
 static int publish_mkdirs(const char *dir, char *errstr, size_t errstr_size)
@@ -164,4 +167,35 @@ int publish_commit(const char *dir, const char *stage,
 	publish_sync(dir, 0);
 	publish_abort(stage);
 	return 0;
+}
+
+int publish_run(const char *dir, struct collect *c, const struct referential *ref,
+		size_t *n_reports, char *errstr, size_t errstr_size)
+{
+	char stage[4096], path[4200];
+	struct report_count *counts = NULL;
+	size_t n_counts = 0;
+	if (collect_finish(c, errstr, errstr_size) ||
+	    publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
+		return -1;
+	int rc = -1;
+	snprintf(path, sizeof(path), "%s/reports", stage);
+	if (report_write_all(path, c, ref, &counts, &n_counts, errstr, errstr_size))
+		goto out;
+	snprintf(path, sizeof(path), "%s/integrated.csv", stage);
+	if (report_write_integrated(path, c, errstr, errstr_size))
+		goto out;
+	snprintf(path, sizeof(path), "%s/summary.json", stage);
+	if (summary_write(path, c, counts, n_counts, errstr, errstr_size))
+		goto out;
+	if (publish_commit(dir, stage, errstr, errstr_size))
+		goto out;
+	rc = 0;
+	if (n_reports)
+		*n_reports = n_counts;
+out:
+	if (rc)
+		publish_abort(stage);
+	free(counts);
+	return rc;
 }

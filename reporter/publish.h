@@ -6,6 +6,9 @@
 
 #include <stddef.h>
 
+struct collect;
+struct referential;
+
 /* Creates dir (with its parents) and an empty staging folder inside it,
  * dir/.tmp-<pid>, holding an empty reports/ folder; its path goes to stage.
  * Returns 0 or -1 (errstr). */
@@ -21,5 +24,13 @@ int publish_commit(const char *dir, const char *stage,
 
 /* Removes stage and everything in it; NULL or "" is fine. */
 void publish_abort(const char *stage);
+
+/* Writes every output of the complete run c into dir, atomically: finishes
+ * c (collect_finish), writes the reports (SPEC §5-6), integrated.csv and
+ * summary.json into a staging folder, then publish_commit(). n_reports (may
+ * be NULL) receives the number of reports written. Returns 0, or -1
+ * (errstr) with dir left as it was. */
+int publish_run(const char *dir, struct collect *c, const struct referential *ref,
+		size_t *n_reports, char *errstr, size_t errstr_size);
 
 #endif

@@ -39,8 +39,6 @@
 
 #include "../../reporter/collect.h"
 #include "../../reporter/publish.h"
-#include "../../reporter/report.h"
-#include "../../reporter/summary.h"
 #include "aij.pb-c.h"
 #include "conf.h"
 #include "date.h"
@@ -811,37 +809,6 @@ out:
 	return rc;
 }
 
-/* Writes the outputs of c into dir, as aij-reporter does. 0 or -1. */
-static int inmem_write(const char *dir, struct collect *c,
-		       const struct referential *ref, char *errstr,
-		       size_t errstr_size)
-{
-	char stage[4096], path[4200];
-	struct report_count *counts = NULL;
-	size_t n_counts = 0;
-	if (collect_finish(c, errstr, errstr_size) ||
-	    publish_begin(dir, stage, sizeof(stage), errstr, errstr_size))
-		return -1;
-	int rc = -1;
-	snprintf(path, sizeof(path), "%s/reports", stage);
-	if (report_write_all(path, c, ref, &counts, &n_counts, errstr, errstr_size))
-		goto out;
-	snprintf(path, sizeof(path), "%s/integrated.csv", stage);
-	if (report_write_integrated(path, c, errstr, errstr_size))
-		goto out;
-	snprintf(path, sizeof(path), "%s/summary.json", stage);
-	if (summary_write(path, c, counts, n_counts, errstr, errstr_size))
-		goto out;
-	if (publish_commit(dir, stage, errstr, errstr_size))
-		goto out;
-	rc = 0;
-out:
-	if (rc)
-		publish_abort(stage);
-	free(counts);
-	return rc;
-}
-
 static void inmem_free(struct inmem *m)
 {
 	inmem_table_release(&m->pe1);
@@ -934,7 +901,7 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			log_error("%s", errstr);
 			code = EXIT_USAGE;
-		} else if (inmem_write(out, &c, ref, errstr, sizeof(errstr)) < 0) {
+		} else if (publish_run(out, &c, ref, NULL, errstr, sizeof(errstr)) < 0) {
 			log_error("%s", errstr);
 			code = EXIT_RUNTIME;
 		} else {
