@@ -132,7 +132,7 @@ BENCH_DOSSIERS ?= 2000000
 BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
-	$(addprefix $(BUILD)/obj/reporter/,collect.o route.o summary.o report_write.o publish.o)
+	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o publish.o)
 
 all: $(BUILD)/bin/aij-bench-inmem
 

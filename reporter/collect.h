@@ -39,7 +39,7 @@ struct collect_spill_conf {
 	size_t chunk_rows; /* lines sorted in memory, then written as one run; 0: 65536 */
 };
 
-struct collect_spill; /* collect.c: the temporary file and the pending chunk */
+struct spill; /* spill.h: the temporary file and the pending chunk */
 
 struct collect {
 	char *run_id;
@@ -63,7 +63,7 @@ struct collect {
 	/* The integrated lines are not kept in memory (a national week has a
 	 * million): they go to an unlinked temporary file in sorted runs, read
 	 * back merged in line order by collect_integrated_walk(). */
-	struct collect_spill *spill;
+	struct spill *spill;
 	size_t n_integrated;          /* after collect_finish(): below records */
 	uint64_t integrated_by_step[4]; /* likewise; [0]: a step outside 1..3 */
 

@@ -16,6 +16,7 @@
 
 /* The reporter's modules are not in libaij.a: built into this test. */
 #include "../../reporter/collect.c"
+#include "../../reporter/spill.c"
 #include "../../reporter/route.c"
 #include "../../reporter/report_write.c"
 #include "../../reporter/summary.c"
