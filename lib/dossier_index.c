@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "array.h"
 #include "date.h"
 #include "log.h"
 #include "normalize.h"
@@ -216,14 +217,11 @@ static char *index_strdup(struct index_data *d, const char *s, size_t len)
 static int index_table_add(struct index_table *t, const char *key, size_t key_len,
 			   const char *value, size_t value_len, size_t id_len)
 {
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		struct index_item *items = realloc(t->items, cap * sizeof(*items));
-		if (!items)
-			return -1;
-		t->items = items;
-		t->cap = cap;
-	}
+	struct index_item *items = array_grow(t->items, &t->cap, t->n + 1,
+					      sizeof(*items), 4096);
+	if (!items)
+		return -1;
+	t->items = items;
 	struct index_item *it = &t->items[t->n++];
 	it->hash = index_hash(key, key_len);
 	it->id_len = (uint32_t)id_len;

@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "spill.h"
 
@@ -15,19 +16,6 @@
  * would make the bitmap huge. 2^28 records is far beyond a national week. */
 #define COLLECT_SEQ_LIMIT (UINT64_C(1) << 28)
 
-/* Grows an array of elements of size sz to hold one more. */
-static int collect_reserve(void **items, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 1024;
-	void *p = realloc(*items, ncap * sz);
-	if (!p)
-		return -1;
-	*items = p;
-	*cap = ncap;
-	return 0;
-}
 
 int collect_init(struct collect *c, const char *run_id,
 		 const struct collect_spill_conf *conf,
@@ -128,16 +116,10 @@ int collect_manifest(struct collect *c, const Aij__Manifest *m,
 static int collect_arena_add(struct collect *c, const char *s, size_t *off)
 {
 	size_t len = strlen(s) + 1;
-	if (c->arena_len + len > c->arena_cap) {
-		size_t cap = c->arena_cap ? c->arena_cap : 65536;
-		while (cap < c->arena_len + len)
-			cap *= 2;
-		char *arena = realloc(c->arena, cap);
-		if (!arena)
-			return -1;
-		c->arena = arena;
-		c->arena_cap = cap;
-	}
+	char *arena = array_grow(c->arena, &c->arena_cap, c->arena_len + len, 1, 65536);
+	if (!arena)
+		return -1;
+	c->arena = arena;
 	*off = c->arena_len;
 	memcpy(c->arena + c->arena_len, s, len);
 	c->arena_len += len;
@@ -162,9 +144,11 @@ static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
 		if (f->codes[i] >= 1 && f->codes[i] < 32)
 			mask |= UINT32_C(1) << f->codes[i];
 	}
-	if (collect_reserve((void **)&c->failed, c->n_failed, &c->cap_failed,
-			    sizeof(*c->failed)))
+	struct collect_failed *failed = array_grow(c->failed, &c->cap_failed,
+						   c->n_failed + 1, sizeof(*failed), 1024);
+	if (!failed)
 		return -1;
+	c->failed = failed;
 	struct collect_failed *row = &c->failed[c->n_failed];
 	row->line = o->line;
 	row->seq = o->seq;

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
+
 #define METRICS_CODES 11 /* codes 1..10 */
 
 static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -93,10 +95,7 @@ static void metrics_add(struct metrics_buf *b, const char *fmt, ...)
 			b->len += (size_t)n;
 			return;
 		}
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *text = realloc(b->text, cap);
+		char *text = array_grow(b->text, &b->cap, b->len + (size_t)n + 1, 1, 4096);
 		if (!text) {
 			free(b->text);
 			b->text = NULL;
@@ -104,7 +103,6 @@ static void metrics_add(struct metrics_buf *b, const char *fmt, ...)
 			return;
 		}
 		b->text = text;
-		b->cap = cap;
 	}
 }
 

@@ -6,6 +6,7 @@
 
 #include <uthash.h>
 
+#include "array.h"
 #include "report.h"
 #include "route.h"
 
@@ -47,14 +48,10 @@ static int report_rows_add(struct report_rows **table, const char *ml_code,
 		rows->ml_code = ml_code;
 		HASH_ADD_KEYPTR(hh, *table, rows->ml_code, strlen(rows->ml_code), rows);
 	}
-	if (rows->n == rows->cap) {
-		size_t cap = rows->cap ? rows->cap * 2 : 16;
-		size_t *p = realloc(rows->idx, cap * sizeof(*p));
-		if (!p)
-			return -1;
-		rows->idx = p;
-		rows->cap = cap;
-	}
+	size_t *idx_arr = array_grow(rows->idx, &rows->cap, rows->n + 1, sizeof(*idx_arr), 16);
+	if (!idx_arr)
+		return -1;
+	rows->idx = idx_arr;
 	rows->idx[rows->n++] = idx;
 	return 0;
 }

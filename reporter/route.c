@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "record.h"
 
 static int route_cmp(const void *a, const void *b)
@@ -15,14 +16,10 @@ static int route_add(struct route *r, const char *ml)
 	for (size_t i = 0; i < r->n; i++)
 		if (strcmp(r->mls[i], ml) == 0)
 			return 0;
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		const char **mls = realloc(r->mls, cap * sizeof(*mls));
-		if (!mls)
-			return -1;
-		r->mls = mls;
-		r->cap = cap;
-	}
+	const char **mls = array_grow(r->mls, &r->cap, r->n + 1, sizeof(*mls), 8);
+	if (!mls)
+		return -1;
+	r->mls = mls;
 	r->mls[r->n++] = ml;
 	return 0;
 }

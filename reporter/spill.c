@@ -8,6 +8,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "array.h"
+
 /* The integrated lines (spill): a chunk of them is kept in memory, sorted by
  * line when full and appended to the temporary file as one run; the runs are
  * merged when the run is written. Memory: one chunk, then one read buffer a
@@ -51,20 +53,6 @@ struct spill {
 	uint64_t count;       /* every integrated line taken, in range or not */
 	uint64_t by_step[4];
 };
-
-/* Grows an array of elements of size sz to hold one more. */
-static int spill_reserve(void **items, size_t n, size_t *cap, size_t sz)
-{
-	if (n < *cap)
-		return 0;
-	size_t ncap = *cap ? *cap * 2 : 1024;
-	void *p = realloc(*items, ncap * sz);
-	if (!p)
-		return -1;
-	*items = p;
-	*cap = ncap;
-	return 0;
-}
 
 void spill_free(struct spill *s)
 {
@@ -187,11 +175,13 @@ static int spill_write_chunk(struct spill *s, char *errstr,
 {
 	if (s->n_rows == 0)
 		return 0;
-	if (spill_reserve((void **)&s->runs, s->n_runs, &s->cap_runs,
-			    sizeof(*s->runs))) {
+	struct spill_run *runs = array_grow(s->runs, &s->cap_runs, s->n_runs + 1,
+					    sizeof(*runs), 1024);
+	if (!runs) {
 		snprintf(errstr, errstr_size, "out of memory");
 		return -1;
 	}
+	s->runs = runs;
 	qsort(s->rows, s->n_rows, sizeof(*s->rows), spill_cmp_row);
 	off_t start = s->file_len;
 	for (size_t i = 0; i < s->n_rows; i++) {
@@ -226,19 +216,15 @@ int spill_add(struct spill *s, uint64_t line, uint64_t seq, uint32_t step,
 			 (unsigned long long)line, len);
 		return -1;
 	}
-	if (spill_reserve((void **)&s->rows, s->n_rows, &s->cap_rows,
-			    sizeof(*s->rows)))
+	struct spill_row *rows = array_grow(s->rows, &s->cap_rows, s->n_rows + 1,
+					    sizeof(*rows), 1024);
+	if (!rows)
 		goto oom;
-	if (s->ids_len + len > s->ids_cap) {
-		size_t cap = s->ids_cap ? s->ids_cap : 65536;
-		while (cap < s->ids_len + len)
-			cap *= 2;
-		char *ids = realloc(s->ids, cap);
-		if (!ids)
-			goto oom;
-		s->ids = ids;
-		s->ids_cap = cap;
-	}
+	s->rows = rows;
+	char *ids = array_grow(s->ids, &s->ids_cap, s->ids_len + len, 1, 65536);
+	if (!ids)
+		goto oom;
+	s->ids = ids;
 	struct spill_row *r = &s->rows[s->n_rows++];
 	r->line = line;
 	r->seq = seq;
