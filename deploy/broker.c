@@ -397,8 +397,7 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		{ "control", "AIJ_CONTROL", NULL, "FIFO",
 		  "fault-injection commands, one a line (created if missing; "
 		  "see deploy/broker.c)", &bc->control },
-		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-		  "error, warn, info or debug", &level },
+		CONF_OPT_LOG_LEVEL(&level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	char errstr[512];
@@ -410,11 +409,8 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 			   opts);
 		exit(0);
 	}
-	enum log_level lvl;
-	if (rc == 0 && log_level_parse(level, &lvl) < 0) {
-		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", level);
+	if (rc == 0 && log_level_set_name(level, errstr, sizeof(errstr)))
 		rc = -1;
-	}
 	if (rc == 0 &&
 	    (conf_long("brokers", brokers, 1, 16, &bc->brokers, errstr,
 		       sizeof(errstr)) < 0 ||
@@ -425,7 +421,6 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		log_error("%s", errstr);
 		return -1;
 	}
-	log_set_level(lvl);
 	return 0;
 }
 

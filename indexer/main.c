@@ -27,8 +27,7 @@ int main(int argc, char **argv)
 		  "the dossier export (dossier_id;ml_code;...)", &dossiers },
 		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
 		  "the Redis holding the index", &redis },
-		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-		  "error, warn, info or debug", &level_name },
+		CONF_OPT_LOG_LEVEL(&level_name),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	char errstr[512];
@@ -44,12 +43,10 @@ int main(int argc, char **argv)
 		log_error("%s", errstr);
 		return 2;
 	}
-	enum log_level level;
-	if (log_level_parse(level_name, &level) != 0) {
-		log_error("unknown log level '%s'", level_name);
+	if (log_level_set_name(level_name, errstr, sizeof(errstr))) {
+		log_error("%s", errstr);
 		return 2;
 	}
-	log_set_level(level);
 	if (!dossiers) {
 		log_error("missing --dossiers FILE (see --help)");
 		return 2;

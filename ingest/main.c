@@ -96,8 +96,7 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		{ "max-ahead", "AIJ_MAX_AHEAD", "120000", "N",
 		  "records published and not yet committed by the matchers "
 		  "(0: no limit)", &ic->max_ahead },
-		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-		  "error, warn, info or debug", &ic->log_level },
+		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	char errstr[512];
@@ -110,12 +109,8 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		*exit_code = 0;
 		return -1;
 	}
-	enum log_level level;
-	if (rc == 0 && log_level_parse(ic->log_level, &level) < 0) {
-		snprintf(errstr, sizeof(errstr), "unknown log level '%s'",
-			 ic->log_level);
+	if (rc == 0 && log_level_set_name(ic->log_level, errstr, sizeof(errstr)))
 		rc = -1;
-	}
 	if (rc == 0)
 		rc = conf_long("max-ahead", ic->max_ahead, 0, 1000000000L,
 			       &ic->max_ahead_n, errstr, sizeof(errstr));
@@ -137,7 +132,6 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		*exit_code = EXIT_USAGE;
 		return -1;
 	}
-	log_set_level(level);
 	return 0;
 }
 

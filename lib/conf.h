@@ -16,6 +16,10 @@ struct conf_opt {
 	const char **value; /* out: the value in force, or NULL; a switch given is "1" */
 };
 
+/* The --log-level entry every program has (set it with log_level_set_name()). */
+#define CONF_OPT_LOG_LEVEL(value) \
+	{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL", "error, warn, info or debug", (value) }
+
 /* Fills *opt->value of each option from argv, then the environment, then the
  * defaults. Values point into argv, environ or the table: nothing to free.
  * Returns 0; 1 when --help was given (the caller prints conf_usage and exits 0);

@@ -41,6 +41,19 @@ int log_level_parse(const char *name, enum log_level *level)
 	return -1;
 }
 
+int log_level_set_name(const char *name, char *errstr, size_t errstr_size)
+{
+	enum log_level level;
+	if (!name || log_level_parse(name, &level) != 0) {
+		snprintf(errstr, errstr_size,
+			 "unknown log level '%s' (error, warn, info or debug)",
+			 name ? name : "");
+		return -1;
+	}
+	log_set_level(level);
+	return 0;
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	if (level > log_threshold)

@@ -4,6 +4,8 @@
 #ifndef AIJ_LOG_H
 #define AIJ_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* Sets the program name and the run id shown on every line (both copied;
@@ -13,6 +15,9 @@ void log_set_run(const char *run_id);
 void log_set_level(enum log_level level);
 /* Parses "error", "warn", "info" or "debug"; returns 0, or -1 if unknown. */
 int log_level_parse(const char *name, enum log_level *level);
+/* Sets the level named name (log_level_parse). Returns 0, or -1 with errstr
+ * ("unknown log level 'x' ..."): every program's --log-level. */
+int log_level_set_name(const char *name, char *errstr, size_t errstr_size);
 
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

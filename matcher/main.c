@@ -82,8 +82,7 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
 		  "extra librdkafka settings for both clients, key=value,key=value",
 		  &mc->kafka_conf },
-		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-		  "error, warn, info or debug", &mc->log_level },
+		CONF_OPT_LOG_LEVEL(&mc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	char errstr[512];
@@ -96,11 +95,8 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		*exit_code = 0;
 		return -1;
 	}
-	enum log_level level = LOG_LVL_INFO;
-	if (rc == 0 && log_level_parse(mc->log_level, &level) < 0) {
-		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", mc->log_level);
+	if (rc == 0 && log_level_set_name(mc->log_level, errstr, sizeof(errstr)))
 		rc = -1;
-	}
 	if (rc == 0 &&
 	    (conf_long("batch", mc->batch, 1, 100000, &mc->batch_max, errstr,
 		       sizeof(errstr)) ||
@@ -117,7 +113,6 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		*exit_code = EXIT_USAGE;
 		return -1;
 	}
-	log_set_level(level);
 	return 0;
 }
 

@@ -59,8 +59,7 @@ static const struct conf_opt options[] = {
 	  &opt_users },
 	{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
 	  "Redis of the dossier index, for /dossiers/<id>/dispositifs", &opt_redis },
-	{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-	  "error, warn, info or debug", &opt_log_level },
+	CONF_OPT_LOG_LEVEL(&opt_log_level),
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
@@ -178,11 +177,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	long stall = 0;
-	enum log_level level;
-	if (rc == 0 && log_level_parse(opt_log_level, &level)) {
-		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", opt_log_level);
+	if (rc == 0 && log_level_set_name(opt_log_level, errstr, sizeof(errstr)))
 		rc = -1;
-	}
 	/* With --serve and no --run-id the reporter only serves the editions;
 	 * --follow reports every run. */
 	int serving = opt_serve && *opt_serve;
@@ -216,7 +212,6 @@ int main(int argc, char **argv)
 		log_error("%s", errstr);
 		return 2;
 	}
-	log_set_level(level);
 	log_set_run(opt_run_id);
 	signals_install();
 

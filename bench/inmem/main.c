@@ -835,8 +835,7 @@ int main(int argc, char **argv)
 		  "exit reasons", &motifs },
 		{ "out", "AIJ_OUT", NULL, "DIR", "output folder (required)", &out },
 		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id", &run_id },
-		{ "log-level", "AIJ_LOG_LEVEL", "info", "LEVEL",
-		  "error, warn, info or debug", &log_level },
+		CONF_OPT_LOG_LEVEL(&log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
 	char errstr[1024];
@@ -848,11 +847,8 @@ int main(int argc, char **argv)
 			   "reference):\nsame outputs as aij-local.", opts);
 		return 0;
 	}
-	enum log_level level;
-	if (rc == 0 && log_level_parse(log_level, &level)) {
-		snprintf(errstr, sizeof(errstr), "unknown log level '%s'", log_level);
+	if (rc == 0 && log_level_set_name(log_level, errstr, sizeof(errstr)))
 		rc = -1;
-	}
 	if (rc == 0 && (!dispositifs || !dossiers || !coverage || !out)) {
 		snprintf(errstr, sizeof(errstr), "--dispositifs, --dossiers, "
 			 "--coverage and --out are required");
@@ -862,7 +858,6 @@ int main(int argc, char **argv)
 		log_error("%s", errstr);
 		return EXIT_USAGE;
 	}
-	log_set_level(level);
 
 	double t0 = inmem_now(CLOCK_MONOTONIC), c0 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
 	struct referential *ref = referential_load(communes, motifs, coverage,

@@ -31,3 +31,12 @@ expect_fail 2 "option '--matchers' wants an integer" \
 	--out "$t/out" --matchers 0
 expect_fail 2 "unknown argument '--bogus'" --bogus
 [ ! -e "$t/out" ] || fail "the output folder was created by a failed invocation"
+
+# Every program refuses an unknown log level the same way (lib/log.c).
+for p in aij-broker aij-indexer aij-ingest aij-matcher aij-reporter; do
+	rc=0
+	AIJ_LOG_LEVEL=loud "$AIJ_BIN/$p" >"$t/stdout" 2>"$t/stderr" || rc=$?
+	[ "$rc" -eq 2 ] || fail "$p: exit $rc with AIJ_LOG_LEVEL=loud, expected 2"
+	grep -qF "unknown log level 'loud' (error, warn, info or debug)" "$t/stderr" ||
+		{ cat "$t/stderr" >&2; fail "$p: no clear message for an unknown log level"; }
+done
