@@ -146,10 +146,27 @@ struct index_result {
  * trip, atomic). Fills out[0..n-1]. Returns 0, or -1 with errstr on any Redis
  * failure (no index loaded, connection lost: rc->err is then set and rc must
  * be replaced); nothing is partly done then but what a retry redoes
- * identically. */
+ * identically. Nothing else may be in flight on rc. */
 int index_resolve_batch(redisContext *rc, const struct index_query *q,
 			size_t n, struct index_result *out,
 			char *errstr, size_t errstr_size);
+
+/* The same in two halves, so that a caller keeps several batches in flight
+ * on one connection (pipelining: Redis works on one while the caller
+ * prepares the next). index_resolve_send() sends the script call for q
+ * (copied: q may go then); index_resolve_recv() reads the reply of the
+ * oldest batch sent and not yet received, whose size was n. The script must
+ * be cached (index_script_load() on each new connection): a NOSCRIPT reply
+ * is an error here. On any -1 (errstr), the replies still in flight are
+ * lost: replace rc and resolve those batches again. */
+int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
+		       char *errstr, size_t errstr_size);
+int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
+		       char *errstr, size_t errstr_size);
+
+/* Caches the look-up script on the server (SCRIPT LOAD). 0, or -1 with
+ * errstr. */
+int index_script_load(redisContext *rc, char *errstr, size_t errstr_size);
 
 /* Reads the ML of a dossier in the current generation into ml (ml_size
  * bytes). Returns 1 when found, 0 when the dossier is not in the index, -1

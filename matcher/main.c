@@ -5,15 +5,17 @@
  * acknowledged every outcome of the batch, a synchronous commit of the
  * batch's offsets (at-least-once; the reporter counts a line twice once).
  *
- * Two batches overlap: while the broker acknowledges the outcomes of batch
- * k, the matcher polls and resolves batch k+1; then it waits for k's
- * acknowledgements, commits k, and produces k+1's outcomes. Redis is the
- * shared bottleneck of the matchers, and it idled during each matcher's
- * wait for the broker otherwise. Batches are committed in order. A
- * rebalance during the poll of k+1 may revoke k's partitions before k is
- * committed: its commit then fails (logged) and the next owner processes
- * those records again, which the reporter counts once (lib/kafka.c logs
- * each assignment and revocation). */
+ * Three batches overlap (matcher_step): batch k+1 is polled and its script
+ * sent to Redis; then the results of batch k, sent one step before, are
+ * read (Redis computed them meanwhile) and its outcomes produced; batch
+ * k-1, whose outcomes the broker was acknowledging, is committed. Redis is
+ * the matchers' shared bottleneck: it idled while a matcher prepared a
+ * batch or waited for the broker otherwise (one matcher: week 30 s -> 20 s,
+ * bench/RESULTS.md). Batches are committed in order. A rebalance during a
+ * poll may revoke the partitions of the batches not committed yet: their
+ * commit then fails (logged) and the next owner processes those records
+ * again, which the reporter counts once (lib/kafka.c logs each assignment
+ * and revocation). On SIGTERM the batches in flight are finished. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,15 +136,15 @@ static void matcher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 	}
 }
 
-/* Polls up to max messages: waits for the first, then takes what arrives
- * within MATCHER_FILL_MS. Returns how many are in msgs. */
+/* Polls up to max messages: waits first_wait_ms for the first, then takes
+ * what arrives within MATCHER_FILL_MS. Returns how many are in msgs. */
 static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
-			      size_t max)
+			      size_t max, int first_wait_ms)
 {
 	size_t n = 0;
 	long first_ms = 0;
 	while (n < max && !signals_stop) {
-		int timeout = MATCHER_FIRST_POLL_MS;
+		int timeout = first_wait_ms;
 		if (n > 0) {
 			long left = first_ms + MATCHER_FILL_MS - matcher_now_ms();
 			if (left <= 0)
@@ -307,13 +309,22 @@ static void matcher_progress(struct matcher *m, int final)
 	m->last_progress_ms = now;
 }
 
-/* One batch: its messages, then their outcomes. */
+/* One batch: its messages, its look-up, then their outcomes. */
 struct matcher_batch {
 	rd_kafka_message_t **msgs;
 	struct work_outcome *out;
 	size_t n;
+	struct work_batch work;
 	long t_poll, t_redis;       /* ms spent, for the debug line */
 };
+
+/* Destroys a batch's messages. */
+static void matcher_drop(struct matcher_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		rd_kafka_message_destroy(b->msgs[i]);
+	b->n = 0;
+}
 
 /* Finishes a batch whose outcomes were produced: waits for their
  * acknowledgements, commits its offsets, frees it. Returns the exit code
@@ -335,72 +346,123 @@ static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 		  "commit %ld ms", b->n, b->t_poll, b->t_redis, t1 - t0,
 		  matcher_now_ms() - t1);
 	work_release(b->out, b->n);
-	for (size_t i = 0; i < b->n; i++)
-		rd_kafka_message_destroy(b->msgs[i]);
-	b->n = 0;
+	matcher_drop(b);
 	return exit_code;
 }
 
-/* Consumes until a stop request or a failure. Returns the exit code. */
-static int matcher_run(struct matcher *m)
+/* Abandons a batch: not committed, so its records go to a matcher again. */
+static void matcher_abandon(struct matcher *m, struct matcher_batch *b)
 {
+	if (!b->n)
+		return;
+	work_drop(&m->work, &b->work);
+	work_release(b->out, b->n);
+	matcher_drop(b);
+}
+
+/* The three batches in flight, oldest last: cur was just sent to Redis,
+ * mid was sent one step before (Redis answers it while cur is prepared),
+ * prev's outcomes are being acknowledged. */
+struct matcher_flight {
+	struct matcher_batch slot[3];
+	struct matcher_batch *cur, *mid, *prev;
+};
+
+/* Allocates the three batches of up to max records. 0, or -1 (memory:
+ * matcher_flight_free() then). */
+static int matcher_flight_init(struct matcher_flight *f, size_t max)
+{
+	memset(f, 0, sizeof(*f));
+	for (int i = 0; i < 3; i++) {
+		f->slot[i].msgs = calloc(max, sizeof(*f->slot[i].msgs));
+		f->slot[i].out = calloc(max, sizeof(*f->slot[i].out));
+		if (!f->slot[i].msgs || !f->slot[i].out)
+			return -1;
+	}
+	f->cur = &f->slot[0];
+	f->mid = &f->slot[1];
+	f->prev = &f->slot[2];
+	return 0;
+}
+
+/* Frees the batches. Only once the producer is destroyed: its delivery
+ * reports write into the outcomes. */
+static void matcher_flight_free(struct matcher *m, struct matcher_flight *f)
+{
+	for (int i = 0; i < 3; i++) {
+		matcher_abandon(m, &f->slot[i]);
+		work_batch_free(&f->slot[i].work);
+		free(f->slot[i].msgs);
+		free(f->slot[i].out);
+	}
+}
+
+/* One step: unless draining, polls and sends a new batch; reads mid's
+ * results; commits prev once acknowledged; produces mid's outcomes. Returns
+ * the exit code (0: go on). */
+static int matcher_step(struct matcher *m, struct matcher_flight *f, int draining)
+{
+	struct matcher_batch *cur = f->cur, *mid = f->mid;
 	size_t max = (size_t)m->mc->batch_max;
-	struct matcher_batch batch[2] = { { 0 } };
-	for (int i = 0; i < 2; i++) {
-		batch[i].msgs = calloc(max, sizeof(*batch[i].msgs));
-		batch[i].out = calloc(max, sizeof(*batch[i].out));
+	long t0 = matcher_now_ms();
+	if (!draining) {
+		/* Short wait while mid is in flight: its answer must not wait
+		 * for records that do not come. */
+		cur->n = matcher_collect(m, cur->msgs, max,
+					 mid->n ? MATCHER_FILL_MS : MATCHER_FIRST_POLL_MS);
+		cur->t_poll = matcher_now_ms() - t0;
+		if (cur->n && work_start(&m->work, &cur->work, cur->msgs, cur->n,
+					 cur->out, &m->stats) != 0) {
+			matcher_drop(cur);
+			return EXIT_RUNTIME;
+		}
 	}
-	int exit_code = 0;
-	if (!batch[0].msgs || !batch[0].out || !batch[1].msgs || !batch[1].out) {
-		log_error("out of memory for batches of %zu", max);
-		exit_code = EXIT_RUNTIME;
-		goto out;
-	}
-	/* cur is polled and resolved while prev's outcomes are acknowledged. */
-	struct matcher_batch *cur = &batch[0], *prev = &batch[1];
-	m->last_progress_ms = matcher_now_ms();
-	while (!signals_stop) {
-		long t0 = matcher_now_ms();
-		cur->n = matcher_collect(m, cur->msgs, max);
+	int mid_failed = 0;
+	if (mid->n) {
 		long t1 = matcher_now_ms();
-		int resolved = cur->n ? work_batch(&m->work, cur->msgs, cur->n, cur->out,
-						   &m->stats) : 0;
-		cur->t_poll = t1 - t0;
-		cur->t_redis = matcher_now_ms() - t1;
-		if (prev->n)
-			exit_code = matcher_finish(m, prev);
-		if (resolved != 0) {
-			/* Not committed: the consumer's position is past these
-			 * records, so going on could commit over them. Another
-			 * matcher redoes them. */
-			for (size_t i = 0; i < cur->n; i++)
-				rd_kafka_message_destroy(cur->msgs[i]);
-			cur->n = 0;
-			if (exit_code == 0)
-				exit_code = signals_stop ? 0 : EXIT_RUNTIME;
-		}
-		if (exit_code != 0)
-			break;
-		if (cur->n) {
-			matcher_produce(m, cur->out, cur->n);
-			struct matcher_batch *t = prev;
-			prev = cur;
-			cur = t;
-		}
+		mid_failed = work_end(&m->work, &mid->work, &m->stats) != 0;
+		mid->t_redis = matcher_now_ms() - t1;
+	}
+	/* prev is older than mid: committing it is right whatever mid does. */
+	int exit_code = f->prev->n ? matcher_finish(m, f->prev) : 0;
+	if (mid_failed) {
+		/* Not committed: the consumer's position is past these records,
+		 * and committing a later batch would commit over them. Stop;
+		 * another matcher redoes them. */
+		matcher_drop(mid);
+		matcher_abandon(m, cur);
+		return exit_code ? exit_code : signals_stop ? 0 : EXIT_RUNTIME;
+	}
+	if (exit_code != 0)
+		return exit_code;
+	if (mid->n)
+		matcher_produce(m, mid->out, mid->n);
+	/* Rotate: prev (empty now) takes the next poll. */
+	struct matcher_batch *empty = f->prev;
+	f->prev = mid->n ? mid : empty;
+	f->mid = cur;
+	f->cur = mid->n ? empty : mid;
+	return 0;
+}
+
+/* Consumes into f until a stop request or a failure, then finishes the
+ * batches in flight. Returns the exit code. */
+static int matcher_run(struct matcher *m, struct matcher_flight *f)
+{
+	int exit_code = 0;
+	m->last_progress_ms = matcher_now_ms();
+	while (!signals_stop && exit_code == 0) {
+		exit_code = matcher_step(m, f, 0);
 		matcher_progress(m, 0);
 	}
-	if (prev->n) {
-		int rc = matcher_finish(m, prev);
-		if (exit_code == 0)
-			exit_code = rc;
-		if (signals_stop)
-			log_info("stop requested: current batch finished");
+	/* Stop requested: finish what Redis was already given, in order. */
+	int drained = 0;
+	while (exit_code == 0 && (f->mid->n || f->prev->n || f->cur->n)) {
+		exit_code = matcher_step(m, f, 1);
+		drained = 1;
 	}
-out:
-	for (int i = 0; i < 2; i++) {
-		free(batch[i].msgs);
-		free(batch[i].out);
-	}
+	if (drained && exit_code == 0)
+		log_info("stop requested: the batches in flight are finished");
 	return exit_code;
 }
 
@@ -442,7 +504,13 @@ int main(int argc, char **argv)
 		 "redis %s", mc.topic_records, mc.group, mc.batch_max,
 		 mc.topic_outcomes, mc.redis);
 
-	exit_code = matcher_run(&m);
+	struct matcher_flight flight;
+	if (matcher_flight_init(&flight, (size_t)mc.batch_max) != 0) {
+		log_error("out of memory for batches of %ld", mc.batch_max);
+		exit_code = EXIT_RUNTIME;
+	} else {
+		exit_code = matcher_run(&m, &flight);
+	}
 
 	/* In order: leave the group (our partitions go to the others at once),
 	 * then make sure no outcome is left in the producer's queue. */
@@ -453,6 +521,7 @@ int main(int argc, char **argv)
 		log_warn("%d outcomes still unacknowledged at exit (their records "
 			 "were not committed)", left);
 	rd_kafka_destroy(m.producer);
+	matcher_flight_free(&m, &flight);
 	work_free(&m.work);
 	matcher_progress(&m, 1);
 	log_info("stopped (exit %d)", exit_code);

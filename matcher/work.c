@@ -261,35 +261,101 @@ static int work_pack_poison(struct work_outcome *o, const rd_kafka_message_t *m,
 	return 0;
 }
 
-/* Resolves items, retrying Redis within the budget. Returns 0 with res
- * filled, 1 when the budget ran out (code 10), -1 when stopped. */
-static int work_resolve(struct work *w, const struct index_query *q,
-			size_t n, struct index_result *res)
+/* Drops the connection: the batches in flight on it are sent again. */
+static void work_disconnect(struct work *w)
+{
+	if (w->rc)
+		redisFree(w->rc);
+	w->rc = NULL;
+	for (size_t i = 0; i < w->inflight; i++)
+		w->queue[i]->state = WORK_UNSENT;
+	w->inflight = 0;
+}
+
+/* Connects if needed and caches the look-up script. 0, or -1 with errstr. */
+static int work_connect(struct work *w, char *errstr, size_t errstr_size)
+{
+	if (w->rc)
+		return 0;
+	w->rc = index_connect(w->addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
+	if (!w->rc)
+		return -1;
+	if (index_script_load(w->rc, errstr, errstr_size) != 0) {
+		work_disconnect(w);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sends b's look-up script, behind the batches in flight. 0, or -1 with
+ * errstr (the connection is then dropped). */
+static int work_send(struct work *w, struct work_batch *b, char *errstr,
+		     size_t errstr_size)
+{
+	if (w->inflight == WORK_INFLIGHT_MAX) {
+		snprintf(errstr, errstr_size, "more than %d batches in flight",
+			 WORK_INFLIGHT_MAX);
+		return -1;
+	}
+	if (work_connect(w, errstr, errstr_size) != 0)
+		return -1;
+	if (index_resolve_send(w->rc, b->q, b->nitems, errstr, errstr_size) != 0) {
+		work_disconnect(w);
+		return -1;
+	}
+	b->state = WORK_SENT;
+	w->queue[w->inflight++] = b;
+	return 0;
+}
+
+/* Reads the reply of the oldest batch in flight into that batch. Returns
+ * 0, or -1 with errstr: an error reply leaves that batch to be sent again;
+ * a broken connection (or a script no longer cached) drops the connection,
+ * and with it every batch in flight. */
+static int work_receive(struct work *w, char *errstr, size_t errstr_size)
+{
+	struct work_batch *h = w->queue[0];
+	w->inflight--;
+	memmove(w->queue, w->queue + 1, w->inflight * sizeof(*w->queue));
+	if (index_resolve_recv(w->rc, h->nitems, h->res, errstr, errstr_size) == 0) {
+		h->state = WORK_RESOLVED;
+		return 0;
+	}
+	h->state = WORK_UNSENT;
+	if (w->rc->err || strstr(errstr, "NOSCRIPT"))
+		work_disconnect(w);
+	return -1;
+}
+
+/* Gets b's results: sends it if it is not in flight, reads replies up to
+ * its own, retrying Redis within the budget (backoff 100 ms doubling to
+ * 2 s). Returns 0 with b->res filled, 1 when the budget ran out (code 10),
+ * -1 when stopped. */
+static int work_resolve(struct work *w, struct work_batch *b)
 {
 	long deadline = work_now_ms() + w->retry_ms;
 	long delay = WORK_BACKOFF_FIRST_MS;
 	for (int attempt = 1;; attempt++) {
-		char errstr[512];
-		if (!w->rc)
-			w->rc = index_connect(w->addr, WORK_REDIS_TIMEOUT_MS, errstr,
-					       sizeof(errstr));
-		if (w->rc && index_resolve_batch(w->rc, q, n, res, errstr,
-						  sizeof(errstr)) == 0) {
+		char errstr[512] = "";
+		int failed = 0;
+		while (b->state != WORK_RESOLVED && !failed) {
+			if (b->state == WORK_UNSENT)
+				failed = work_send(w, b, errstr, sizeof(errstr)) != 0;
+			else if (work_receive(w, errstr, sizeof(errstr)) != 0)
+				/* Another batch's error: its turn comes. */
+				failed = b->state != WORK_RESOLVED &&
+					 b->state != WORK_SENT;
+		}
+		if (!failed) {
 			if (attempt > 1)
 				log_info("redis is back after %d attempts", attempt);
 			return 0;
-		}
-		/* A broken connection is replaced; an error reply (no index
-		 * loaded yet, a busy script) is simply retried. */
-		if (w->rc && w->rc->err) {
-			redisFree(w->rc);
-			w->rc = NULL;
 		}
 		long now = work_now_ms();
 		if (now + delay > deadline) {
 			log_error("redis still failing after %d attempts in %ld ms (%s): "
 				  "%zu records get code 10", attempt, w->retry_ms,
-				  errstr, n);
+				  errstr, b->nitems);
 			return 1;
 		}
 		log_warn("redis: %s; retry %d in %ld ms", errstr, attempt, delay);
@@ -302,17 +368,46 @@ static int work_resolve(struct work *w, const struct index_query *q,
 	}
 }
 
-int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
-	       struct work_outcome *out, struct work_stats *stats)
+/* Sizes b's arrays for n messages. 0 or -1 (memory). */
+static int work_batch_reserve(struct work_batch *b, size_t n)
 {
-	Aij__Record **rec = calloc(n ? n : 1, sizeof(*rec));
-	struct work_item *items = calloc(n ? n : 1, sizeof(*items));
-	struct index_query *q = calloc(n ? n : 1, sizeof(*q));
-	struct index_result *res = calloc(n ? n : 1, sizeof(*res));
-	int status = -1;
-	size_t nitems = 0;
-	uint64_t poison_before = stats->poison;
-	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &w->arena };
+	if (n <= b->cap)
+		return 0;
+	Aij__Record **rec = realloc(b->rec, n * sizeof(*rec));
+	if (rec)
+		b->rec = rec;
+	struct work_item *items = realloc(b->items, n * sizeof(*items));
+	if (items)
+		b->items = items;
+	struct index_query *q = realloc(b->q, n * sizeof(*q));
+	if (q)
+		b->q = q;
+	struct index_result *res = realloc(b->res, n * sizeof(*res));
+	if (res)
+		b->res = res;
+	if (!rec || !items || !q || !res)
+		return -1;
+	b->cap = n;
+	return 0;
+}
+
+/* Frees what b holds for its current batch; keeps its arrays and blocks. */
+static void work_batch_clear(struct work_batch *b)
+{
+	for (size_t k = 0; k < b->nitems; k++) {
+		free(b->items[k].buf);
+		free(b->items[k].json);
+	}
+	b->nitems = 0;
+	b->n = 0;
+	b->state = WORK_UNSENT;
+	work_arena_reset(b->arena); /* the records */
+}
+
+int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *msgs,
+	       size_t n, struct work_outcome *out, struct work_stats *stats)
+{
+	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &b->arena };
 	if (!w->json) {
 		w->json = malloc(sizeof(*w->json));
 		if (w->json && work_json_init(w->json) != 0) {
@@ -323,27 +418,33 @@ int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 	}
 	struct work_json *json = w->json;
 	memset(out, 0, n * sizeof(*out));
-	if (!rec || !items || !q || !res || !json) {
-		log_error("out of memory for a batch of %zu records", n);
-		goto done;
-	}
+	b->msgs = msgs;
+	b->out = out;
+	b->n = n;
+	b->nitems = 0;
+	b->state = WORK_UNSENT;
+	b->poison = 0;
+	if (!json || work_batch_reserve(b, n ? n : 1) != 0)
+		goto oom;
 
 	for (size_t i = 0; i < n; i++) {
 		const rd_kafka_message_t *m = msgs[i];
-		rec[i] = aij__record__unpack(&alloc, m->len, m->payload);
-		if (!rec[i]) {
+		b->rec[i] = aij__record__unpack(&alloc, m->len, m->payload);
+		if (!b->rec[i]) {
 			/* Not a Record: no line to report it under. Logged loudly,
-			 * published below as a code-10 outcome naming its offset,
-			 * and committed past, so that it never blocks its partition. */
+			 * published by work_end() as a code-10 outcome naming its
+			 * offset, and committed past, so that it never blocks its
+			 * partition. */
 			log_error("message at %s[%" PRId32 "] offset %" PRId64
 				  " (key '%.*s') is not a Record: reported as code 10 and skipped",
 				  rd_kafka_topic_name(m->rkt), m->partition, m->offset,
 				  (int)(m->key_len < 40 ? m->key_len : 40),
 				  m->key ? (const char *)m->key : "");
 			stats->poison++;
+			b->poison++;
 			continue;
 		}
-		Aij__Record *r = rec[i];
+		Aij__Record *r = b->rec[i];
 		int len = snprintf(out[i].key, sizeof(out[i].key), "%" PRIu64, r->line);
 		out[i].key_len = (size_t)len;
 		stats->records++;
@@ -354,43 +455,65 @@ int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
 			stats->failed++;
 			continue;
 		}
-		struct work_item *it = &items[nitems++]; /* counted now: freed below */
+		struct work_item *it = &b->items[b->nitems];
+		memset(it, 0, sizeof(*it));
+		b->nitems++; /* counted now: freed by work_batch_clear() */
 		it->msg = i;
 		if (work_prepare(it, json, r))
 			goto oom;
-		q[nitems - 1] = it->q;
+		b->q[b->nitems - 1] = it->q;
 	}
 
-	int resolved = nitems ? work_resolve(w, q, nitems, res) : 0;
+	/* Sent now, answered while the caller does other work; a failure here
+	 * is only retried by work_end(), within the budget. */
+	char errstr[512];
+	if (b->nitems > 0 && work_send(w, b, errstr, sizeof(errstr)) != 0)
+		log_warn("redis: %s; the batch will be sent again", errstr);
+	return 0;
+oom:
+	log_error("out of memory while preparing a batch of %zu records", n);
+	work_release(out, n);
+	work_batch_clear(b);
+	return -1;
+}
+
+int work_end(struct work *w, struct work_batch *b, struct work_stats *stats)
+{
+	size_t n = b->n;
+	struct work_outcome *out = b->out;
+	int resolved = 0, status = -1;
+	if (b->nitems > 0)
+		resolved = work_resolve(w, b);
 	if (resolved < 0) {
 		log_warn("stopping during redis retries: the batch of %zu records is "
 			 "left uncommitted for the next matcher", n);
 		goto done;
 	}
-	for (size_t k = 0; k < nitems; k++) {
-		size_t i = items[k].msg;
+	for (size_t k = 0; k < b->nitems; k++) {
+		size_t i = b->items[k].msg;
 		static const unsigned technical = CODE_TECHNICAL;
-		int rc = resolved == 1 ? work_pack(&out[i], rec[i], NULL, &technical, 1)
-				       : work_pack(&out[i], rec[i], &res[k], res[k].codes,
-						   res[k].ncodes);
+		const struct index_result *res = &b->res[k];
+		int rc = resolved == 1 ? work_pack(&out[i], b->rec[i], NULL, &technical, 1)
+				       : work_pack(&out[i], b->rec[i], res, res->codes,
+						   res->ncodes);
 		if (rc)
 			goto oom;
 		if (resolved == 1) {
 			stats->technical++;
 			stats->failed++;
-		} else if (res[k].step) {
+		} else if (res->step) {
 			stats->integrated++;
 		} else {
 			stats->failed++;
 		}
 	}
-	if (stats->poison > poison_before) {
+	if (b->poison > 0) {
 		const char *run_id = "";
 		for (size_t i = 0; i < n && !*run_id; i++)
-			if (rec[i])
-				run_id = rec[i]->run_id;
+			if (b->rec[i])
+				run_id = b->rec[i]->run_id;
 		for (size_t i = 0; i < n; i++)
-			if (!rec[i] && work_pack_poison(&out[i], msgs[i], run_id))
+			if (!b->rec[i] && work_pack_poison(&out[i], b->msgs[i], run_id))
 				goto oom;
 	}
 	status = 0;
@@ -400,28 +523,38 @@ oom:
 done:
 	if (status != 0)
 		work_release(out, n);
-	for (size_t k = 0; k < nitems; k++) {
-		free(items[k].buf);
-		free(items[k].json);
-	}
-	work_arena_reset(w->arena); /* the records */
-	free(rec);
-	free(items);
-	free(q);
-	free(res);
+	work_batch_clear(b);
 	return status;
+}
+
+void work_drop(struct work *w, struct work_batch *b)
+{
+	/* Still in flight: its reply would be read as another batch's. */
+	if (b->state == WORK_SENT)
+		work_disconnect(w);
+	if (b->out)
+		work_release(b->out, b->n);
+	work_batch_clear(b);
+}
+
+void work_batch_free(struct work_batch *b)
+{
+	work_batch_clear(b);
+	while (b->arena) {
+		struct work_arena_block *next = b->arena->next;
+		free(b->arena);
+		b->arena = next;
+	}
+	free(b->rec);
+	free(b->items);
+	free(b->q);
+	free(b->res);
+	memset(b, 0, sizeof(*b));
 }
 
 void work_free(struct work *w)
 {
-	if (w->rc)
-		redisFree(w->rc);
-	w->rc = NULL;
-	while (w->arena) {
-		struct work_arena_block *next = w->arena->next;
-		free(w->arena);
-		w->arena = next;
-	}
+	work_disconnect(w);
 	if (w->json) {
 		work_json_release(w->json);
 		free(w->json);

@@ -1,5 +1,7 @@
-/* The matcher's work on one batch: Kafka messages holding Records in,
- * packed Outcomes out, one per record, after one look-up script in Redis. */
+/* The matcher's work on a batch: Kafka messages holding Records in, packed
+ * Outcomes out, one per message, after one look-up script in Redis. Several
+ * batches are in flight on the Redis connection at once (pipelining), so
+ * that Redis works on one while the matcher prepares or publishes another. */
 #ifndef AIJ_MATCHER_WORK_H
 #define AIJ_MATCHER_WORK_H
 
@@ -8,6 +10,9 @@
 
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
+
+#include "aij.pb-c.h"
+#include "dossier_index.h"
 
 enum work_delivery { WORK_PENDING, WORK_DELIVERED, WORK_FAILED };
 
@@ -23,30 +28,69 @@ struct work_outcome {
 
 struct work_arena_block;
 struct work_json;
+struct work_item;
+struct work_batch;
+
+#define WORK_INFLIGHT_MAX 4   /* batches sent to Redis and not yet read */
 
 /* The matcher's working state, kept from batch to batch. */
 struct work {
 	redisContext *rc;           /* NULL while disconnected: reconnected */
 	const char *addr;           /* Redis "host:port" */
 	long retry_ms;              /* total retry budget before code 10 */
-	struct work_arena_block *arena; /* the batch's unpacked records */
 	struct work_json *json;     /* the JSON object reused for each record */
+	/* Batches sent on rc, oldest first: Redis answers in this order. */
+	struct work_batch *queue[WORK_INFLIGHT_MAX];
+	size_t inflight;
+};
+
+enum work_state { WORK_UNSENT, WORK_SENT, WORK_RESOLVED };
+
+/* One batch from work_start() to work_end(). Zero it before first use; it
+ * keeps its arrays from batch to batch; free with work_batch_free(). */
+struct work_batch {
+	rd_kafka_message_t *const *msgs; /* borrowed from the caller */
+	struct work_outcome *out;       /* borrowed from the caller */
+	size_t n;                       /* messages */
+	struct work_arena_block *arena; /* its unpacked records */
+	Aij__Record **rec;              /* NULL: the message was not a Record */
+	struct work_item *items;        /* the valid records, to look up */
+	struct index_query *q;
+	struct index_result *res;
+	size_t nitems, cap;
+	uint64_t poison;                /* messages that were not Records */
+	enum work_state state;
 };
 
 struct work_stats {
 	uint64_t records, integrated, failed, technical, poison;
 };
 
-/* Turns msgs[0..n) into out[0..n) (w: addr and retry_ms set, the rest
- * zero the first time): unpacks each Record; a record that failed
- * validation gets Failed{its code}; the others are resolved together in one
- * script call, retried with backoff (100 ms doubling to 2 s) within
- * w->retry_ms, after which they get Failed{10}. Adds to *stats.
- * Returns 0, or -1 when a stop was requested during the retries (out is
- * then released: nothing to publish, nothing to commit).
- * Free the payloads with work_release(). */
-int work_batch(struct work *w, rd_kafka_message_t *const *msgs, size_t n,
-	       struct work_outcome *out, struct work_stats *stats);
+/* Starts msgs[0..n) in b (w: addr and retry_ms set, the rest zero the
+ * first time): unpacks each Record; a record that failed validation gets
+ * its outcome Failed{its code} in out at once; the others are sent to
+ * Redis in one script call, which Redis answers while the caller goes on
+ * (a failure to send is retried by work_end()). Adds to *stats. Returns 0,
+ * or -1 when out of memory (out is then released, b cleared). */
+int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *msgs,
+	       size_t n, struct work_outcome *out, struct work_stats *stats);
+
+/* Finishes the oldest started batch b: reads its look-up results,
+ * retrying Redis with backoff (100 ms doubling to 2 s) within
+ * w->retry_ms, after which its records get Failed{10}; packs an outcome
+ * for each of its messages into the out given to work_start(). Batches
+ * are finished in the order they were started. Adds to *stats. Returns 0,
+ * or -1 when a stop was requested during the retries or memory ran out
+ * (out is then released: nothing to publish, nothing to commit). Free the
+ * payloads with work_release(). */
+int work_end(struct work *w, struct work_batch *b, struct work_stats *stats);
+
+/* Abandons a started batch (its out released): nothing of it is
+ * published or committed. */
+void work_drop(struct work *w, struct work_batch *b);
+
+/* Frees what b holds; b itself is the caller's. */
+void work_batch_free(struct work_batch *b);
 
 /* Frees what w holds (its connection too); w itself is the caller's. */
 void work_free(struct work *w);

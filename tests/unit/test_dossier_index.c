@@ -460,6 +460,64 @@ Test(dossier_index, a_big_batch)
 	free(res);
 }
 
+/* Pipelined: several batches sent before their replies are read; each
+ * reply is its own batch's, in order, and equal to a plain call's. */
+Test(dossier_index, pipelined_batches_answer_in_order)
+{
+	load(cascade_export);
+	struct prepared p[NCASES];
+	struct index_query q[NCASES];
+	for (size_t i = 0; i < NCASES; i++) {
+		prepare(&p[i], &cascade_cases[i].r);
+		q[i] = p[i].q;
+	}
+	char errstr[256];
+	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
+	/* The cases in three batches of unequal sizes, all sent first. */
+	size_t cut[] = { 0, 1, NCASES / 2, NCASES };
+	for (size_t b = 0; b < 3; b++)
+		cr_assert_eq(index_resolve_send(redis.rc, q + cut[b], cut[b + 1] - cut[b],
+						errstr, sizeof(errstr)), 0, "%s", errstr);
+	struct index_result res[NCASES], plain[NCASES];
+	for (size_t b = 0; b < 3; b++)
+		cr_assert_eq(index_resolve_recv(redis.rc, cut[b + 1] - cut[b], res + cut[b],
+						errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(index_resolve_batch(redis.rc, q, NCASES, plain, errstr, sizeof(errstr)),
+		     0, "%s", errstr);
+	for (size_t i = 0; i < NCASES; i++) {
+		cr_expect_eq(res[i].step, cascade_cases[i].step, "case %zu", i);
+		cr_expect_eq(res[i].step, plain[i].step, "case %zu", i);
+		cr_expect_str_eq(res[i].dossier_id, plain[i].dossier_id, "case %zu", i);
+		cr_expect_eq(res[i].ncodes, plain[i].ncodes, "case %zu", i);
+		for (size_t c = 0; c < res[i].ncodes; c++)
+			cr_expect_eq(res[i].codes[c], plain[i].codes[c], "case %zu", i);
+	}
+}
+
+/* The two halves do not fall back to EVAL: an uncached script is an error
+ * reply, and the connection stays usable. */
+Test(dossier_index, pipelined_batch_without_the_script_is_an_error)
+{
+	load(cascade_export);
+	struct prepared p;
+	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
+	prepare(&p, &r);
+	char errstr[256];
+	freeReplyObject(cmd("SCRIPT FLUSH"));
+	struct index_result res;
+	cr_assert_eq(index_resolve_send(redis.rc, &p.q, 1, errstr, sizeof(errstr)), 0, "%s",
+		     errstr);
+	cr_expect_eq(index_resolve_recv(redis.rc, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_expect(strstr(errstr, "NOSCRIPT") != NULL, "%s", errstr);
+	cr_expect_eq(redis.rc->err, 0);
+	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(index_resolve_send(redis.rc, &p.q, 1, errstr, sizeof(errstr)), 0, "%s",
+		     errstr);
+	cr_assert_eq(index_resolve_recv(redis.rc, 1, &res, errstr, sizeof(errstr)), 0, "%s",
+		     errstr);
+	cr_expect_eq(res.step, 1);
+}
+
 /* ------------------------------------------------------------- failures */
 
 Test(dossier_index, no_index_loaded_is_an_error)
