@@ -30,6 +30,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -84,6 +85,16 @@ static int broker_topic_partitions(const char *name, long def)
 	return (int)def;
 }
 
+/* A pause between two calls into the mock cluster. Its thread serves a call,
+ * answers, then drains its wake-up pipe: a call queued in between loses its
+ * wake-up, and waits for the thread's next timer, up to 1 s (librdkafka
+ * 2.0.2; measured: 14 of 30 starts took 1.1 s instead of 0.03-0.06 s). */
+static void broker_settle(void)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+}
+
 /* Creates each topic of the comma-separated list "name[:partitions],...". */
 static int broker_topics_create(rd_kafka_mock_cluster_t *mcluster,
 				const struct broker_conf *bc,
@@ -95,7 +106,7 @@ static int broker_topics_create(rd_kafka_mock_cluster_t *mcluster,
 		return -1;
 	}
 	int replication = bc->brokers < 3 ? (int)bc->brokers : 3;
-	int rc = 0;
+	int rc = 0, created = 0;
 	char *save = NULL;
 	for (char *name = strtok_r(copy, ",", &save); name;
 	     name = strtok_r(NULL, ",", &save)) {
@@ -117,6 +128,8 @@ static int broker_topics_create(rd_kafka_mock_cluster_t *mcluster,
 			rc = -1;
 			break;
 		}
+		if (created++ > 0)
+			broker_settle();
 		rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
 			mcluster, name, partitions, replication);
 		if (err) {
