@@ -883,7 +883,7 @@ int index_publish(redisContext *rc, const struct index_data *d,
 /* The cascade                                                         */
 
 /* ARGV: n, then for each record seven values: P, index_hash(P) in 8 hex
- * digits, N(nom), ident key, index_hash(ident key), identity, JSON.
+ * digits, N(nom), ident key, index_hash(ident key), identity, the stored dispositif.
  * Returns, for each record, {step, dossier_id} when it integrated, else
  * {0, code, code...}. Runs whole: it reads the current generation itself,
  * so a reload is seen entirely or not at all. Written for speed (Lua's
@@ -1088,7 +1088,7 @@ static int index_resolve_append(redisContext *rc, const struct index_query *q,
 		a[3] = q[i].ident;
 		a[4] = hashes[i][1];
 		a[5] = q[i].identity;
-		a[6] = q[i].json;
+		a[6] = q[i].dispositif;
 	}
 	for (size_t i = 0; i < argc; i++)
 		argvlen[i] = i == 1 && !by_sha ? sizeof(index_resolve_lua) - 1 : strlen(argv[i]);

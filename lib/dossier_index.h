@@ -14,9 +14,9 @@
  *   aij:index:<gen>:pe2:<b>  HASH    P (pe_complement, same) -> value
  *   aij:index:<gen>:ident:<b> HASH   "N(nom)|N(prenom)|JJ/MM/AAAA" -> value
  *   aij:index:<gen>:ml:<b>   HASH    dossier_id -> ml_code (editions service)
- *   aij:dispositifs:<dossier_id>  HASH  "<sigma>;<type>;<date_debut>" -> JSON
- *                                    of the dispositif (its 12 named fields,
- *                                    run_id, line)
+ *   aij:dispositifs:<dossier_id>  HASH  "<sigma>;<type>;<date_debut>" -> the
+ *                                    dispositif (its 12 fields, run_id, line)
+ *                                    as lib/dispositif.h stores it
  *   aij:dispositif_owner     HASH    "<sigma>;<type>;<date_debut>" -> the
  *                                    dossier_id holding that dispositif
  *
@@ -40,7 +40,7 @@
  * HMGET and one HSET (the owner hash).
  *
  * A dispositif's identity is "<identifiant_sigma>;<type_dispositif>;
- * <date_debut>": integrating it again overwrites its JSON (HSET); integrating
+ * <date_debut>": integrating it again overwrites it (HSET); integrating
  * it into another dossier moves it (HDEL from the old dossier), so there is
  * never a second copy. Single Redis instance (not Redis Cluster): the script
  * reaches keys it computes. Run one loader at a time. */
@@ -131,7 +131,7 @@ struct index_query {
 	const char *nom;       /* N(nom_naissance) */
 	const char *ident;     /* index_ident_key() of the record */
 	const char *identity;  /* "<sigma>;<type>;<date_debut>" */
-	const char *json;      /* the dispositif, stored when integrated */
+	const char *dispositif; /* stored when integrated (lib/dispositif.h) */
 };
 
 struct index_result {

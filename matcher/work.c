@@ -7,9 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <jansson.h>
-
 #include "aij.pb-c.h"
+#include "dispositif.h"
 #include "dossier_index.h"
 #include "log.h"
 #include "normalize.h"
@@ -20,18 +19,11 @@
 #define WORK_BACKOFF_MAX_MS   2000
 #define WORK_REDIS_TIMEOUT_MS 5000
 
-/* JSON names of the 12 fields (SPEC §2.1), in file order. */
-static const char *const work_field_names[RECORD_FIELDS] = {
-	"identifiant_sigma", "code_regional", "identifiant_pe", "nom_naissance",
-	"prenom", "date_naissance", "code_insee_residence", "type_dispositif",
-	"date_debut", "date_fin_prevue", "date_fin_reelle", "motif_sortie",
-};
-
 /* A valid record on its way through the look-up. */
 struct work_item {
 	size_t msg;                 /* index in the batch */
 	char *buf;                  /* holds pe, nom, ident, identity */
-	char *json;                 /* from json_dumps(): free() */
+	char *dispositif;           /* dispositif_encode(): free() */
 	struct index_query q;
 };
 
@@ -100,71 +92,8 @@ static const char *work_field(const Aij__Record *r, size_t i)
 	return i < r->n_fields && r->fields[i] ? r->fields[i] : "";
 }
 
-/* The dispositif's JSON, made by changing the values of one jansson object
- * per batch rather than building an object per record (a third of the
- * matcher's CPU otherwise went to allocating them). */
-struct work_json {
-	json_t *obj;
-	json_t *field[RECORD_FIELDS];   /* borrowed from obj */
-	json_t *run_id, *line;
-	char buf[8192];
-};
-
-/* Returns 0, or -1 when out of memory (then work_json_release()). */
-static int work_json_init(struct work_json *j)
-{
-	memset(j, 0, sizeof(*j));
-	j->obj = json_object();
-	if (!j->obj)
-		return -1;
-	for (size_t i = 0; i < RECORD_FIELDS; i++) {
-		j->field[i] = json_string("");
-		if (json_object_set_new(j->obj, work_field_names[i], j->field[i]))
-			return -1;
-	}
-	j->run_id = json_string("");
-	j->line = json_integer(0);
-	if (json_object_set_new(j->obj, "run_id", j->run_id) ||
-	    json_object_set_new(j->obj, "line", j->line))
-		return -1;
-	return 0;
-}
-
-static void work_json_release(struct work_json *j)
-{
-	json_decref(j->obj);
-	j->obj = NULL;
-}
-
-/* The dispositif as stored in Redis: its named fields, run_id and line.
- * Returns a string to free(), or NULL when out of memory. */
-static char *work_json(struct work_json *j, const Aij__Record *r)
-{
-	for (size_t i = 0; i < RECORD_FIELDS; i++)
-		/* Ingest sends UTF-8; anything else is left out, not stored broken. */
-		if (json_string_set(j->field[i], work_field(r, i)) != 0)
-			json_string_set(j->field[i], "");
-	if (json_string_set(j->run_id, r->run_id) != 0)
-		json_string_set(j->run_id, "");
-	json_integer_set(j->line, (json_int_t)r->line);
-	size_t len = json_dumpb(j->obj, j->buf, sizeof(j->buf), JSON_COMPACT);
-	char *text = malloc(len + 1);
-	if (!text || len == 0)
-		goto fail;
-	if (len <= sizeof(j->buf))
-		memcpy(text, j->buf, len);
-	else if (json_dumpb(j->obj, text, len, JSON_COMPACT) != len)
-		goto fail;
-	text[len] = '\0';
-	return text;
-fail:
-	free(text);
-	return NULL;
-}
-
 /* Fills item's look-up inputs from a valid record. 0 or -1 (memory). */
-static int work_prepare(struct work_item *it, struct work_json *j,
-			const Aij__Record *r)
+static int work_prepare(struct work_item *it, const Aij__Record *r)
 {
 	const char *pe = work_field(r, FIELD_PE);
 	const char *nom = work_field(r, FIELD_NOM);
@@ -178,8 +107,11 @@ static int work_prepare(struct work_item *it, struct work_json *j,
 	size_t ident_size = strlen(nom) + strlen(prenom) + strlen(date) + 3;
 	size_t identity_size = strlen(sigma) + strlen(type) + strlen(debut) + 3;
 	it->buf = malloc(pe_size + nom_size + ident_size + identity_size);
-	it->json = work_json(j, r);
-	if (!it->buf || !it->json)
+	const char *fields[RECORD_FIELDS];
+	for (size_t i = 0; i < RECORD_FIELDS; i++)
+		fields[i] = work_field(r, i);
+	it->dispositif = dispositif_encode(r->line, r->run_id, fields);
+	if (!it->buf || !it->dispositif)
 		return -1;
 	char *pe_key = it->buf, *nom_key = pe_key + pe_size;
 	char *ident = nom_key + nom_size, *identity = ident + ident_size;
@@ -191,7 +123,7 @@ static int work_prepare(struct work_item *it, struct work_json *j,
 	it->q.nom = nom_key;
 	it->q.ident = ident;
 	it->q.identity = identity;
-	it->q.json = it->json;
+	it->q.dispositif = it->dispositif;
 	return 0;
 }
 
@@ -396,7 +328,7 @@ static void work_batch_clear(struct work_batch *b)
 {
 	for (size_t k = 0; k < b->nitems; k++) {
 		free(b->items[k].buf);
-		free(b->items[k].json);
+		free(b->items[k].dispositif);
 	}
 	b->nitems = 0;
 	b->n = 0;
@@ -408,15 +340,6 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 	       size_t n, struct work_outcome *out, struct work_stats *stats)
 {
 	ProtobufCAllocator alloc = { work_arena_alloc, work_arena_free, &b->arena };
-	if (!w->json) {
-		w->json = malloc(sizeof(*w->json));
-		if (w->json && work_json_init(w->json) != 0) {
-			work_json_release(w->json);
-			free(w->json);
-			w->json = NULL;
-		}
-	}
-	struct work_json *json = w->json;
 	memset(out, 0, n * sizeof(*out));
 	b->msgs = msgs;
 	b->out = out;
@@ -424,7 +347,7 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 	b->nitems = 0;
 	b->state = WORK_UNSENT;
 	b->poison = 0;
-	if (!json || work_batch_reserve(b, n ? n : 1) != 0)
+	if (work_batch_reserve(b, n ? n : 1) != 0)
 		goto oom;
 
 	for (size_t i = 0; i < n; i++) {
@@ -459,7 +382,7 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 		memset(it, 0, sizeof(*it));
 		b->nitems++; /* counted now: freed by work_batch_clear() */
 		it->msg = i;
-		if (work_prepare(it, json, r))
+		if (work_prepare(it, r))
 			goto oom;
 		b->q[b->nitems - 1] = it->q;
 	}
@@ -555,11 +478,6 @@ void work_batch_free(struct work_batch *b)
 void work_free(struct work *w)
 {
 	work_disconnect(w);
-	if (w->json) {
-		work_json_release(w->json);
-		free(w->json);
-		w->json = NULL;
-	}
 }
 
 void work_release(struct work_outcome *out, size_t n)

@@ -27,7 +27,6 @@ struct work_outcome {
 };
 
 struct work_arena_block;
-struct work_json;
 struct work_item;
 struct work_batch;
 
@@ -38,7 +37,6 @@ struct work {
 	redisContext *rc;           /* NULL while disconnected: reconnected */
 	const char *addr;           /* Redis "host:port" */
 	long retry_ms;              /* total retry budget before code 10 */
-	struct work_json *json;     /* the JSON object reused for each record */
 	/* Batches sent on rc, oldest first: Redis answers in this order. */
 	struct work_batch *queue[WORK_INFLIGHT_MAX];
 	size_t inflight;

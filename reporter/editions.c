@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
+#include "dispositif.h"
 #include "dossier_index.h"
 #include "editions_page.h"
 #include "editions_store.h"
@@ -680,11 +681,9 @@ static enum MHD_Result editions_dispositifs(struct editions *e, struct MHD_Conne
 		const char *field = h->element[i]->str, *value = h->element[i + 1]->str;
 		if (!field || !value)
 			continue;
-		json_t *d = json_loads(value, 0, NULL);
-		if (!json_is_object(d)) {
-			json_decref(d);
+		json_t *d = dispositif_decode(value);
+		if (!d)
 			d = json_pack("{s:s}", "raw", value);
-		}
 		json_object_set_new(d, "identity", json_string(field));
 		json_object_set_new(by_id, field, d);
 	}

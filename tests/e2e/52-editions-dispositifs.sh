@@ -15,10 +15,11 @@ D3;$ML_A;PETIT;Léa;03/04/2004;;
 EOF2
 "$AIJ_BIN/aij-indexer" --dossiers "$t/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
 	fail "aij-indexer: $(cat "$t/indexer.log")"
-# The dispositifs as the matcher attaches them (lib/dossier_index.h).
-j1='{"identifiant_sigma":"S1","code_regional":"011","identifiant_pe":"1234567A","nom_naissance":"LE GOFF","prenom":"Anaïs","date_naissance":"01/02/2003","code_insee_residence":"75101","type_dispositif":"AIJ","date_debut":"05/01/2026","date_fin_prevue":"","date_fin_reelle":"","motif_sortie":"","run_id":"2026-W48","line":3}'
+# The dispositifs as the matcher attaches them (lib/dispositif.h): j1 and
+# j2 in the compact form, j0 as JSON, as earlier versions stored them.
+j1='1;3;2026-W48;S1;011;1234567A;LE GOFF;Anaïs;01/02/2003;75101;AIJ;05/01/2026;;;'
 j0='{"identifiant_sigma":"S0","code_regional":"011","identifiant_pe":"1234567A","nom_naissance":"LE GOFF","prenom":"Anaïs","date_naissance":"01/02/2003","code_insee_residence":"75101","type_dispositif":"AIJ","date_debut":"01/06/2025","date_fin_prevue":"01/12/2025","date_fin_reelle":"01/12/2025","motif_sortie":"01","run_id":"2026-W47","line":9}'
-j2='{"identifiant_sigma":"S2","code_regional":"052","identifiant_pe":"","nom_naissance":"MARTIN","prenom":"Paul","date_naissance":"02/03/2004","code_insee_residence":"44130","type_dispositif":"AIJ","date_debut":"05/01/2026","date_fin_prevue":"","date_fin_reelle":"","motif_sortie":"","run_id":"2026-W48","line":4}'
+j2='1;4;2026-W48;S2;052;;MARTIN;Paul;02/03/2004;44130;AIJ;05/01/2026;;;'
 redis-cli -p "$redis_port" HSET aij:dispositifs:D1 "S1;AIJ;05/01/2026" "$j1" "S0;AIJ;01/06/2025" "$j0" >/dev/null
 redis-cli -p "$redis_port" HSET aij:dispositifs:D2 "S2;AIJ;05/01/2026" "$j2" >/dev/null
 redis-cli -p "$redis_port" HSET aij:dispositifs:D8 "S8;AIJ;05/01/2026" "$j2" >/dev/null # not in the index
@@ -40,6 +41,8 @@ assert j["dossier_id"] == "D1" and j["ml_code"] == sys.argv[2], j
 d = j["dispositifs"]
 assert [x["identity"] for x in d] == ["S0;AIJ;01/06/2025", "S1;AIJ;05/01/2026"], d
 assert d[1]["identifiant_sigma"] == "S1" and d[1]["prenom"] == "Anaïs" and d[1]["line"] == 3, d
+assert d[1]["nom_naissance"] == "LE GOFF" and d[1]["date_fin_prevue"] == "" and d[1]["run_id"] == "2026-W48", d
+assert d[0]["identifiant_sigma"] == "S0" and d[0]["line"] == 9, d
 assert d[0]["motif_sortie"] == "01" and d[0]["run_id"] == "2026-W47", d
 PY
 grep -qi '^Content-Type: application/json' "$t/headers" || fail "dispositifs Content-Type"

@@ -98,10 +98,11 @@ redis-cli -p "$redis_port" --scan --pattern 'aij:dispositifs:*' | while read -r 
 	redis-cli -p "$redis_port" hkeys "$key" | sed "s|^|${key#aij:dispositifs:} |"
 done | LC_ALL=C sort >"$t/dispositifs.got"
 diff -u "$t/dispositifs.expected" "$t/dispositifs.got" >&2 || fail "Redis dispositifs after the replay"
-redis-cli -p "$redis_port" hgetall aij:dispositifs:DFIXED0001 | grep -q '"run_id": *"2026-W30-r1"' ||
+# Stored as "1;<line>;<run_id>;<fields>" (lib/dispositif.h).
+redis-cli -p "$redis_port" hgetall aij:dispositifs:DFIXED0001 | grep -qE '^1;[0-9]+;2026-W30-r1;' ||
 	fail "the new dispositif of DFIXED0001 does not carry the replay's run id"
 old_runs=$(redis-cli -p "$redis_port" --scan --pattern 'aij:dispositifs:*' | while read -r key; do
-	redis-cli -p "$redis_port" hvals "$key"; done | grep -c '"run_id": *"2026-W30"' || true)
+	redis-cli -p "$redis_port" hvals "$key"; done | grep -cE '^1;[0-9]+;2026-W30;' || true)
 [ "$old_runs" -eq 0 ] || fail "$old_runs dispositifs still carry the first run's id after the replay"
 
 # A run that is not on Kafka cannot be replayed.

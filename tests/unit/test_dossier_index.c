@@ -240,7 +240,7 @@ static void prepare(struct prepared *p, const struct rec *r)
 	p->q.nom = p->nom;
 	p->q.ident = p->ident;
 	p->q.identity = p->identity;
-	p->q.json = p->json;
+	p->q.dispositif = p->json;
 }
 
 static const char cascade_export[] = HEADER
@@ -337,7 +337,7 @@ static struct index_result resolve_one(const struct rec *r, const char *json)
 {
 	struct prepared p;
 	prepare(&p, r);
-	p.q.json = json;
+	p.q.dispositif = json;
 	struct index_result res;
 	char errstr[256];
 	cr_assert_eq(index_resolve_batch(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),

@@ -17,6 +17,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "aij.pb-c.h"
+#include "dispositif.h"
 #include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
@@ -359,8 +360,11 @@ Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
 	redisReply *r = redisCommand(redis.rc, "HGET %s %s", INDEX_KEY_DISPOSITIFS "D1",
 				     "S1;AIJ;01/09/2025");
 	cr_assert(r && r->type == REDIS_REPLY_STRING, "dispositif S1 not attached to D1");
-	cr_expect(strstr(r->str, "\"identifiant_sigma\":\"S1\"") != NULL, "%s", r->str);
-	cr_expect(strstr(r->str, "\"line\":2") != NULL, "%s", r->str);
+	json_t *d = dispositif_decode(r->str);
+	cr_assert_not_null(d, "stored as '%s'", r->str);
+	cr_expect_str_eq(json_string_value(json_object_get(d, "identifiant_sigma")), "S1");
+	cr_expect_eq(json_integer_value(json_object_get(d, "line")), 2, "%s", r->str);
+	json_decref(d);
 	freeReplyObject(r);
 
 	cr_expect_eq(stop_matcher(), 0, "aij-matcher did not exit 0 on SIGTERM");
