@@ -134,11 +134,16 @@ BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
 	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o publish.o)
 
-all: $(BUILD)/bin/aij-bench-inmem
+all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure
 
 $(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# What bench/run wraps each measured program in (wall time, CPU, peak RSS).
+$(BUILD)/bin/aij-bench-measure: $(BUILD)/obj/bench/measure/main.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
 
 bench: deps
 	@$(MAKE) --no-print-directory all
