@@ -883,8 +883,8 @@ int index_publish(redisContext *rc, const struct index_data *d,
 /* The cascade                                                         */
 
 /* ARGV: n, then for each record seven values: P, index_hash(P) in 8 hex
- * digits, N(nom), ident key, index_hash(ident key), identity, the stored dispositif.
- * Returns, for each record, {step, dossier_id} when it integrated, else
+ * digits, N(nom), ident key, index_hash(ident key), identity, the dispositif
+ * as stored (lib/dispositif.h). Returns, for each record, {step, dossier_id} when it integrated, else
  * {0, code, code...}. Runs whole: it reads the current generation itself,
  * so a reload is seen entirely or not at all. Written for speed (Lua's
  * string.format and closures cost more than the HGETs): none in the loop. */
