@@ -1055,11 +1055,11 @@ int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
 	return status;
 }
 
-/* Appends the script call for q[0..n) to rc's output buffer, as EVALSHA
- * (script) or EVAL. Returns 0, or -1 with errstr. */
-static int index_resolve_append(redisContext *rc, const struct index_query *q,
-				size_t n, int by_sha, char *errstr, size_t errstr_size)
+int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
+		       char *errstr, size_t errstr_size)
 {
+	if (n == 0)
+		return 0;
 	size_t argc = 4 + INDEX_ARGS_PER_RECORD * n;
 	const char **argv = malloc(argc * sizeof(*argv));
 	size_t *argvlen = malloc(argc * sizeof(*argvlen));
@@ -1072,8 +1072,8 @@ static int index_resolve_append(redisContext *rc, const struct index_query *q,
 	char sha[41], count[24];
 	index_script_sha(sha);
 	snprintf(count, sizeof(count), "%zu", n);
-	argv[0] = by_sha ? "EVALSHA" : "EVAL";
-	argv[1] = by_sha ? sha : index_resolve_lua;
+	argv[0] = "EVALSHA";
+	argv[1] = sha;
 	argv[2] = "0";
 	argv[3] = count;
 	for (size_t i = 0; i < n; i++) {
@@ -1091,13 +1091,20 @@ static int index_resolve_append(redisContext *rc, const struct index_query *q,
 		a[6] = q[i].dispositif;
 	}
 	for (size_t i = 0; i < argc; i++)
-		argvlen[i] = i == 1 && !by_sha ? sizeof(index_resolve_lua) - 1 : strlen(argv[i]);
-	/* Copies the arguments: q may go once this returns. */
-	if (redisAppendCommandArgv(rc, (int)argc, argv, argvlen) != REDIS_OK)
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr[0] ? rc->errstr
-								  : "out of memory");
-	else
-		status = 0;
+		argvlen[i] = strlen(argv[i]);
+	/* Copies the arguments (q may go once this returns), then writes them. */
+	if (redisAppendCommandArgv(rc, (int)argc, argv, argvlen) != REDIS_OK) {
+		snprintf(errstr, errstr_size, "redis: %s",
+			 rc->errstr[0] ? rc->errstr : "out of memory");
+		goto out;
+	}
+	int done = 0;
+	while (!done)
+		if (redisBufferWrite(rc, &done) != REDIS_OK) {
+			snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+			goto out;
+		}
+	status = 0;
 out:
 	free(argv);
 	free(argvlen);
@@ -1105,40 +1112,17 @@ out:
 	return status;
 }
 
-int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
+int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
 		       char *errstr, size_t errstr_size)
 {
 	if (n == 0)
 		return 0;
-	if (index_resolve_append(rc, q, n, 1, errstr, errstr_size) != 0)
-		return -1;
-	int done = 0;
-	while (!done)
-		if (redisBufferWrite(rc, &done) != REDIS_OK) {
-			snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
-			return -1;
-		}
-	return 0;
-}
-
-/* Reads one reply into *reply. Returns 0, or -1 with errstr (rc->err set). */
-static int index_reply_read(redisContext *rc, redisReply **reply, char *errstr,
-			    size_t errstr_size)
-{
 	void *r = NULL;
 	if (redisGetReply(rc, &r) != REDIS_OK || !r) {
 		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
 		return -1;
 	}
-	*reply = r;
-	return 0;
-}
-
-/* Parses the script's reply (freed here). */
-static int index_resolve_parse(redisReply *reply, size_t n,
-			       struct index_result *out, char *errstr,
-			       size_t errstr_size)
-{
+	redisReply *reply = r;
 	int status;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(errstr, errstr_size, "redis: %s", reply->str);
@@ -1148,37 +1132,6 @@ static int index_resolve_parse(redisReply *reply, size_t n,
 	}
 	freeReplyObject(reply);
 	return status;
-}
-
-int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
-		       char *errstr, size_t errstr_size)
-{
-	if (n == 0)
-		return 0;
-	redisReply *reply;
-	if (index_reply_read(rc, &reply, errstr, errstr_size) != 0)
-		return -1;
-	return index_resolve_parse(reply, n, out, errstr, errstr_size);
-}
-
-int index_resolve_batch(redisContext *rc, const struct index_query *q,
-			size_t n, struct index_result *out,
-			char *errstr, size_t errstr_size)
-{
-	if (n == 0)
-		return 0;
-	redisReply *reply;
-	if (index_resolve_send(rc, q, n, errstr, errstr_size) != 0 ||
-	    index_reply_read(rc, &reply, errstr, errstr_size) != 0)
-		return -1;
-	if (reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "NOSCRIPT", 8) == 0) {
-		/* First use on this server (or it restarted): EVAL caches it. */
-		freeReplyObject(reply);
-		if (index_resolve_append(rc, q, n, 0, errstr, errstr_size) != 0 ||
-		    index_reply_read(rc, &reply, errstr, errstr_size) != 0)
-			return -1;
-	}
-	return index_resolve_parse(reply, n, out, errstr, errstr_size);
 }
 
 /* ARGV: dossier_id, index_hash(dossier_id) in 8 hex digits. Returns its ml_code or nil. */

@@ -143,22 +143,19 @@ struct index_result {
 
 /* Runs the cascade of SPEC §4 for the n records of q against the current
  * generation and attaches the integrated ones, in one script call (one round
- * trip, atomic). Fills out[0..n-1]. Returns 0, or -1 with errstr on any Redis
- * failure (no index loaded, connection lost: rc->err is then set and rc must
- * be replaced); nothing is partly done then but what a retry redoes
- * identically. Nothing else may be in flight on rc. */
-int index_resolve_batch(redisContext *rc, const struct index_query *q,
-			size_t n, struct index_result *out,
-			char *errstr, size_t errstr_size);
-
-/* The same in two halves, so that a caller keeps several batches in flight
- * on one connection (pipelining: Redis works on one while the caller
- * prepares the next). index_resolve_send() sends the script call for q
- * (copied: q may go then); index_resolve_recv() reads the reply of the
- * oldest batch sent and not yet received, whose size was n. The script must
- * be cached (index_script_load() on each new connection): a NOSCRIPT reply
- * is an error here. On any -1 (errstr), the replies still in flight are
- * lost: replace rc and resolve those batches again. */
+ * trip, atomic), in two halves so that a caller keeps several batches in
+ * flight on one connection (pipelining: Redis works on one while the caller
+ * prepares the next). index_resolve_send() sends the call for q (copied: q
+ * may go then); index_resolve_recv() reads the reply of the oldest batch sent
+ * and not yet received, whose size was n, into out[0..n-1]. The script must
+ * be cached on the server (index_script_load() on each new connection).
+ * Both return 0, or -1 with errstr:
+ *   - rc->err set (connection lost): the replies still due are lost too;
+ *     replace rc and send those batches again;
+ *   - rc->err 0: an error reply for that batch only (no index loaded,
+ *     NOSCRIPT after a SCRIPT FLUSH...); the later replies still come.
+ * Nothing is partly done by a failed batch but what sending it again redoes
+ * identically. */
 int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		       char *errstr, size_t errstr_size);
 int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,

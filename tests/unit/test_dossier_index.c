@@ -18,6 +18,8 @@ static void setup(void)
 {
 	log_set_level(LOG_LVL_ERROR);
 	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
+	char errstr[256];
+	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
 }
 
 static void teardown(void)
@@ -52,6 +54,15 @@ static long long load(const char *text)
 				   sizeof(errstr)), 0, "%s", errstr);
 	index_data_free(d);
 	return atoll(gen);
+}
+
+/* One batch, sent and its reply read: 0 or -1 (errstr). */
+static int resolve(redisContext *rc, const struct index_query *q, size_t n,
+		   struct index_result *res, char *errstr, size_t errstr_size)
+{
+	if (index_resolve_send(rc, q, n, errstr, errstr_size) != 0)
+		return -1;
+	return index_resolve_recv(rc, n, res, errstr, errstr_size);
 }
 
 static redisReply *cmd(const char *fmt, ...)
@@ -211,7 +222,7 @@ Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
 	char errstr[256];
 	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000", "S;AIJ;01/01/2026", "{}" };
 	struct index_result res;
-	cr_assert_eq(index_resolve_batch(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), 0,
+	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
 	cr_expect_eq(res.step, 1);
 	cr_expect_str_eq(res.dossier_id, "D1");
@@ -290,31 +301,40 @@ static void codes_text(const struct index_result *res, char *out, size_t size)
 					res->codes[i]);
 }
 
-Test(dossier_index, cascade_every_case_of_the_spec)
+/* Loads cascade_export and prepares every case into p and q. */
+static void prepare_cases(struct prepared p[NCASES], struct index_query q[NCASES])
 {
 	load(cascade_export);
-	struct prepared p[NCASES];
-	struct index_query q[NCASES];
 	for (size_t i = 0; i < NCASES; i++) {
 		prepare(&p[i], &cascade_cases[i].r);
 		q[i] = p[i].q;
 	}
+}
+
+/* res is what case i expects: its step and dossier, or its codes. */
+static void expect_case(size_t i, const struct index_result *res)
+{
+	char codes[32];
+	codes_text(res, codes, sizeof(codes));
+	cr_expect_eq(res->step, cascade_cases[i].step, "case %zu (%s): step %u, codes '%s'",
+		     i, cascade_cases[i].r.sigma, res->step, codes);
+	if (cascade_cases[i].step)
+		cr_expect_str_eq(res->dossier_id, cascade_cases[i].dossier, "case %zu", i);
+	else
+		cr_expect_str_eq(codes, cascade_cases[i].codes, "case %zu", i);
+}
+
+Test(dossier_index, cascade_every_case_of_the_spec)
+{
+	struct prepared p[NCASES];
+	struct index_query q[NCASES];
+	prepare_cases(p, q);
 	struct index_result res[NCASES];
 	char errstr[256];
-	cr_assert_eq(index_resolve_batch(redis.rc, q, NCASES, res, errstr, sizeof(errstr)),
+	cr_assert_eq(resolve(redis.rc, q, NCASES, res, errstr, sizeof(errstr)),
 		     0, "%s", errstr);
-	for (size_t i = 0; i < NCASES; i++) {
-		char codes[32];
-		codes_text(&res[i], codes, sizeof(codes));
-		cr_expect_eq(res[i].step, cascade_cases[i].step,
-			     "case %zu (%s): step %u, codes '%s'", i,
-			     cascade_cases[i].r.sigma, res[i].step, codes);
-		if (cascade_cases[i].step)
-			cr_expect_str_eq(res[i].dossier_id, cascade_cases[i].dossier,
-					 "case %zu", i);
-		else
-			cr_expect_str_eq(codes, cascade_cases[i].codes, "case %zu", i);
-	}
+	for (size_t i = 0; i < NCASES; i++)
+		expect_case(i, &res[i]);
 }
 
 Test(dossier_index, one_record_at_a_time_gives_the_same)
@@ -325,7 +345,7 @@ Test(dossier_index, one_record_at_a_time_gives_the_same)
 		prepare(&p, &cascade_cases[i].r);
 		struct index_result res;
 		char errstr[256];
-		cr_assert_eq(index_resolve_batch(redis.rc, &p.q, 1, &res, errstr,
+		cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr,
 						 sizeof(errstr)), 0, "%s", errstr);
 		cr_expect_eq(res.step, cascade_cases[i].step, "case %zu", i);
 	}
@@ -340,7 +360,7 @@ static struct index_result resolve_one(const struct rec *r, const char *json)
 	p.q.dispositif = json;
 	struct index_result res;
 	char errstr[256];
-	cr_assert_eq(index_resolve_batch(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),
+	cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),
 		     0, "%s", errstr);
 	return res;
 }
@@ -409,7 +429,7 @@ Test(dossier_index, the_same_dispositif_twice_in_a_batch_stays_one_copy)
 	struct index_query q[2] = { p[0].q, p[1].q };
 	struct index_result res[2];
 	char errstr[256];
-	cr_assert_eq(index_resolve_batch(redis.rc, q, 2, res, errstr, sizeof(errstr)), 0,
+	cr_assert_eq(resolve(redis.rc, q, 2, res, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
 	cr_expect_eq(res[0].step, 1);
 	cr_expect_eq(res[1].step, 2);
@@ -445,7 +465,7 @@ Test(dossier_index, a_big_batch)
 		q[i] = p[i].q;
 	}
 	char errstr[256];
-	cr_assert_eq(index_resolve_batch(redis.rc, q, N + 1, res, errstr, sizeof(errstr)),
+	cr_assert_eq(resolve(redis.rc, q, N + 1, res, errstr, sizeof(errstr)),
 		     0, "%s", errstr);
 	for (int i = 0; i < N; i++) {
 		char want[16];
@@ -461,61 +481,24 @@ Test(dossier_index, a_big_batch)
 }
 
 /* Pipelined: several batches sent before their replies are read; each
- * reply is its own batch's, in order, and equal to a plain call's. */
+ * reply is its own batch's, in order. */
 Test(dossier_index, pipelined_batches_answer_in_order)
 {
-	load(cascade_export);
 	struct prepared p[NCASES];
 	struct index_query q[NCASES];
-	for (size_t i = 0; i < NCASES; i++) {
-		prepare(&p[i], &cascade_cases[i].r);
-		q[i] = p[i].q;
-	}
-	char errstr[256];
-	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
+	prepare_cases(p, q);
 	/* The cases in three batches of unequal sizes, all sent first. */
 	size_t cut[] = { 0, 1, NCASES / 2, NCASES };
+	char errstr[256];
 	for (size_t b = 0; b < 3; b++)
 		cr_assert_eq(index_resolve_send(redis.rc, q + cut[b], cut[b + 1] - cut[b],
 						errstr, sizeof(errstr)), 0, "%s", errstr);
-	struct index_result res[NCASES], plain[NCASES];
+	struct index_result res[NCASES];
 	for (size_t b = 0; b < 3; b++)
 		cr_assert_eq(index_resolve_recv(redis.rc, cut[b + 1] - cut[b], res + cut[b],
 						errstr, sizeof(errstr)), 0, "%s", errstr);
-	cr_assert_eq(index_resolve_batch(redis.rc, q, NCASES, plain, errstr, sizeof(errstr)),
-		     0, "%s", errstr);
-	for (size_t i = 0; i < NCASES; i++) {
-		cr_expect_eq(res[i].step, cascade_cases[i].step, "case %zu", i);
-		cr_expect_eq(res[i].step, plain[i].step, "case %zu", i);
-		cr_expect_str_eq(res[i].dossier_id, plain[i].dossier_id, "case %zu", i);
-		cr_expect_eq(res[i].ncodes, plain[i].ncodes, "case %zu", i);
-		for (size_t c = 0; c < res[i].ncodes; c++)
-			cr_expect_eq(res[i].codes[c], plain[i].codes[c], "case %zu", i);
-	}
-}
-
-/* The two halves do not fall back to EVAL: an uncached script is an error
- * reply, and the connection stays usable. */
-Test(dossier_index, pipelined_batch_without_the_script_is_an_error)
-{
-	load(cascade_export);
-	struct prepared p;
-	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
-	prepare(&p, &r);
-	char errstr[256];
-	freeReplyObject(cmd("SCRIPT FLUSH"));
-	struct index_result res;
-	cr_assert_eq(index_resolve_send(redis.rc, &p.q, 1, errstr, sizeof(errstr)), 0, "%s",
-		     errstr);
-	cr_expect_eq(index_resolve_recv(redis.rc, 1, &res, errstr, sizeof(errstr)), -1);
-	cr_expect(strstr(errstr, "NOSCRIPT") != NULL, "%s", errstr);
-	cr_expect_eq(redis.rc->err, 0);
-	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
-	cr_assert_eq(index_resolve_send(redis.rc, &p.q, 1, errstr, sizeof(errstr)), 0, "%s",
-		     errstr);
-	cr_assert_eq(index_resolve_recv(redis.rc, 1, &res, errstr, sizeof(errstr)), 0, "%s",
-		     errstr);
-	cr_expect_eq(res.step, 1);
+	for (size_t i = 0; i < NCASES; i++)
+		expect_case(i, &res[i]);
 }
 
 /* ------------------------------------------------------------- failures */
@@ -525,17 +508,27 @@ Test(dossier_index, no_index_loaded_is_an_error)
 	struct index_query q = { "PE1", "X", "X|Y|01/01/2000", "s;AIJ;01/01/2026", "{}" };
 	struct index_result res;
 	char errstr[256];
-	cr_assert_eq(index_resolve_batch(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
 	cr_expect(strstr(errstr, "no dossier index loaded") != NULL, "%s", errstr);
 	cr_expect_eq(redis.rc->err, 0, "the connection itself is fine");
 }
 
-Test(dossier_index, the_script_is_sent_again_after_a_flush)
+/* A flushed script is an error reply (the matcher then reconnects, which
+ * loads it again); the connection stays usable. */
+Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
 {
 	load(cascade_export);
 	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
 	cr_assert_eq(resolve_one(&r, "{}").step, 1);
 	freeReplyObject(cmd("SCRIPT FLUSH"));
+	struct prepared p;
+	prepare(&p, &r);
+	struct index_result res;
+	char errstr[256];
+	cr_expect_eq(resolve(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_expect(strstr(errstr, "NOSCRIPT") != NULL, "%s", errstr);
+	cr_expect_eq(redis.rc->err, 0);
+	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
 	cr_assert_eq(resolve_one(&r, "{}").step, 1);
 }
 
@@ -548,7 +541,7 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 	struct index_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000", "s;AIJ;01/01/2026", "{}" };
 	struct index_result res;
 	char errstr[256];
-	cr_expect_eq(index_resolve_batch(rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
+	cr_expect_eq(resolve(rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
 	cr_expect_neq(rc->err, 0);
 	redisFree(rc);
 
