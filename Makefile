@@ -56,7 +56,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/unit/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit e2e demo bench clean fuzz fuzz-build
+.PHONY: all deps test unit e2e demo bench bench-redis clean fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Objects are not intermediates to delete: the next make would rebuild them.
 .SECONDARY:
@@ -134,9 +134,14 @@ BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
 	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o publish.o)
 
-all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure
+all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 
 $(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The week's Redis work alone, without Kafka (bench/redis-floor).
+$(BUILD)/bin/aij-bench-redis: $(BUILD)/obj/bench/redis/main.o $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -149,6 +154,12 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) BENCH_LINES=$(BENCH_LINES) BENCH_DOSSIERS=$(BENCH_DOSSIERS) \
 		BENCH_RUNS=$(BENCH_RUNS) BENCH_DIR=$(BENCH_DIR) bench/run
+
+# The week's Redis work alone, through the script and as plain commands.
+bench-redis: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) BENCH_LINES=$(BENCH_LINES) BENCH_DOSSIERS=$(BENCH_DOSSIERS) \
+		BENCH_RUNS=$(BENCH_RUNS) BENCH_DIR=$(BENCH_DIR) bench/redis-floor
 
 clean:
 	rm -rf $(BUILD)

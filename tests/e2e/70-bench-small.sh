@@ -20,3 +20,21 @@ python3 tests/e2e/oracle.py --dispositifs "$data/week.csv" --dossiers "$data/dos
 	--coverage "$data/coverage.csv" --run-id bench --out "$t/expected" || fail "oracle.py"
 same_outputs "$t/expected" "$t/bench/product-m2-r1"
 same_outputs "$t/expected" "$t/bench/sql-r1"
+
+# bench/redis-floor on the same data: the product's script and the plain
+# commands each integrate, step by step, what the product integrated.
+BENCH_DIR=$t/bench BENCH_LINES=20000 BENCH_DOSSIERS=40000 BENCH_SEED=7 BENCH_RUNS=1 \
+	bench/redis-floor >"$t/floor.out" 2>&1 || { cat "$t/floor.out" >&2; fail "bench/redis-floor exited with $?"; }
+grep -q 'both modes agree' "$t/bench/redis-floor.txt" || fail "redis-floor.txt does not say the modes agree"
+for mode in script commands; do
+	python3 - "$t/bench/product-m2-r1/summary.json" "$t/bench/redis-floor/$mode-r1.txt" <<'PY' ||
+import json, sys
+summary = json.load(open(sys.argv[1]))
+line = next(l for l in open(sys.argv[2]) if l.startswith("mode="))
+got = dict(kv.split("=", 1) for kv in line.split())
+want = {"integrated": summary["integrated"], **{f"step{s}": n for s, n in summary["by_step"].items()}}
+bad = {k: (got.get(k), v) for k, v in want.items() if int(got.get(k, -1)) != v}
+sys.exit(f"{sys.argv[2]}: (replay, product) differ: {bad}" if bad else 0)
+PY
+		fail "aij-bench-redis --mode $mode does not integrate what the product did"
+done
