@@ -5,14 +5,10 @@
  * and a clean stop on SIGTERM. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -21,63 +17,28 @@
 #include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
-#include "support/broker.h"
-#include "support/redis_server.h"
+#include "support/clock.h"
+#include "support/matcher.h"
 
 #define PARTITIONS 4
 #define RUN_ID "2026-W10"
 #define WAIT_MS 60000   /* a guard against a hung test, not a timing check */
 
-static struct test_broker broker;
-static struct test_redis redis;
-static pid_t matcher_pid;
-static char group[64];
-static char matcher_log[64];   /* the matcher's stderr */
+static struct test_matcher fx; /* redis, broker, the matcher process */
 
 static void setup(void)
 {
 	log_set_level(LOG_LVL_ERROR);
-	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
-	cr_assert_eq(test_broker_start(&broker, PARTITIONS), 0, "aij-broker did not start");
-	snprintf(group, sizeof(group), "test-matchers-%d", (int)getpid());
-	snprintf(matcher_log, sizeof(matcher_log), "/tmp/aij-test-matcher.%d.log",
-		 (int)getpid());
+	cr_assert_eq(test_matcher_setup(&fx, "matcher", PARTITIONS), 0,
+		     "redis-server or aij-broker did not start");
 }
 
 static void teardown(void)
 {
-	if (matcher_pid > 0) {
-		kill(matcher_pid, SIGKILL);
-		waitpid(matcher_pid, NULL, 0);
-		matcher_pid = 0;
-	}
-	/* The matcher's log, for whoever reads a failure. */
-	FILE *log = fopen(matcher_log, "r");
-	if (log) {
-		char line[1024];
-		while (fgets(line, sizeof(line), log))
-			fputs(line, stderr);
-		fclose(log);
-		unlink(matcher_log);
-	}
-	test_broker_stop(&broker);
-	test_redis_stop(&redis);
+	test_matcher_teardown(&fx);
 }
 
 TestSuite(matcher, .init = setup, .fini = teardown, .timeout = 120);
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 static void load_index(void)
 {
@@ -86,17 +47,9 @@ static void load_index(void)
 		"D2;ML1;Martin;Paul;03/04/2001;PE2;\n"
 		"D3;ML1;Martin;Paul;03/04/2001;PE2;\n"
 		"D4;ML2;Durand;Léa;05/06/2002;;\n";
-	FILE *in = fmemopen((void *)export, strlen(export), "r");
-	char errstr[256], gen[32];
-	struct index_data *d = index_read(in, "export.csv", NULL, errstr, sizeof(errstr));
-	fclose(in);
-	cr_assert_not_null(d, "%s", errstr);
-	redisContext *rc = test_redis_connect(&redis);
-	cr_assert(rc && !rc->err);
-	cr_assert_eq(index_publish(rc, d, gen, sizeof(gen), errstr, sizeof(errstr)), 0,
+	char errstr[256];
+	cr_assert_eq(test_matcher_index_publish(&fx, export, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
-	redisFree(rc);
-	index_data_free(d);
 }
 
 /* The week's records: line, validation code, fields. */
@@ -130,7 +83,7 @@ static const struct rec week[] = {
 static void publish_week(void)
 {
 	char errstr[512];
-	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+	rd_kafka_t *rk = kafka_producer_new(fx.broker.bootstrap, NULL, NULL, NULL, errstr,
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	for (size_t i = 0; i < NWEEK; i++) {
@@ -164,54 +117,20 @@ static void publish_week(void)
 
 static void start_matcher(long retry_ms)
 {
-	const char *bin_dir = getenv("AIJ_BIN");
-	char bin[512], retry[24];
-	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
+	char retry[24];
 	snprintf(retry, sizeof(retry), "%ld", retry_ms);
-	matcher_pid = fork();
-	cr_assert_geq(matcher_pid, 0);
-	if (matcher_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		FILE *log = freopen(matcher_log, "a", stderr);
-		(void)log;
-		execl(bin, bin, "--brokers", broker.bootstrap, "--redis", redis.addr,
-		      "--group", group, "--batch", "3", "--redis-retry-ms", retry,
-		      "--log-level", "info", (char *)NULL);
-		_exit(127);
-	}
+	const char *const flags[] = { "--batch", "3", "--redis-retry-ms", retry, NULL };
+	cr_assert_eq(test_matcher_start(&fx, flags), 0, "aij-matcher did not start");
 }
 
 /* Waits until the matcher's log holds text; 0, or -1 at the guard. */
 static int wait_log(const char *text)
 {
-	long until = now_ms() + WAIT_MS;
-	while (now_ms() < until) {
-		FILE *log = fopen(matcher_log, "r");
-		char line[1024];
-		int found = 0;
-		while (log && !found && fgets(line, sizeof(line), log))
-			found = strstr(line, text) != NULL;
-		if (log)
-			fclose(log);
-		if (found)
+	long until = test_clock_now_ms() + WAIT_MS;
+	while (test_clock_now_ms() < until) {
+		if (test_matcher_log_count(&fx, text) > 0)
 			return 0;
-		sleep_ms(100);
-	}
-	return -1;
-}
-
-/* SIGTERM, then the exit status (-1 if it did not exit in time). */
-static int stop_matcher(void)
-{
-	kill(matcher_pid, SIGTERM);
-	long until = now_ms() + 20000;
-	int status;
-	while (now_ms() < until) {
-		if (waitpid(matcher_pid, &status, WNOHANG) == matcher_pid) {
-			matcher_pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		sleep_ms(50);
+		test_clock_sleep_ms(100);
 	}
 	return -1;
 }
@@ -224,7 +143,7 @@ static size_t read_outcomes(Aij__Outcome **by_line, size_t max_line, size_t n)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
-	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", broker.bootstrap,
+	cr_assert_eq(rd_kafka_conf_set(conf, "bootstrap.servers", fx.broker.bootstrap,
 				       errstr, sizeof(errstr)), RD_KAFKA_CONF_OK);
 	/* assign() needs a group, even one that never commits. */
 	cr_assert_eq(rd_kafka_conf_set(conf, "group.id", "test-matcher-reader", errstr,
@@ -241,8 +160,8 @@ static size_t read_outcomes(Aij__Outcome **by_line, size_t max_line, size_t n)
 	rd_kafka_topic_partition_list_destroy(parts);
 
 	size_t got = 0;
-	long until = now_ms() + WAIT_MS;
-	while (got < n && now_ms() < until) {
+	long until = test_clock_now_ms() + WAIT_MS;
+	while (got < n && test_clock_now_ms() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
@@ -318,12 +237,12 @@ static void check_week(int technical)
 static int64_t wait_committed(void)
 {
 	char errstr[512];
-	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, group, NULL, errstr,
+	rd_kafka_t *rk = kafka_consumer_new(fx.broker.bootstrap, fx.group, NULL, errstr,
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	int64_t left = -1;
-	long until = now_ms() + WAIT_MS;
-	while (left != 0 && now_ms() < until) {
+	long until = test_clock_now_ms() + WAIT_MS;
+	while (left != 0 && test_clock_now_ms() < until) {
 		rd_kafka_topic_partition_list_t *parts =
 			rd_kafka_topic_partition_list_new(PARTITIONS);
 		for (int p = 0; p < PARTITIONS; p++)
@@ -342,7 +261,7 @@ static int64_t wait_committed(void)
 		}
 		rd_kafka_topic_partition_list_destroy(parts);
 		if (left != 0)
-			sleep_ms(200);
+			test_clock_sleep_ms(200);
 	}
 	rd_kafka_destroy(rk);
 	return left;
@@ -357,7 +276,7 @@ Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
 	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
 
 	/* The integrated dispositifs are attached in Redis. */
-	redisReply *r = redisCommand(redis.rc, "HGET %s %s", INDEX_KEY_DISPOSITIFS "D1",
+	redisReply *r = redisCommand(fx.redis.rc, "HGET %s %s", INDEX_KEY_DISPOSITIFS "D1",
 				     "S1;AIJ;01/09/2025");
 	cr_assert(r && r->type == REDIS_REPLY_STRING, "dispositif S1 not attached to D1");
 	json_t *d = dispositif_decode(r->str);
@@ -367,32 +286,32 @@ Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
 	json_decref(d);
 	freeReplyObject(r);
 
-	cr_expect_eq(stop_matcher(), 0, "aij-matcher did not exit 0 on SIGTERM");
+	cr_expect_eq(test_matcher_stop(&fx), 0, "aij-matcher did not exit 0 on SIGTERM");
 	cr_expect_eq(wait_log("is not a Record"), 0, "the poison message was not logged");
 }
 
 Test(matcher, redis_down_past_the_budget_gives_code_10)
 {
-	test_redis_kill(&redis);
+	test_redis_kill(&fx.redis);
 	publish_week();
 	start_matcher(500);
 	check_week(1);
 	/* Every record has its outcome, so the batch is committed too. */
 	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
-	cr_expect_eq(stop_matcher(), 0);
+	cr_expect_eq(test_matcher_stop(&fx), 0);
 }
 
 Test(matcher, redis_back_within_the_budget)
 {
-	test_redis_kill(&redis);
+	test_redis_kill(&fx.redis);
 	publish_week();
 	start_matcher(60000);
 	cr_assert_eq(wait_log("retry 2 in"), 0, "the matcher never retried redis");
-	cr_assert_eq(test_redis_restart(&redis), 0);
+	cr_assert_eq(test_redis_restart(&fx.redis), 0);
 	load_index();
 	check_week(0);
 	cr_expect_eq(wait_log("redis is back"), 0);
-	cr_expect_eq(stop_matcher(), 0);
+	cr_expect_eq(test_matcher_stop(&fx), 0);
 }
 
 Test(matcher, bad_usage_exits_2)

@@ -9,13 +9,10 @@
  *   usual, its unknown fields ignored. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -25,58 +22,24 @@
 #include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
-#include "support/broker.h"
-#include "support/redis_server.h"
+#include "support/clock.h"
+#include "support/matcher.h"
 
 #define RUN_ID "2026-W75"
 #define WAIT_MS 60000   /* a guard against a hung test, not a timing check */
 
-static struct test_broker broker;
-static struct test_redis redis;
-static pid_t matcher_pid;
-static char group[64];
-static char matcher_log[64];
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
+static struct test_matcher fx; /* redis, broker, the matcher process */
 
 static void setup(void)
 {
 	log_set_level(LOG_LVL_ERROR);
-	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
-	cr_assert_eq(test_broker_start(&broker, 1), 0, "aij-broker did not start");
-	snprintf(group, sizeof(group), "test-poison-%d", (int)getpid());
-	snprintf(matcher_log, sizeof(matcher_log), "/tmp/aij-test-poison.%d.log",
-		 (int)getpid());
+	cr_assert_eq(test_matcher_setup(&fx, "poison", 1), 0,
+		     "redis-server or aij-broker did not start");
 }
 
 static void teardown(void)
 {
-	if (matcher_pid > 0) {
-		kill(matcher_pid, SIGKILL);
-		waitpid(matcher_pid, NULL, 0);
-		matcher_pid = 0;
-	}
-	FILE *log = fopen(matcher_log, "r");
-	if (log) {
-		char line[1024];
-		while (fgets(line, sizeof(line), log))
-			fputs(line, stderr);
-		fclose(log);
-		unlink(matcher_log);
-	}
-	test_broker_stop(&broker);
-	test_redis_stop(&redis);
+	test_matcher_teardown(&fx);
 }
 
 TestSuite(poison, .init = setup, .fini = teardown, .timeout = 120);
@@ -85,17 +48,9 @@ static void load_index(void)
 {
 	static const char export[] = INDEX_EXPORT_HEADER "\n"
 		"D1;ML1;Le Goff;Anne;01/02/2000;PE1;\n";
-	FILE *in = fmemopen((void *)export, strlen(export), "r");
-	char errstr[256], gen[32];
-	struct index_data *d = index_read(in, "export.csv", NULL, errstr, sizeof(errstr));
-	fclose(in);
-	cr_assert_not_null(d, "%s", errstr);
-	redisContext *rc = test_redis_connect(&redis);
-	cr_assert(rc && !rc->err);
-	cr_assert_eq(index_publish(rc, d, gen, sizeof(gen), errstr, sizeof(errstr)), 0,
+	char errstr[256];
+	cr_assert_eq(test_matcher_index_publish(&fx, export, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
-	redisFree(rc);
-	index_data_free(d);
 }
 
 /* A packed Record of line `line`; with `newer`, fields of a later schema
@@ -134,32 +89,14 @@ static void produce(rd_kafka_t *rk, const char *key, const void *payload, size_t
 
 static void start_matcher(void)
 {
-	const char *bin_dir = getenv("AIJ_BIN");
-	char bin[512];
-	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
-	matcher_pid = fork();
-	cr_assert_geq(matcher_pid, 0);
-	if (matcher_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		FILE *log = freopen(matcher_log, "a", stderr);
-		(void)log;
-		execl(bin, bin, "--brokers", broker.bootstrap, "--redis", redis.addr,
-		      "--group", group, "--batch", "2", "--log-level", "info", (char *)NULL);
-		_exit(127);
-	}
+	static const char *const flags[] = { "--batch", "2", NULL };
+	cr_assert_eq(test_matcher_start(&fx, flags), 0, "aij-matcher did not start");
 }
 
 /* Counts the matcher's log lines holding text. */
 static int log_count(const char *text)
 {
-	FILE *log = fopen(matcher_log, "r");
-	char line[1024];
-	int n = 0;
-	while (log && fgets(line, sizeof(line), log))
-		n += strstr(line, text) != NULL;
-	if (log)
-		fclose(log);
-	return n;
+	return test_matcher_log_count(&fx, text);
 }
 
 /* Reads outcomes of RUN_ID until lines 2 and 4 and two poison messages
@@ -168,7 +105,7 @@ static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 {
 	size_t n_poison = 0;
 	char errstr[512];
-	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, "test-poison-reader", NULL,
+	rd_kafka_t *rk = kafka_consumer_new(fx.broker.bootstrap, "test-poison-reader", NULL,
 					    errstr, sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
@@ -176,8 +113,8 @@ static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 		RD_KAFKA_OFFSET_BEGINNING;
 	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
-	long until = now_ms() + WAIT_MS;
-	while ((!by_line[2] || !by_line[4] || n_poison < 2) && now_ms() < until) {
+	long until = test_clock_now_ms() + WAIT_MS;
+	while ((!by_line[2] || !by_line[4] || n_poison < 2) && test_clock_now_ms() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
@@ -202,19 +139,19 @@ static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 static int64_t wait_committed(int64_t want)
 {
 	char errstr[512];
-	rd_kafka_t *rk = kafka_consumer_new(broker.bootstrap, group, NULL, errstr,
+	rd_kafka_t *rk = kafka_consumer_new(fx.broker.bootstrap, fx.group, NULL, errstr,
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	int64_t got = -1;
-	long until = now_ms() + WAIT_MS;
-	while (got < want && now_ms() < until) {
+	long until = test_clock_now_ms() + WAIT_MS;
+	while (got < want && test_clock_now_ms() < until) {
 		rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
 		rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_RECORDS, 0);
 		if (rd_kafka_committed(rk, parts, 5000) == 0)
 			got = parts->elems[0].offset;
 		rd_kafka_topic_partition_list_destroy(parts);
 		if (got < want)
-			sleep_ms(200);
+			test_clock_sleep_ms(200);
 	}
 	rd_kafka_destroy(rk);
 	return got;
@@ -231,7 +168,7 @@ static void publish_manifest(void)
 	m.sha256 = "";
 	m.records = 2;
 	m.last_line = 4;
-	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+	rd_kafka_t *rk = kafka_producer_new(fx.broker.bootstrap, NULL, NULL, NULL, errstr,
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	size_t len = aij__manifest__pack(&m, buf);
@@ -252,7 +189,7 @@ static void check_reported(void)
 		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
 		 "--coverage tests/unit/fixtures/reporter_coverage.csv --stall-timeout 30 "
 		 "--log-level warn 2>>%s",
-		 bin && *bin ? bin : "build/bin", broker.bootstrap, RUN_ID, out, matcher_log);
+		 bin && *bin ? bin : "build/bin", fx.broker.bootstrap, RUN_ID, out, fx.log);
 	int st = system(cmd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "aij-reporter failed: %s", cmd);
 	cr_expect_eq(log_count("is not a record (code 10)"), 2, "the reporter did not log both");
@@ -286,7 +223,7 @@ Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)
 	static const uint8_t truncated[] = { 0x0a, 0x7f, 'r', 'u', 'n' };
 
 	load_index();
-	rd_kafka_t *rk = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
+	rd_kafka_t *rk = kafka_producer_new(fx.broker.bootstrap, NULL, NULL, NULL, errstr,
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	produce(rk, "1", garbage, sizeof(garbage));                   /* offset 0 */

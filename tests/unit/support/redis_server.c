@@ -1,4 +1,5 @@
 #include "redis_server.h"
+#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -11,14 +12,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-
-static void test_redis_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
-}
 
 /* A port the kernel just gave out: free now, and very likely still free when
  * the server binds it a moment later (a clash is retried by the caller). */
@@ -92,7 +86,7 @@ static int test_redis_wait(struct test_redis *r)
 			}
 		}
 		redisFree(rc);
-		test_redis_sleep_ms(20);
+		test_clock_sleep_ms(20);
 	}
 	return -1;
 }
@@ -111,7 +105,7 @@ static void test_redis_end(struct test_redis *r, int sig)
 			r->pid = 0;
 			return;
 		}
-		test_redis_sleep_ms(10);
+		test_clock_sleep_ms(10);
 	}
 	kill(r->pid, SIGKILL);
 	waitpid(r->pid, NULL, 0);
@@ -177,7 +171,7 @@ int test_redis_restart(struct test_redis *r)
 		if (test_redis_wait(r) == 0)
 			return 0;
 		test_redis_end(r, SIGKILL);
-		test_redis_sleep_ms(100);
+		test_clock_sleep_ms(100);
 	}
 	return -1;
 }

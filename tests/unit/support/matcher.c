@@ -1,0 +1,136 @@
+#include "matcher.h"
+#include "clock.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "dossier_index.h"
+
+#define TEST_MATCHER_STOP_MS 20000
+#define TEST_MATCHER_MAX_FLAGS 32
+
+int test_matcher_setup(struct test_matcher *m, const char *name, int partitions)
+{
+	memset(m, 0, sizeof(*m));
+	if (test_redis_start(&m->redis) < 0)
+		return -1;
+	if (test_broker_start(&m->broker, partitions) < 0) {
+		test_redis_stop(&m->redis);
+		return -1;
+	}
+	snprintf(m->group, sizeof(m->group), "test-%s-%d", name, (int)getpid());
+	snprintf(m->log, sizeof(m->log), "/tmp/aij-test-%s.%d.log", name, (int)getpid());
+	return 0;
+}
+
+int test_matcher_index_publish(const struct test_matcher *m, const char *export_csv,
+			       char *errstr, size_t errstr_size)
+{
+	FILE *in = fmemopen((void *)export_csv, strlen(export_csv), "r");
+	if (!in) {
+		snprintf(errstr, errstr_size, "cannot open the export: %s", strerror(errno));
+		return -1;
+	}
+	struct index_data *d = index_read(in, "export.csv", NULL, errstr, errstr_size);
+	fclose(in);
+	if (!d)
+		return -1;
+	/* Its own connection: the test may have killed the fixture's. */
+	redisContext *rc = test_redis_connect(&m->redis);
+	int ret = -1;
+	char gen[32];
+	if (!rc || rc->err)
+		snprintf(errstr, errstr_size, "cannot connect to redis '%s': %s", m->redis.addr,
+			 rc ? rc->errstr : "out of memory");
+	else
+		ret = index_publish(rc, d, gen, sizeof(gen), errstr, errstr_size);
+	redisFree(rc);
+	index_data_free(d);
+	return ret;
+}
+
+int test_matcher_start(struct test_matcher *m, const char *const *flags)
+{
+	const char *bin_dir = getenv("AIJ_BIN");
+	char bin[512];
+	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
+	const char *argv[TEST_MATCHER_MAX_FLAGS + 10] = { bin, "--brokers", m->broker.bootstrap,
+		"--redis", m->redis.addr, "--group", m->group, "--log-level", "info" };
+	size_t n = 9;
+	for (size_t i = 0; flags && flags[i]; i++) {
+		if (i == TEST_MATCHER_MAX_FLAGS) {
+			fprintf(stderr, "test_matcher: more than %d flags\n",
+				TEST_MATCHER_MAX_FLAGS);
+			return -1;
+		}
+		argv[n++] = flags[i];
+	}
+	fflush(NULL); /* no buffered output duplicated into the child */
+	m->pid = fork();
+	if (m->pid < 0) {
+		fprintf(stderr, "test_matcher: fork: %s\n", strerror(errno));
+		m->pid = 0;
+		return -1;
+	}
+	if (m->pid == 0) {
+		/* The matcher must not outlive a test that crashed. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		FILE *log = freopen(m->log, "a", stderr);
+		(void)log;
+		execv(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return 0;
+}
+
+int test_matcher_stop(struct test_matcher *m)
+{
+	kill(m->pid, SIGTERM);
+	long until = test_clock_now_ms() + TEST_MATCHER_STOP_MS;
+	int status;
+	while (test_clock_now_ms() < until) {
+		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
+			m->pid = 0;
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		test_clock_sleep_ms(50);
+	}
+	return -1;
+}
+
+int test_matcher_log_count(const struct test_matcher *m, const char *text)
+{
+	FILE *log = fopen(m->log, "r");
+	char line[1024];
+	int n = 0;
+	while (log && fgets(line, sizeof(line), log))
+		n += strstr(line, text) != NULL;
+	if (log)
+		fclose(log);
+	return n;
+}
+
+void test_matcher_teardown(struct test_matcher *m)
+{
+	if (m->pid > 0) {
+		kill(m->pid, SIGKILL);
+		waitpid(m->pid, NULL, 0);
+		m->pid = 0;
+	}
+	FILE *log = m->log[0] ? fopen(m->log, "r") : NULL;
+	if (log) {
+		char line[1024];
+		while (fgets(line, sizeof(line), log))
+			fputs(line, stderr);
+		fclose(log);
+		unlink(m->log);
+	}
+	test_broker_stop(&m->broker);
+	test_redis_stop(&m->redis);
+}
