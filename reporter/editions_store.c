@@ -184,22 +184,57 @@ int editions_store_list(const char *dir, struct editions_entry **entries,
 	return 0;
 }
 
-int editions_store_read(const char *dir, const char *code, char **data,
-			size_t *len, struct editions_entry *info,
-			char *errstr, size_t errstr_size)
+/* The start of every function on one report: checks code, opens
+ * dir/reports into *dirfd (the caller closes it) and names the report
+ * "<code>.csv" into name. Returns 0, 1 when there is no such report to look
+ * for (a code that is not one, no reports folder), -1 with errstr. */
+static int editions_report_dir(const char *dir, const char *code, char *name,
+			       size_t name_size, int *dirfd, char *errstr,
+			       size_t errstr_size)
 {
 	if (!editions_code_valid(code))
 		return 1;
-	int dirfd = editions_reports_open(dir);
-	if (dirfd < 0) {
+	*dirfd = editions_reports_open(dir);
+	if (*dirfd < 0) {
 		if (errno == ENOENT)
 			return 1;
 		snprintf(errstr, errstr_size, "cannot open '%s/reports': %s", dir,
 			 strerror(errno));
 		return -1;
 	}
+	snprintf(name, name_size, "%s.csv", code);
+	return 0;
+}
+
+/* As editions_report_dir(), and 1 (the folder closed) unless the report is
+ * there as a regular file: a symbolic link or a folder named like a report
+ * is never replaced or deleted through it. */
+static int editions_report_find(const char *dir, const char *code, char *name,
+				size_t name_size, int *dirfd, char *errstr,
+				size_t errstr_size)
+{
+	int found = editions_report_dir(dir, code, name, name_size, dirfd, errstr,
+					errstr_size);
+	if (found != 0)
+		return found;
+	struct stat st;
+	if (fstatat(*dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+		close(*dirfd);
+		return 1;
+	}
+	return 0;
+}
+
+int editions_store_read(const char *dir, const char *code, char **data,
+			size_t *len, struct editions_entry *info,
+			char *errstr, size_t errstr_size)
+{
 	char name[EDITIONS_CODE_MAX + 8];
-	snprintf(name, sizeof(name), "%s.csv", code);
+	int dirfd;
+	int found = editions_report_dir(dir, code, name, sizeof(name), &dirfd, errstr,
+					errstr_size);
+	if (found != 0)
+		return found;
 	struct stat st;
 	int r = editions_read_at(dirfd, name, data, len, &st);
 	int e = errno;
@@ -378,24 +413,13 @@ static int editions_write_all(int fd, const char *data, size_t len)
 int editions_store_replace(const char *dir, const char *code, const char *data,
 			   size_t len, char *errstr, size_t errstr_size)
 {
-	if (!editions_code_valid(code))
-		return 1;
-	int dirfd = editions_reports_open(dir);
-	if (dirfd < 0) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(errstr, errstr_size, "cannot open '%s/reports': %s", dir,
-			 strerror(errno));
-		return -1;
-	}
 	char name[EDITIONS_CODE_MAX + 8];
 	char tmp[EDITIONS_CODE_MAX + 64];
-	snprintf(name, sizeof(name), "%s.csv", code);
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-		close(dirfd);
-		return 1;
-	}
+	int dirfd;
+	int found = editions_report_find(dir, code, name, sizeof(name), &dirfd, errstr,
+					 errstr_size);
+	if (found != 0)
+		return found;
 	/* The temporary name starts with '.': never listed, never a report. */
 	snprintf(tmp, sizeof(tmp), ".%s.csv.upload-%ld", code, (long)getpid());
 	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
@@ -429,23 +453,12 @@ int editions_store_replace(const char *dir, const char *code, const char *data,
 int editions_store_delete(const char *dir, const char *code,
 			  char *errstr, size_t errstr_size)
 {
-	if (!editions_code_valid(code))
-		return 1;
-	int dirfd = editions_reports_open(dir);
-	if (dirfd < 0) {
-		if (errno == ENOENT)
-			return 1;
-		snprintf(errstr, errstr_size, "cannot open '%s/reports': %s", dir,
-			 strerror(errno));
-		return -1;
-	}
 	char name[EDITIONS_CODE_MAX + 8];
-	snprintf(name, sizeof(name), "%s.csv", code);
-	struct stat st;
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-		close(dirfd);
-		return 1;
-	}
+	int dirfd;
+	int found = editions_report_find(dir, code, name, sizeof(name), &dirfd, errstr,
+					 errstr_size);
+	if (found != 0)
+		return found;
 	if (unlinkat(dirfd, name, 0) < 0) {
 		int e = errno;
 		close(dirfd);
