@@ -92,11 +92,13 @@ static enum MHD_Result editions_reply(struct MHD_Connection *c, unsigned status,
 	return r;
 }
 
-/* Queues the JSON j (consumed). */
-static enum MHD_Result editions_json(struct MHD_Connection *c, unsigned status,
-				     json_t *j)
+/* Queues the JSON j (consumed; NULL: out of memory, MHD_NO) dumped with
+ * json_dumps() flags and a final newline, plus the header h1: v1 when h1. */
+static enum MHD_Result editions_json_reply(struct MHD_Connection *c, unsigned status,
+					   json_t *j, size_t flags,
+					   const char *h1, const char *v1)
 {
-	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	char *text = j ? json_dumps(j, flags) : NULL;
 	json_decref(j);
 	if (!text)
 		return MHD_NO;
@@ -108,7 +110,15 @@ static enum MHD_Result editions_json(struct MHD_Connection *c, unsigned status,
 	}
 	body[len++] = '\n';
 	return editions_reply(c, status, "application/json; charset=utf-8", body, len,
-			      NULL, NULL, NULL, NULL);
+			      h1, v1, NULL, NULL);
+}
+
+/* Queues the JSON j (consumed), indented for whoever reads it. */
+static enum MHD_Result editions_json(struct MHD_Connection *c, unsigned status,
+				     json_t *j)
+{
+	return editions_json_reply(c, status, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER,
+				   NULL, NULL);
 }
 
 /* Copies s into out with anything but printable ASCII as '?', for logs. */
@@ -171,20 +181,9 @@ static enum MHD_Result editions_fail(struct MHD_Connection *c,
 		return editions_reply(c, status, "text/html; charset=utf-8", page, len,
 				      h1, v1, NULL, NULL);
 	}
+	/* Compact, as errors have always been sent (editions_json() indents). */
 	json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", (int)status);
-	char *text = j ? json_dumps(j, JSON_PRESERVE_ORDER) : NULL;
-	json_decref(j);
-	if (!text)
-		return MHD_NO;
-	size_t len = strlen(text);
-	char *body = realloc(text, len + 2);
-	if (!body) {
-		free(text);
-		return MHD_NO;
-	}
-	body[len++] = '\n';
-	return editions_reply(c, status, "application/json; charset=utf-8", body, len,
-			      h1, v1, NULL, NULL);
+	return editions_json_reply(c, status, j, JSON_PRESERVE_ORDER, h1, v1);
 }
 
 /* --- routing ----------------------------------------------------------- */
@@ -449,6 +448,34 @@ static void editions_disposition(const char *ml_code, const char *run_id,
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* What a page of the run shows for req. The ?token= is carried on the page's
+ * links, as a browser following them sends no Authorization header; a caller
+ * that authenticated by header gets none, so no token is written in its page. */
+static struct editions_page editions_html_context(const struct editions *e,
+						  struct MHD_Connection *c,
+						  const struct editions_req *req,
+						  const char *run_id, const json_t *summary)
+{
+	struct editions_page p = {
+		.user = req->user,
+		.token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_AUTHORIZATION)
+				 ? NULL
+				 : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"),
+		.run_id = run_id, .summary = summary, .ref = e->ref,
+	};
+	return p;
+}
+
+/* Queues the page (from editions_page_*(), consumed) with 200; MHD_NO when
+ * it could not be built (page NULL: out of memory). */
+static enum MHD_Result editions_html_reply(struct MHD_Connection *c, char *page, size_t len)
+{
+	return page ? editions_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len,
+				     NULL, NULL, NULL, NULL)
+		    : MHD_NO;
+}
+
 static enum MHD_Result editions_list(struct editions *e, struct MHD_Connection *c,
 				     struct editions_req *req, const char *method)
 {
@@ -471,20 +498,10 @@ static enum MHD_Result editions_list(struct editions *e, struct MHD_Connection *
 	enum MHD_Result r;
 
 	if (req->route == ROUTE_INDEX_PAGE) {
-		struct editions_page p = {
-			.user = req->user,
-			.token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_AUTHORIZATION)
-					 ? NULL
-					 : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-								       "token"),
-			.run_id = run_id, .summary = summary, .ref = e->ref,
-		};
+		struct editions_page p = editions_html_context(e, c, req, run_id, summary);
 		size_t len = 0;
 		char *page = editions_page_index(&p, entries, kept, &len);
-		r = page ? editions_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page,
-					  len, NULL, NULL, NULL, NULL)
-			 : MHD_NO;
+		r = editions_html_reply(c, page, len);
 		editions_log(c, req, method, MHD_HTTP_OK, NULL);
 		free(entries);
 		json_decref(summary);
@@ -547,21 +564,11 @@ static enum MHD_Result editions_get_report(struct editions *e, struct MHD_Connec
 			     sizeof(disposition));
 	enum MHD_Result res;
 	if (req->route == ROUTE_REPORT_PAGE) {
-		struct editions_page p = {
-			.user = req->user,
-			.token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_AUTHORIZATION)
-					 ? NULL
-					 : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-								       "token"),
-			.run_id = run_id, .summary = summary, .ref = e->ref,
-		};
+		struct editions_page p = editions_html_context(e, c, req, run_id, summary);
 		size_t plen = 0;
 		char *page = editions_page_report(&p, &info, data, len, name, &plen);
 		free(data);
-		res = page ? editions_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page,
-					    plen, NULL, NULL, NULL, NULL)
-			   : MHD_NO;
+		res = editions_html_reply(c, page, plen);
 	} else {
 		char modified[64];
 		struct tm tm;
