@@ -5,19 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dossier_index.h"
 #include "log.h"
 #include "signals.h"
-
-static double indexer_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int main(int argc, char **argv)
 {
@@ -59,7 +52,7 @@ int main(int argc, char **argv)
 	}
 	signals_install();
 
-	double start = indexer_now();
+	double start = clock_now_s();
 	FILE *in = fopen(dossiers, "r");
 	if (!in) {
 		log_error("cannot open '%s': %s", dossiers, strerror(errno));
@@ -82,7 +75,7 @@ int main(int argc, char **argv)
 		redisFree(rc);
 		return signals_stop ? 1 : 2;
 	}
-	double read_done = indexer_now();
+	double read_done = clock_now_s();
 	log_info("read %llu rows in %.2f s: %llu dossiers, %llu malformed; keys: "
 		 "%llu pe_cotraitance (%llu shared), %llu pe_complement (%llu shared), "
 		 "%llu identities (%llu shared)",
@@ -106,7 +99,7 @@ int main(int argc, char **argv)
 		log_error("index load failed, the current index is unchanged: %s", errstr);
 		return 1;
 	}
-	double secs = indexer_now() - start;
+	double secs = clock_now_s() - start;
 	log_info("index loaded: generation %s, %llu dossiers, %llu malformed rows, "
 		 "%.2f s (%.0f dossiers/s)", gen, (unsigned long long)c.loaded,
 		 (unsigned long long)c.malformed, secs,

@@ -1,22 +1,15 @@
 #include "progress.h"
 
-#include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define PROGRESS_EVERY_MS 1000
 
-static long progress_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 void progress_init(struct progress *pg, const struct publisher *pub)
 {
 	*pg = (struct progress){ .pub = pub };
-	pg->start_ms = pg->last_ms = progress_now_ms();
+	pg->start_ms = pg->last_ms = clock_now_ms();
 }
 
 void progress_count(struct progress *pg, enum record_code code)
@@ -34,7 +27,7 @@ static double progress_rate(const struct progress *pg, long now)
 
 void progress_tick(struct progress *pg)
 {
-	long now = progress_now_ms();
+	long now = clock_now_ms();
 	if (now - pg->last_ms < PROGRESS_EVERY_MS)
 		return;
 	pg->last_ms = now;
@@ -55,7 +48,7 @@ void progress_final(const struct progress *pg, uint64_t last_line)
 	log_info("read %llu records (last line %llu) in %.1f s: %llu valid, "
 		 "%llu invalid (01: %llu, 07: %llu, 06: %llu, 08: %llu, 09: %llu)",
 		 (unsigned long long)pg->records, (unsigned long long)last_line,
-		 (double)(progress_now_ms() - pg->start_ms) / 1000.0,
+		 (double)(clock_now_ms() - pg->start_ms) / 1000.0,
 		 (unsigned long long)c[CODE_OK], (unsigned long long)invalid,
 		 (unsigned long long)c[CODE_COLUMNS],
 		 (unsigned long long)c[CODE_MANDATORY],

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "signals.h"
@@ -14,13 +14,6 @@
 /* Added to message.timeout.ms when draining: by then librdkafka has given
  * every message its delivery report. */
 #define PUBLISH_DRAIN_MARGIN_MS 5000
-
-static long publish_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Notes where an acknowledged record went, for flow control. */
 static void publish_flow_note(struct publisher *p, const rd_kafka_message_t *msg)
@@ -205,7 +198,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 	/* p->ahead only grows with what we produce between two reads. */
 	if (p->produced < p->ahead_base + p->max_ahead)
 		return 0;
-	long since = publish_now_ms();
+	long since = clock_now_ms();
 	for (;;) {
 		char why[256];
 		if (publish_flow_read(p, why, sizeof(why)) < 0)
@@ -218,7 +211,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 		 * (a 1M-line week 3x slower). */
 		if (p->ahead <= p->max_ahead / 2)
 			break;
-		long now = publish_now_ms();
+		long now = clock_now_ms();
 		/* Once, then every 10 s at most: ingest waits in bursts. */
 		if (!p->flow_logged_ms || now - p->flow_logged_ms >= 10000) {
 			log_info("waiting for the matchers: %llu records published "
@@ -235,7 +228,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 			return 0; /* publish_pace() reports it */
 		rd_kafka_poll(p->rk, 100);
 	}
-	long waited = publish_now_ms() - since;
+	long waited = clock_now_ms() - since;
 	p->waited_ms += waited;
 	if (waited >= 1000)
 		log_debug("waited %ld ms for the matchers", waited);
@@ -275,9 +268,9 @@ uint64_t publish_pending(const struct publisher *p)
 
 uint64_t publish_drain(struct publisher *p, int timeout_ms)
 {
-	long deadline = publish_now_ms() + timeout_ms;
+	long deadline = clock_now_ms() + timeout_ms;
 	for (;;) {
-		long left = deadline - publish_now_ms();
+		long left = deadline - clock_now_ms();
 		if (publish_pending(p) == 0 || left <= 0)
 			break;
 		/* Short slices: the loop ends on our own count of reports. */

@@ -21,8 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dossier_index.h"
 #include "kafka.h"
@@ -63,13 +63,6 @@ struct matcher {
 	struct work_stats stats, logged;
 	long last_progress_ms;
 };
-
-static long matcher_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
 static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
@@ -157,7 +150,7 @@ static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
 	while (n < max && !signals_stop) {
 		int timeout = first_wait_ms;
 		if (n > 0) {
-			long left = first_ms + MATCHER_FILL_MS - matcher_now_ms();
+			long left = first_ms + MATCHER_FILL_MS - clock_now_ms();
 			if (left <= 0)
 				break;
 			timeout = (int)left;
@@ -175,7 +168,7 @@ static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
 			continue;
 		}
 		if (n == 0)
-			first_ms = matcher_now_ms();
+			first_ms = clock_now_ms();
 		msgs[n++] = msg;
 	}
 	return n;
@@ -227,8 +220,8 @@ static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 				return -1;
 			}
 			if (signals_stop && !stop_since)
-				stop_since = matcher_now_ms();
-			if (stop_since && matcher_now_ms() - stop_since > MATCHER_STOP_DRAIN_MS)
+				stop_since = clock_now_ms();
+			if (stop_since && clock_now_ms() - stop_since > MATCHER_STOP_DRAIN_MS)
 				return -1;
 		}
 		size_t failed = matcher_unacked(out, n, WORK_FAILED);
@@ -254,7 +247,7 @@ static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
 {
 	rd_kafka_queue_t *q = rd_kafka_queue_new(m->consumer);
 	rd_kafka_resp_err_t err = rd_kafka_commit_queue(m->consumer, list, q, NULL, NULL);
-	long start = matcher_now_ms(), stop_seen = 0;
+	long start = clock_now_ms(), stop_seen = 0;
 	while (!err) {
 		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
 		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
@@ -264,7 +257,7 @@ static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
 		}
 		if (ev)
 			rd_kafka_event_destroy(ev);
-		long now = matcher_now_ms();
+		long now = clock_now_ms();
 		if (signals_stop && !stop_seen)
 			stop_seen = now;
 		if ((stop_seen && now - stop_seen > MATCHER_COMMIT_STOP_MS) ||
@@ -303,7 +296,7 @@ static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 
 static void matcher_progress(struct matcher *m, int final)
 {
-	long now = matcher_now_ms();
+	long now = clock_now_ms();
 	if (!final && now - m->last_progress_ms < MATCHER_PROGRESS_MS)
 		return;
 	struct work_stats *s = &m->stats, *l = &m->logged;
@@ -343,9 +336,9 @@ static void matcher_drop(struct matcher_batch *b)
 static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 {
 	int exit_code = 0;
-	long t0 = matcher_now_ms();
+	long t0 = clock_now_ms();
 	int acked = matcher_await(m, b->out, b->n);
-	long t1 = matcher_now_ms();
+	long t1 = clock_now_ms();
 	if (acked == 0)
 		matcher_commit(m, b->msgs, b->n);
 	else if (!signals_stop)
@@ -355,7 +348,7 @@ static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 			 "not committed, another matcher will redo them");
 	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
 		  "commit %ld ms", b->n, b->t_poll, b->t_redis, t1 - t0,
-		  matcher_now_ms() - t1);
+		  clock_now_ms() - t1);
 	work_release(b->out, b->n);
 	matcher_drop(b);
 	return exit_code;
@@ -415,13 +408,13 @@ static int matcher_step(struct matcher *m, struct matcher_flight *f, int drainin
 {
 	struct matcher_batch *cur = f->cur, *mid = f->mid;
 	size_t max = (size_t)m->mc->batch_max;
-	long t0 = matcher_now_ms();
+	long t0 = clock_now_ms();
 	if (!draining) {
 		/* Short wait while mid is in flight: its answer must not wait
 		 * for records that do not come. */
 		cur->n = matcher_collect(m, cur->msgs, max,
 					 mid->n ? MATCHER_FILL_MS : MATCHER_FIRST_POLL_MS);
-		cur->t_poll = matcher_now_ms() - t0;
+		cur->t_poll = clock_now_ms() - t0;
 		if (cur->n && work_start(&m->work, &cur->work, cur->msgs, cur->n,
 					 cur->out, &m->stats) != 0) {
 			matcher_drop(cur);
@@ -430,9 +423,9 @@ static int matcher_step(struct matcher *m, struct matcher_flight *f, int drainin
 	}
 	int mid_failed = 0;
 	if (mid->n) {
-		long t1 = matcher_now_ms();
+		long t1 = clock_now_ms();
 		mid_failed = work_end(&m->work, &mid->work, &m->stats) != 0;
-		mid->t_redis = matcher_now_ms() - t1;
+		mid->t_redis = clock_now_ms() - t1;
 	}
 	/* prev is older than mid: committing it is right whatever mid does. */
 	int exit_code = f->prev->n ? matcher_finish(m, f->prev) : 0;
@@ -461,7 +454,7 @@ static int matcher_step(struct matcher *m, struct matcher_flight *f, int drainin
 static int matcher_run(struct matcher *m, struct matcher_flight *f)
 {
 	int exit_code = 0;
-	m->last_progress_ms = matcher_now_ms();
+	m->last_progress_ms = clock_now_ms();
 	while (!signals_stop && exit_code == 0) {
 		exit_code = matcher_step(m, f, 0);
 		matcher_progress(m, 0);

@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aij.pb-c.h"
+#include "clock.h"
 #include "dispositif.h"
 #include "dossier_index.h"
 #include "log.h"
@@ -72,19 +72,6 @@ static void work_arena_reset(struct work_arena_block *b)
 {
 	for (; b; b = b->next)
 		b->used = 0;
-}
-
-static long work_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void work_sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	nanosleep(&ts, NULL);
 }
 
 static const char *work_field(const Aij__Record *r, size_t i)
@@ -265,7 +252,7 @@ static int work_receive(struct work *w, char *errstr, size_t errstr_size)
  * -1 when stopped. */
 static int work_resolve(struct work *w, struct work_batch *b)
 {
-	long deadline = work_now_ms() + w->retry_ms;
+	long deadline = clock_now_ms() + w->retry_ms;
 	long delay = WORK_BACKOFF_FIRST_MS;
 	for (int attempt = 1;; attempt++) {
 		char errstr[512] = "";
@@ -283,7 +270,7 @@ static int work_resolve(struct work *w, struct work_batch *b)
 				log_info("redis is back after %d attempts", attempt);
 			return 0;
 		}
-		long now = work_now_ms();
+		long now = clock_now_ms();
 		if (now + delay > deadline) {
 			log_error("redis still failing after %d attempts in %ld ms (%s): "
 				  "%zu records get code 10", attempt, w->retry_ms,
@@ -293,7 +280,7 @@ static int work_resolve(struct work *w, struct work_batch *b)
 		log_warn("redis: %s; retry %d in %ld ms", errstr, attempt, delay);
 		/* Sleep in slices so that a stop request is seen at once. */
 		for (long slept = 0; slept < delay && !signals_stop; slept += 50)
-			work_sleep_ms(delay - slept < 50 ? delay - slept : 50);
+			clock_sleep_ms(delay - slept < 50 ? delay - slept : 50);
 		if (signals_stop)
 			return -1;
 		delay = delay * 2 > WORK_BACKOFF_MAX_MS ? WORK_BACKOFF_MAX_MS : delay * 2;

@@ -5,17 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
 #include "signals.h"
-
-static double consume_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Adds every partition of topic to list, from the beginning. Returns 1 when
  * done, 0 when the topic does not exist (yet), -1 on an error (errstr). */
@@ -60,7 +54,7 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 			  char *errstr, size_t errstr_size)
 {
 	const char *topics[] = { opts->topic_runs, opts->topic_outcomes };
-	double start = consume_now(), warned = 0;
+	double start = clock_now_s(), warned = 0;
 	while (!signals_stop) {
 		rd_kafka_topic_partition_list_t *list =
 			rd_kafka_topic_partition_list_new(32);
@@ -85,7 +79,7 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 			return 0;
 		}
 		rd_kafka_topic_partition_list_destroy(list);
-		double now = consume_now();
+		double now = clock_now_s();
 		if (now - start > opts->stall_timeout_s) {
 			if (rc >= 0)
 				snprintf(errstr, errstr_size,
@@ -151,7 +145,7 @@ static int consume_message(const struct consume_opts *opts, struct collect *c,
 static void consume_progress(const struct collect *c, double start,
 			     uint64_t start_count)
 {
-	double elapsed = consume_now() - start;
+	double elapsed = clock_now_s() - start;
 	uint64_t got = c->have_manifest ? c->in_range : c->received;
 	double rate = elapsed > 0.5 && got > start_count
 		      ? (double)(got - start_count) / elapsed : 0;
@@ -186,14 +180,14 @@ enum consume_result consume_run(const struct consume_opts *opts,
 		goto out;
 	}
 
-	double last_new = consume_now(), last_log = last_new, start = last_new;
+	double last_new = clock_now_s(), last_log = last_new, start = last_new;
 	while (!collect_complete(c)) {
 		if (signals_stop) {
 			res = CONSUME_STOPPED;
 			goto out;
 		}
 		rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
-		double now = consume_now();
+		double now = clock_now_s();
 		if (msg) {
 			int rc = 0;
 			if (msg->err) {
@@ -285,7 +279,7 @@ static int follow_switch(struct follow *f, const Aij__Manifest *m,
 		return -1;
 	f->collecting = 1;
 	f->stalled = 0;
-	f->last_new = f->start = consume_now();
+	f->last_new = f->start = clock_now_s();
 	f->start_count = 0;
 	log_set_run(m->run_id);
 	log_info("run %s: manifest of %llu records from '%s' (sha256 %.12s...): "
@@ -361,7 +355,7 @@ static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
 		rc = collect_outcome(&f->c, o, errstr, errstr_size);
 	aij__outcome__free_unpacked(o, NULL);
 	if (rc > 0) {
-		f->last_new = consume_now();
+		f->last_new = clock_now_s();
 		if (f->stalled) {
 			f->stalled = 0;
 			metrics_state(METRICS_COLLECTING);
@@ -411,7 +405,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	if (follow_catch_up(&f, written_run_id, errstr, errstr_size) < 0)
 		goto out;
 
-	double last_log = consume_now();
+	double last_log = clock_now_s();
 	while (!signals_stop) {
 		rd_kafka_message_t *msg = rd_kafka_consumer_poll(f.rk, 200);
 		int rc = 0;
@@ -437,7 +431,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 			if (rc < 0)
 				goto out;
 		}
-		double now = consume_now();
+		double now = clock_now_s();
 		if (f.collecting && f.caught_up && collect_complete(&f.c)) {
 			consume_progress(&f.c, f.start, f.start_count);
 			metrics_progress(f.messages, f.c.in_range, f.c.records);

@@ -23,11 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <hiredis/hiredis.h>
 #include <uthash.h>
 
+#include "clock.h"
 #include "conf.h"
 #include "dispositif.h"
 #include "dossier_index.h"
@@ -62,13 +62,6 @@ struct bench_owner {
 	int known;
 	UT_hash_handle hh;
 };
-
-static double bench_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Sends cmd; the reply to freeReplyObject(), or NULL with errstr. */
 static redisReply *bench_command(redisContext *rc, char *errstr, size_t errstr_size,
@@ -529,7 +522,7 @@ int main(int argc, char **argv)
 	struct bench_counts c;
 	memset(&c, 0, sizeof(c));
 	redisReply *reset = NULL;
-	double cpu0 = -1, t0 = bench_now();
+	double cpu0 = -1, t0 = clock_now_s();
 	int code = EXIT_RUNTIME;
 	if (!items) {
 		snprintf(errstr, sizeof(errstr), "out of memory");
@@ -585,7 +578,7 @@ int main(int argc, char **argv)
 		if (got == 0)
 			break;
 	}
-	double wall = bench_now() - t0;
+	double wall = clock_now_s() - t0;
 	double cpu1 = bench_redis_cpu(rcx, errstr, sizeof(errstr));
 	if (cpu1 < 0)
 		goto out;

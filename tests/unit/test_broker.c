@@ -13,6 +13,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "support/broker.h"
 
 static struct test_broker broker;
@@ -39,13 +40,6 @@ static void teardown(void)
 }
 
 TestSuite(broker, .init = setup, .fini = teardown, .timeout = 60);
-
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 /* Checks the cluster's metadata, as any client sees it: nbrokers brokers on
  * 127.0.0.1, and topic names[i] with partitions[i] partitions. */
@@ -122,10 +116,10 @@ static pid_t spawn_broker(const char *const *args)
 /* Waits at most 30 s for pid to exit; returns its exit status. */
 static int wait_exit(pid_t pid)
 {
-	long deadline = now_ms() + 30000;
+	long deadline = clock_now_ms() + 30000;
 	int status;
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		cr_assert_lt(now_ms(), deadline, "aij-broker did not exit");
+		cr_assert_lt(clock_now_ms(), deadline, "aij-broker did not exit");
 		usleep(20000);
 	}
 	child = 0;
@@ -142,7 +136,7 @@ Test(broker, ready_file_brokers_and_topic_list)
 
 	/* The file appears whole (written then renamed). */
 	char addr[256] = "";
-	long deadline = now_ms() + 10000;
+	long deadline = clock_now_ms() + 10000;
 	for (;;) {
 		FILE *f = fopen(ready_path, "r");
 		if (f) {
@@ -150,7 +144,7 @@ Test(broker, ready_file_brokers_and_topic_list)
 			fclose(f);
 			break;
 		}
-		cr_assert_lt(now_ms(), deadline, "no ready file");
+		cr_assert_lt(clock_now_ms(), deadline, "no ready file");
 		usleep(20000);
 	}
 	cr_assert_neq(strchr(addr, '\n'), NULL, "ready file not a whole line");

@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "aij.pb-c.h"
 #include "support/broker.h"
 
@@ -137,13 +138,6 @@ static char *read_file(const char *path)
 	return buf;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Starts $AIJ_BIN/aij-ingest with args (NULL-terminated), stderr to
  * err_path. Returns its pid. */
 static pid_t ingest_spawn(const char *const *args)
@@ -176,14 +170,14 @@ static pid_t ingest_spawn(const char *const *args)
  * hang). Returns its exit status (-1 when killed by a signal). */
 static int ingest_wait(pid_t pid, long timeout_ms)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = clock_now_ms() + timeout_ms;
 	for (;;) {
 		int status;
 		pid_t r = waitpid(pid, &status, WNOHANG);
 		cr_assert_neq(r, -1, "waitpid: %s", strerror(errno));
 		if (r == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		if (now_ms() > deadline) {
+		if (clock_now_ms() > deadline) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			char *err = read_file(err_path);
@@ -251,9 +245,9 @@ static size_t consume_all(const char *topic, int partitions,
 	int *at_end = calloc((size_t)partitions, sizeof(*at_end));
 	int ended = 0;
 	size_t n = 0;
-	long deadline = now_ms() + 30000;
+	long deadline = clock_now_ms() + 30000;
 	while (ended < partitions) {
-		cr_assert_lt(now_ms(), deadline,
+		cr_assert_lt(clock_now_ms(), deadline,
 			     "'%s': only %d of %d partitions read to their end",
 			     topic, ended, partitions);
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
@@ -495,7 +489,7 @@ Test(ingest, bad_kafka_setting_is_exit_2)
  * are in place by then). */
 static void wait_publishing(pid_t pid)
 {
-	long deadline = now_ms() + 30000;
+	long deadline = clock_now_ms() + 30000;
 	for (;;) {
 		char *err = read_file(err_path);
 		int up = err && strstr(err, "publishing '");
@@ -505,7 +499,7 @@ static void wait_publishing(pid_t pid)
 		int status;
 		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
 			     "aij-ingest exited before publishing");
-		cr_assert_lt(now_ms(), deadline, "aij-ingest never started publishing");
+		cr_assert_lt(clock_now_ms(), deadline, "aij-ingest never started publishing");
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}

@@ -17,7 +17,7 @@
 #include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
-#include "support/clock.h"
+#include "clock.h"
 #include "support/matcher.h"
 
 #define PARTITIONS 4
@@ -126,11 +126,11 @@ static void start_matcher(long retry_ms)
 /* Waits until the matcher's log holds text; 0, or -1 at the guard. */
 static int wait_log(const char *text)
 {
-	long until = test_clock_now_ms() + WAIT_MS;
-	while (test_clock_now_ms() < until) {
+	long until = clock_now_ms() + WAIT_MS;
+	while (clock_now_ms() < until) {
 		if (test_matcher_log_count(&fx, text) > 0)
 			return 0;
-		test_clock_sleep_ms(100);
+		clock_sleep_ms(100);
 	}
 	return -1;
 }
@@ -160,8 +160,8 @@ static size_t read_outcomes(Aij__Outcome **by_line, size_t max_line, size_t n)
 	rd_kafka_topic_partition_list_destroy(parts);
 
 	size_t got = 0;
-	long until = test_clock_now_ms() + WAIT_MS;
-	while (got < n && test_clock_now_ms() < until) {
+	long until = clock_now_ms() + WAIT_MS;
+	while (got < n && clock_now_ms() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
@@ -241,8 +241,8 @@ static int64_t wait_committed(void)
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	int64_t left = -1;
-	long until = test_clock_now_ms() + WAIT_MS;
-	while (left != 0 && test_clock_now_ms() < until) {
+	long until = clock_now_ms() + WAIT_MS;
+	while (left != 0 && clock_now_ms() < until) {
 		rd_kafka_topic_partition_list_t *parts =
 			rd_kafka_topic_partition_list_new(PARTITIONS);
 		for (int p = 0; p < PARTITIONS; p++)
@@ -261,7 +261,7 @@ static int64_t wait_committed(void)
 		}
 		rd_kafka_topic_partition_list_destroy(parts);
 		if (left != 0)
-			test_clock_sleep_ms(200);
+			clock_sleep_ms(200);
 	}
 	rd_kafka_destroy(rk);
 	return left;

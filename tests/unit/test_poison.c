@@ -22,7 +22,7 @@
 #include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
-#include "support/clock.h"
+#include "clock.h"
 #include "support/matcher.h"
 
 #define RUN_ID "2026-W75"
@@ -113,8 +113,8 @@ static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 		RD_KAFKA_OFFSET_BEGINNING;
 	cr_assert_eq(rd_kafka_assign(rk, parts), 0);
 	rd_kafka_topic_partition_list_destroy(parts);
-	long until = test_clock_now_ms() + WAIT_MS;
-	while ((!by_line[2] || !by_line[4] || n_poison < 2) && test_clock_now_ms() < until) {
+	long until = clock_now_ms() + WAIT_MS;
+	while ((!by_line[2] || !by_line[4] || n_poison < 2) && clock_now_ms() < until) {
 		rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
 		if (!m)
 			continue;
@@ -143,15 +143,15 @@ static int64_t wait_committed(int64_t want)
 					    sizeof(errstr));
 	cr_assert_not_null(rk, "%s", errstr);
 	int64_t got = -1;
-	long until = test_clock_now_ms() + WAIT_MS;
-	while (got < want && test_clock_now_ms() < until) {
+	long until = clock_now_ms() + WAIT_MS;
+	while (got < want && clock_now_ms() < until) {
 		rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
 		rd_kafka_topic_partition_list_add(parts, KAFKA_TOPIC_RECORDS, 0);
 		if (rd_kafka_committed(rk, parts, 5000) == 0)
 			got = parts->elems[0].offset;
 		rd_kafka_topic_partition_list_destroy(parts);
 		if (got < want)
-			test_clock_sleep_ms(200);
+			clock_sleep_ms(200);
 	}
 	rd_kafka_destroy(rk);
 	return got;

@@ -1,5 +1,4 @@
 #include "broker.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -11,13 +10,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 #define TEST_BROKER_WAIT_MS 10000
 
 /* Reaps pid within timeout_ms; returns its wait status, or -1 if it is still
  * running. */
 static int test_broker_reap(pid_t pid, long timeout_ms)
 {
-	long deadline = test_clock_now_ms() + timeout_ms;
+	long deadline = clock_now_ms() + timeout_ms;
 	for (;;) {
 		int status;
 		pid_t r = waitpid(pid, &status, WNOHANG);
@@ -25,9 +26,9 @@ static int test_broker_reap(pid_t pid, long timeout_ms)
 			return status;
 		if (r < 0 && errno != EINTR)
 			return -1;
-		if (test_clock_now_ms() >= deadline)
+		if (clock_now_ms() >= deadline)
 			return -1;
-		test_clock_sleep_ms(20);
+		clock_sleep_ms(20);
 	}
 }
 
@@ -53,10 +54,10 @@ static void test_broker_exec(int out_fd, int partitions)
 /* Reads one line from fd into buf within timeout_ms. Returns 0 or -1. */
 static int test_broker_read_line(int fd, char *buf, size_t size, long timeout_ms)
 {
-	long deadline = test_clock_now_ms() + timeout_ms;
+	long deadline = clock_now_ms() + timeout_ms;
 	size_t len = 0;
 	while (len + 1 < size) {
-		long left = deadline - test_clock_now_ms();
+		long left = deadline - clock_now_ms();
 		if (left <= 0)
 			return -1;
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };

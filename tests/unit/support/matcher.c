@@ -1,5 +1,4 @@
 #include "matcher.h"
-#include "clock.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -10,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "dossier_index.h"
 
 #define TEST_MATCHER_STOP_MS 20000
@@ -92,14 +92,14 @@ int test_matcher_start(struct test_matcher *m, const char *const *flags)
 int test_matcher_stop(struct test_matcher *m)
 {
 	kill(m->pid, SIGTERM);
-	long until = test_clock_now_ms() + TEST_MATCHER_STOP_MS;
+	long until = clock_now_ms() + TEST_MATCHER_STOP_MS;
 	int status;
-	while (test_clock_now_ms() < until) {
+	while (clock_now_ms() < until) {
 		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
 			m->pid = 0;
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		}
-		test_clock_sleep_ms(50);
+		clock_sleep_ms(50);
 	}
 	return -1;
 }

@@ -1,5 +1,4 @@
 #include "redis_server.h"
-#include "clock.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +12,8 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "clock.h"
 
 /* A port the kernel just gave out: free now, and very likely still free when
  * the server binds it a moment later (a clash is retried by the caller). */
@@ -86,7 +87,7 @@ static int test_redis_wait(struct test_redis *r)
 			}
 		}
 		redisFree(rc);
-		test_clock_sleep_ms(20);
+		clock_sleep_ms(20);
 	}
 	return -1;
 }
@@ -105,7 +106,7 @@ static void test_redis_end(struct test_redis *r, int sig)
 			r->pid = 0;
 			return;
 		}
-		test_clock_sleep_ms(10);
+		clock_sleep_ms(10);
 	}
 	kill(r->pid, SIGKILL);
 	waitpid(r->pid, NULL, 0);
@@ -171,7 +172,7 @@ int test_redis_restart(struct test_redis *r)
 		if (test_redis_wait(r) == 0)
 			return 0;
 		test_redis_end(r, SIGKILL);
-		test_clock_sleep_ms(100);
+		clock_sleep_ms(100);
 	}
 	return -1;
 }
