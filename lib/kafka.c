@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "log.h"
 #include "signals.h"
 
@@ -213,6 +214,45 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 	}
 	rd_kafka_poll_set_consumer(rk);
 	return rk;
+}
+
+int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms)
+{
+	/* In the background, served here with a deadline: rd_kafka_consumer_close()
+	 * blocks until librdkafka is done, with no bound of ours. */
+	rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+	rd_kafka_error_t *error = rd_kafka_consumer_close_queue(rk, q);
+	int closed = 0;
+	if (error) {
+		log_warn("cannot leave the consumer group: %s",
+			 rd_kafka_error_string(error));
+		rd_kafka_error_destroy(error);
+	} else {
+		long deadline = clock_now_ms() + timeout_ms;
+		/* The consumer's queue is forwarded to q: the revocation comes
+		 * as an event (applied as the callback does), messages fetched
+		 * meanwhile too (dropped: not committed, so consumed again). */
+		while (!(closed = rd_kafka_consumer_closed(rk)) &&
+		       clock_now_ms() < deadline) {
+			rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+			if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+				kafka_on_rebalance(rk, rd_kafka_event_error(ev),
+						   rd_kafka_event_topic_partition_list(ev),
+						   NULL);
+			else if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_ERROR)
+				log_warn("kafka: %s: %s",
+					 rd_kafka_err2name(rd_kafka_event_error(ev)),
+					 rd_kafka_event_error_string(ev));
+			if (ev)
+				rd_kafka_event_destroy(ev);
+		}
+		if (!closed)
+			log_warn("leaving the consumer group took more than %.1f s: "
+				 "closing without it", timeout_ms / 1000.0);
+	}
+	rd_kafka_queue_destroy(q);
+	rd_kafka_destroy_flags(rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+	return closed ? 0 : -1;
 }
 
 int kafka_subscribe(rd_kafka_t *rk, const char *topic,

@@ -24,11 +24,19 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *extra_conf,
 /* A consumer of group_id that reads from the earliest offset when the group
  * has none and never commits by itself: the caller commits once the work for
  * a message is acknowledged. Group rebalances are logged (partitions
- * assigned, revoked) and applied by a callback of ours. Free with rd_kafka_consumer_close() then
- * rd_kafka_destroy(). */
+ * assigned, revoked) and applied by a callback of ours. Free with kafka_consumer_close(). */
 rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 			       const char *extra_conf,
 			       char *errstr, size_t errstr_size);
+
+/* Closes and frees a consumer of kafka_consumer_new(): revokes its
+ * partitions (rebalance callback), leaves its group, then rd_kafka_destroy().
+ * Leaving is waited for at most timeout_ms: it can wait for a rebalance of
+ * the group or a commit sent to a broker that went away (librdkafka waits
+ * for those up to socket.timeout.ms); past it, the consumer is destroyed
+ * without leaving (logged), and the group notices its absence after its
+ * session timeout. Returns 0, or -1 when it gave up. */
+int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms);
 
 /* Subscribes to one topic. Returns 0 or -1 (errstr). */
 int kafka_subscribe(rd_kafka_t *rk, const char *topic,

@@ -35,10 +35,17 @@
 
 #define MATCHER_FIRST_POLL_MS  500   /* waiting for a batch's first record */
 #define MATCHER_FILL_MS        50    /* then filling it for at most this */
-#define MATCHER_STOP_DRAIN_MS  5000  /* stop requested: acks we still wait for */
+#define MATCHER_STOP_DRAIN_MS  5000  /* stop requested: the batches in flight
+					* get this in all to be acknowledged
+					* and committed */
 #define MATCHER_PROGRESS_MS    10000 /* a progress line at most this often */
 #define MATCHER_COMMIT_WAIT_MS 30000 /* a commit result we wait for at most */
 #define MATCHER_COMMIT_STOP_MS 2000  /* the same once a stop is requested */
+#define MATCHER_STOP_MS        8000  /* a stop request: gone within about this
+					* (aij-local and docker stop kill at 10 s) */
+#define MATCHER_LEAVE_MS       4000  /* leaving the group at exit, at most, */
+#define MATCHER_LEAVE_MIN_MS   1000  /* and at least this once MATCHER_STOP_MS
+					* is (nearly) spent */
 
 /* The consumer's prefetch, before AIJ_KAFKA_CONF (which may change it):
  * librdkafka's default, 64 MiB, made the matcher's memory grow with the
@@ -62,6 +69,8 @@ struct matcher {
 	struct work work;
 	struct work_stats stats, logged;
 	long last_progress_ms;
+	long stop_ms;               /* when the stop request was seen, 0 before */
+	int gave_up;                /* batches in flight abandoned at the stop */
 };
 
 /* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
@@ -131,13 +140,27 @@ static void matcher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 	struct work_outcome *o = msg->_private;
 	if (!o)
 		return;
-	if (msg->err) {
+	if (msg->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+	    msg->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT) {
+		o->delivery = WORK_FAILED; /* at exit: counted in one line */
+	} else if (msg->err) {
 		log_warn("outcome of line %.*s not acknowledged: %s", (int)o->key_len,
 			 o->key, rd_kafka_err2str(msg->err));
 		o->delivery = WORK_FAILED;
 	} else {
 		o->delivery = WORK_DELIVERED;
 	}
+}
+
+/* How long ago the stop request was first seen, -1 without one. */
+static long matcher_stopped_for(struct matcher *m)
+{
+	if (!signals_stop)
+		return -1;
+	long now = clock_now_ms();
+	if (!m->stop_ms)
+		m->stop_ms = now;
+	return now - m->stop_ms;
 }
 
 /* Polls up to max messages: waits first_wait_ms for the first, then takes
@@ -203,15 +226,15 @@ static void matcher_produce(struct matcher *m, struct work_outcome *out, size_t 
 
 /* Waits until the broker acknowledged each outcome produced by
  * matcher_produce(); the ones it refused are produced again (backoff 100
- * ms doubling to 2 s). Returns 0 when all are acknowledged; -1 when a stop
- * was requested before, or the producer failed for good. */
+ * ms doubling to 2 s). Returns 0 when all are acknowledged; -1 when the
+ * stop's MATCHER_STOP_DRAIN_MS ran out before (counted from the stop, for
+ * all the batches in flight together), or the producer failed for good. */
 static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 {
 	long delay = 100;
 	for (int round = 1;; round++) {
 		if (round > 1)
 			matcher_produce(m, out, n);
-		long stop_since = 0;
 		while (matcher_unacked(out, n, WORK_PENDING) > 0) {
 			rd_kafka_flush(m->producer, 200);
 			char fatal[256];
@@ -219,9 +242,7 @@ static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 				log_error("kafka producer failed for good: %s", fatal);
 				return -1;
 			}
-			if (signals_stop && !stop_since)
-				stop_since = clock_now_ms();
-			if (stop_since && clock_now_ms() - stop_since > MATCHER_STOP_DRAIN_MS)
+			if (matcher_stopped_for(m) > MATCHER_STOP_DRAIN_MS)
 				return -1;
 		}
 		size_t failed = matcher_unacked(out, n, WORK_FAILED);
@@ -240,14 +261,16 @@ static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 
 /* Commits offsets and waits for the result, but not for ever: a synchronous
  * rd_kafka_commit() could block for good (deaf to SIGTERM) when the broker
- * went away with the request queued. A commit given up on only means that
- * the batch may be processed again, which the reporter counts once. */
+ * went away with the request queued. Once a stop is requested, it waits
+ * MATCHER_COMMIT_STOP_MS at most, and not past the stop's
+ * MATCHER_STOP_DRAIN_MS. A commit given up on only means that the batch may
+ * be processed again, which the reporter counts once. */
 static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
 					       rd_kafka_topic_partition_list_t *list)
 {
 	rd_kafka_queue_t *q = rd_kafka_queue_new(m->consumer);
 	rd_kafka_resp_err_t err = rd_kafka_commit_queue(m->consumer, list, q, NULL, NULL);
-	long start = clock_now_ms(), stop_seen = 0;
+	long start = clock_now_ms(), stop_seen = 0, stopped_for;
 	while (!err) {
 		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
 		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
@@ -258,9 +281,10 @@ static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
 		if (ev)
 			rd_kafka_event_destroy(ev);
 		long now = clock_now_ms();
-		if (signals_stop && !stop_seen)
+		if ((stopped_for = matcher_stopped_for(m)) >= 0 && !stop_seen)
 			stop_seen = now;
 		if ((stop_seen && now - stop_seen > MATCHER_COMMIT_STOP_MS) ||
+		    stopped_for > MATCHER_STOP_DRAIN_MS ||
 		    now - start > MATCHER_COMMIT_WAIT_MS) {
 			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
 			break;
@@ -270,8 +294,9 @@ static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
 	return err;
 }
 
-/* Commits, for each partition of the batch, its highest offset + 1. */
-static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
+/* Commits, for each partition of the batch, its highest offset + 1.
+ * Returns 0, or -1 when the commit was given up on at a stop. */
+static int matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 			   size_t n)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
@@ -292,6 +317,7 @@ static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 		log_warn("commit of a batch of %zu records failed: %s (they may be "
 			 "processed again)", n, rd_kafka_err2str(err));
 	rd_kafka_topic_partition_list_destroy(list);
+	return err == RD_KAFKA_RESP_ERR__TIMED_OUT && signals_stop ? -1 : 0;
 }
 
 static void matcher_progress(struct matcher *m, int final)
@@ -330,22 +356,25 @@ static void matcher_drop(struct matcher_batch *b)
 	b->n = 0;
 }
 
+#define MATCHER_GAVE_UP (-1) /* matcher_finish(): stopped, not finished */
+
 /* Finishes a batch whose outcomes were produced: waits for their
  * acknowledgements, commits its offsets, frees it. Returns the exit code
- * (0: go on). */
+ * (0: go on), or MATCHER_GAVE_UP when a stop was requested and its outcomes
+ * were not acknowledged in the stop's time, or its commit was given up on
+ * (the next commits would wait as long: the broker does not answer). */
 static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 {
 	int exit_code = 0;
 	long t0 = clock_now_ms();
 	int acked = matcher_await(m, b->out, b->n);
 	long t1 = clock_now_ms();
-	if (acked == 0)
-		matcher_commit(m, b->msgs, b->n);
-	else if (!signals_stop)
-		exit_code = EXIT_RUNTIME;
-	else
-		log_warn("stopped before the outcomes of a batch were acknowledged: "
-			 "not committed, another matcher will redo them");
+	if (acked == 0) {
+		if (matcher_commit(m, b->msgs, b->n) != 0)
+			exit_code = MATCHER_GAVE_UP;
+	} else {
+		exit_code = signals_stop ? MATCHER_GAVE_UP : EXIT_RUNTIME;
+	}
 	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
 		  "commit %ld ms", b->n, b->t_poll, b->t_redis, t1 - t0,
 		  clock_now_ms() - t1);
@@ -428,7 +457,22 @@ static int matcher_step(struct matcher *m, struct matcher_flight *f, int drainin
 		mid->t_redis = clock_now_ms() - t1;
 	}
 	/* prev is older than mid: committing it is right whatever mid does. */
-	int exit_code = f->prev->n ? matcher_finish(m, f->prev) : 0;
+	size_t prev_n = f->prev->n;
+	int exit_code = prev_n ? matcher_finish(m, f->prev) : 0;
+	if (exit_code == MATCHER_GAVE_UP) {
+		/* Committing mid or cur would commit over prev's records: none
+		 * is, another matcher redoes the three. */
+		size_t n = prev_n + mid->n + cur->n;
+		m->gave_up = 1;
+		if (mid->n && !mid_failed)
+			work_release(mid->out, mid->n);
+		matcher_drop(mid);
+		matcher_abandon(m, cur);
+		log_warn("stop: the batches in flight could not be finished in "
+			 "time: their %zu records are not committed, another "
+			 "matcher will redo them", n);
+		return 0;
+	}
 	if (mid_failed) {
 		/* Not committed: the consumer's position is past these records,
 		 * and committing a later batch would commit over them. Stop;
@@ -465,7 +509,7 @@ static int matcher_run(struct matcher *m, struct matcher_flight *f)
 		exit_code = matcher_step(m, f, 1);
 		drained = 1;
 	}
-	if (drained && exit_code == 0)
+	if (drained && exit_code == 0 && !m->gave_up)
 		log_info("stop requested: the batches in flight are finished");
 	return exit_code;
 }
@@ -526,13 +570,26 @@ int main(int argc, char **argv)
 	}
 
 	/* In order: leave the group (our partitions go to the others at once),
-	 * then make sure no outcome is left in the producer's queue. */
-	rd_kafka_consumer_close(m.consumer);
-	rd_kafka_destroy(m.consumer);
-	int left = kafka_drain(m.producer, MATCHER_STOP_DRAIN_MS);
-	if (left > 0)
+	 * then make sure no outcome is left in the producer's queue. Leaving
+	 * is bounded: it waits for a rebalance of the group, or for a commit
+	 * sent to a broker that went away (up to librdkafka's 60 s). */
+	long stopped_for = matcher_stopped_for(&m), leave_ms = MATCHER_LEAVE_MS;
+	if (stopped_for >= 0 && MATCHER_STOP_MS - stopped_for < leave_ms)
+		leave_ms = MATCHER_STOP_MS - stopped_for > MATCHER_LEAVE_MIN_MS ?
+			   MATCHER_STOP_MS - stopped_for : MATCHER_LEAVE_MIN_MS;
+	kafka_consumer_close(m.consumer, (int)leave_ms);
+	/* Once the stop's time ran out, what is left belongs to records not
+	 * committed: no more waiting for it. */
+	int left = kafka_drain(m.producer, m.gave_up ? 0 : MATCHER_STOP_DRAIN_MS);
+	if (left > 0) {
 		log_warn("%d outcomes still unacknowledged at exit (their records "
 			 "were not committed)", left);
+		/* Failed now rather than have rd_kafka_destroy() linger on an
+		 * unreachable broker. */
+		rd_kafka_purge(m.producer, RD_KAFKA_PURGE_F_QUEUE |
+					   RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(m.producer, 0);
+	}
 	rd_kafka_destroy(m.producer);
 	matcher_flight_free(&m, &flight);
 	work_free(&m.work);
