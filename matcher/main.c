@@ -59,8 +59,8 @@
 
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
-	const char *batch, *retry_ms, *kafka_conf, *log_level;
-	long batch_max, redis_retry_ms;
+	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
+	long batch_max, redis_retry_ms, session_timeout_ms;
 };
 
 struct matcher {
@@ -94,6 +94,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "30000", "N",
 		  "how long Redis is retried before records get code 10",
 		  &mc->retry_ms },
+		{ "session-timeout-ms", "AIJ_SESSION_TIMEOUT_MS", "6000", "N",
+		  "how long the group waits for a silent matcher before giving "
+		  "its partitions to the others", &mc->session_timeout },
 		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
 		  "extra librdkafka settings for both clients, key=value,key=value",
 		  &mc->kafka_conf },
@@ -116,7 +119,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	    (conf_long("batch", mc->batch, 1, 100000, &mc->batch_max, errstr,
 		       sizeof(errstr)) ||
 	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
-		       &mc->redis_retry_ms, errstr, sizeof(errstr))))
+		       &mc->redis_retry_ms, errstr, sizeof(errstr)) ||
+	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
+		       &mc->session_timeout_ms, errstr, sizeof(errstr))))
 		rc = -1;
 	char host[256];
 	int port;
@@ -538,8 +543,11 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	char *consumer_conf = NULL;
-	if (asprintf(&consumer_conf, "%s%s%s", MATCHER_CONSUMER_CONF,
-		     mc.kafka_conf ? "," : "", mc.kafka_conf ? mc.kafka_conf : "") < 0) {
+	/* The session timeout is the consumer's alone (the producer would warn
+	 * about it): not through AIJ_KAFKA_CONF, which goes to both. */
+	if (asprintf(&consumer_conf, "%s,session.timeout.ms=%ld%s%s", MATCHER_CONSUMER_CONF,
+		     mc.session_timeout_ms, mc.kafka_conf ? "," : "",
+		     mc.kafka_conf ? mc.kafka_conf : "") < 0) {
 		log_error("out of memory");
 		rd_kafka_destroy(m.producer);
 		return EXIT_RUNTIME;
