@@ -39,8 +39,7 @@ cp data/sample/users.csv "$t/config/users.csv"
 start_redis
 "$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
 e2e_pids+=($!)
-for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
-[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 brokers=$(cat "$t/broker.addr")
 http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8080=127.0.0.1:$http_port"
@@ -75,18 +74,13 @@ start_service reporter reporter
 reporter_pid=$last_pid
 start_service matcher matcher-1
 start_service matcher matcher-2
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || fail "the reporter serves no /healthz"
+wait_until 10 "the reporter to serve /healthz on port $http_port (see $t/reporter.log)" \
+	curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz"
 
 # wait_run RUN_ID: until summary.json is that run's (the reporter stays up).
 wait_run() {
-	local id=$1
-	for _ in $(seq 600); do
-		grep -q "\"run_id\": \"$id\"" "$t/out/summary.json" 2>/dev/null && return 0
-		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter stopped (see $t/reporter.log)"
-		sleep 0.1
-	done
-	fail "run $id not written within 60 s (see $t/reporter.log)"
+	wait_log "$t/out/summary.json" "\"run_id\": \"$1\"" 60 \
+		"run $1 written by the reporter (see $t/reporter.log)" "$reporter_pid"
 }
 
 run_service ingest || fail "ingest exited with $? (see $t/ingest.log)"

@@ -13,8 +13,7 @@ gen "$t/week" --lines 300 --seed 64 --header
 start_redis
 "$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
 e2e_pids+=($!)
-for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
-[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 brokers=$(cat "$t/broker.addr")
 
 # The corrected export: a dossier for the first line that no step found.
@@ -59,13 +58,8 @@ reporter_pid=$!
 e2e_pids+=($!)
 
 wait_run() {
-	local id=$1
-	for _ in $(seq 600); do
-		grep -q "\"run_id\": \"$id\"" "$t/out/summary.json" 2>/dev/null && return 0
-		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter stopped (see $t/reporter.log)"
-		sleep 0.1
-	done
-	fail "run $id not written within 60 s (see $t/reporter.log)"
+	wait_log "$t/out/summary.json" "\"run_id\": \"$1\"" 60 \
+		"run $1 written by the reporter (see $t/reporter.log)" "$reporter_pid"
 }
 
 "$AIJ_BIN/aij-ingest" --brokers "$brokers" --run-id 2026-W30 --file "$t/week/week.csv" \

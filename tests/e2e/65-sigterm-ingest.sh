@@ -11,8 +11,7 @@ start_broker() {
 	"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>>"$t/broker.log" &
 	broker_pid=$!
 	e2e_pids+=($!)
-	for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
-	[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+	wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 	brokers=$(cat "$t/broker.addr")
 }
 

@@ -10,8 +10,7 @@ gen "$t/week" --lines 60000 --seed 66 --no-long-line
 start_redis
 "$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
 e2e_pids+=($!)
-for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
-[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 brokers=$(cat "$t/broker.addr")
 "$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
 	fail "aij-indexer"
@@ -25,13 +24,8 @@ start_reporter() {
 	e2e_pids+=($!)
 }
 wait_run() {
-	local id=$1
-	for _ in $(seq 600); do
-		grep -q "\"run_id\": \"$id\"" "$t/out/summary.json" 2>/dev/null && return 0
-		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter stopped (see $t/reporter.log)"
-		sleep 0.1
-	done
-	fail "run $id not written within 60 s (see $t/reporter.log)"
+	wait_log "$t/out/summary.json" "\"run_id\": \"$1\"" 60 \
+		"run $1 written by the reporter (see $t/reporter.log)" "$reporter_pid"
 }
 rss() { ps -o rss= -p "$reporter_pid" | tr -d ' '; }
 
@@ -62,10 +56,8 @@ kill -TERM "$reporter_pid"
 wait "$reporter_pid" || fail "the reporter exited with $? on SIGTERM (see $t/reporter.log)"
 stamp=$(stat -c %Y.%N "$t/out/summary.json")
 start_reporter
-for _ in $(seq 300); do
-	grep -q "is written already: waiting for the next run" "$t/reporter.log" && break
-	sleep 0.1
-done
+wait_log "$t/reporter.log" "is written already: waiting for the next run" 30 \
+	"the restarted reporter's check of the written run"
 grep -q "run 2026-W06, the latest, is written already" "$t/reporter.log" ||
 	fail "the restarted reporter did not recognise the written run"
 [ "$(stat -c %Y.%N "$t/out/summary.json")" = "$stamp" ] || fail "the written run was written again"

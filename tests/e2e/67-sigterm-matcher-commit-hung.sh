@@ -26,12 +26,7 @@ start_matchers 1 --batch 50
 start_reporter "$t/week" S67 "$t/out" 90
 run_ingest "$t/week" S67
 [ "$ingest_rc" -eq 0 ] || fail "ingest exited with $ingest_rc"
-for _ in $(seq 300); do
-	grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/logs/matcher-1.log" && break
-	sleep 0.1
-done
-grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/logs/matcher-1.log" ||
-	fail "matcher-1 got no partition within 30 s"
+wait_log "$t/logs/matcher-1.log" "rebalance: [1-9][0-9]* partition(s) assigned" 30 "matcher-1's partitions"
 kill -0 "$reporter_pid" 2>/dev/null || fail "the run was over before the fault: too fast a week"
 
 # Each answer of the coordinator now takes 20 s: the matcher's next commit

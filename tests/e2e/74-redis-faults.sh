@@ -18,12 +18,7 @@ redis_at() {
 		--appendonly no --daemonize no) >>"$t/logs/redis.log" 2>&1 &
 	redis_pid=$!
 	e2e_pids+=($!)
-	local i
-	for i in $(seq 100); do
-		[ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ] && return 0
-		sleep 0.1
-	done
-	fail "redis-server did not start on $1"
+	wait_until 10 "redis-server to start on port $1 (see $t/logs/redis.log)" redis_answers "$1"
 }
 
 redis_stop() {
@@ -47,11 +42,8 @@ start_reporter "$t/week" R74a "$t/out-a" 60
 redis_stop
 run_ingest "$t/week" R74a
 [ "$ingest_rc" -eq 0 ] || fail "ingest exited with $ingest_rc"
-for _ in $(seq 250); do
-	grep -q "redis: .*retry" "$t"/logs/matcher-*.log && break
-	sleep 0.1
-done
-grep -q "redis: .*retry" "$t"/logs/matcher-*.log || fail "the matchers never retried Redis"
+wait_until 25 "the matchers to retry Redis ('redis: .*retry' in $t/logs/matcher-*.log)" \
+	grep -q "redis: .*retry" "$t"/logs/matcher-*.log
 redis_at "$redis_port"
 wait_reporter
 [ "$reporter_rc" -eq 0 ] || fail "the reporter exited with $reporter_rc"

@@ -32,6 +32,40 @@ fail() {
 	exit 1
 }
 
+# wait_until SECONDS WHAT CMD...: runs CMD every 0.1 s until it succeeds;
+# fails after SECONDS (a whole number) naming WHAT, what was waited for.
+wait_until() {
+	local seconds=$1 what=$2 i
+	shift 2
+	for ((i = 0; i <= seconds * 10; i++)); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	fail "waited $seconds s for $what"
+}
+
+# log_has FILE PATTERN [PID [WHAT]]: a line of FILE (maybe not there yet)
+# matches PATTERN; fails at once, naming WHAT, when process PID is gone.
+log_has() {
+	grep -q -- "$2" "$1" 2>/dev/null && return 0
+	[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || fail "process $3 stopped while waiting for ${4:-'$2' in $1}"
+	return 1
+}
+
+# wait_log FILE PATTERN [SECONDS] [WHAT] [PID]: until a line of FILE matches
+# PATTERN (grep's basic regex, as the loops it replaced had), SECONDS (60) at
+# most, or while process PID lives; WHAT, what the line means, in the failure.
+wait_log() {
+	local file=$1 pattern=$2 seconds=${3:-60} what
+	what="${4:-a line}: no line matching '$pattern' in $file"
+	wait_until "$seconds" "$what" log_has "$file" "$pattern" "${5:-}" "$what"
+}
+
+# redis_answers PORT: the redis-server on PORT answers PING.
+redis_answers() {
+	[ "$(redis-cli -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
 # gen WEEKDIR [gen_week.py options]: a generated week in WEEKDIR, with
 # WEEKDIR/cases.csv.
 gen() {
@@ -72,17 +106,13 @@ same_outputs() {
 
 # start_redis: a throwaway redis-server on a free port; sets redis_addr.
 start_redis() {
-	local port i
+	local port
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	mkdir -p "$t/redis"
 	(cd "$t/redis" && exec redis-server --port "$port" --bind 127.0.0.1 --save "" \
 		--appendonly no --daemonize no) >"$t/redis/log" 2>&1 &
 	e2e_pids+=($!)
-	for i in $(seq 100); do
-		[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && break
-		sleep 0.1
-	done
-	[ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] || fail "redis-server did not start"
+	wait_until 10 "redis-server to start on port $port (see $t/redis/log)" redis_answers "$port"
 	redis_addr=127.0.0.1:$port
 	redis_port=$port
 }

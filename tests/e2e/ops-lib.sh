@@ -15,8 +15,7 @@ ops_setup() {
 	start_redis
 	"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
 	e2e_pids+=($!)
-	for _ in $(seq 100); do [ -s "$t/broker.addr" ] && break; sleep 0.1; done
-	[ -s "$t/broker.addr" ] || fail "aij-broker did not start"
+	wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 	brokers=$(cat "$t/broker.addr")
 	"$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" \
 		>"$t/indexer.log" 2>&1 || fail "aij-indexer (see $t/indexer.log)"
@@ -75,12 +74,7 @@ wait_integrated() {
 wait_assigned() {
 	local m
 	for m in "$@"; do
-		for _ in $(seq 600); do
-			grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/$m.log" && break
-			sleep 0.1
-		done
-		grep -q "rebalance: [1-9][0-9]* partition(s) assigned" "$t/$m.log" ||
-			fail "$m got no partition within 60 s"
+		wait_log "$t/$m.log" "rebalance: [1-9][0-9]* partition(s) assigned" 60 "$m's partitions"
 	done
 }
 
