@@ -713,10 +713,8 @@ static int index_write_table(struct index_writer *w, long long gen,
 	return index_writer_flush(w);
 }
 
-/* Runs one command built from a format; returns the reply (caller frees with
- * freeReplyObject) or NULL with errstr, also for an error reply. */
-static redisReply *index_command(redisContext *rc, char *errstr,
-				 size_t errstr_size, const char *fmt, ...)
+redisReply *index_command(redisContext *rc, char *errstr, size_t errstr_size,
+			  const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -726,6 +724,22 @@ static redisReply *index_command(redisContext *rc, char *errstr,
 		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
 		return NULL;
 	}
+	if (reply->type == REDIS_REPLY_ERROR) {
+		snprintf(errstr, errstr_size, "redis: %s", reply->str);
+		freeReplyObject(reply);
+		return NULL;
+	}
+	return reply;
+}
+
+redisReply *index_reply(redisContext *rc, char *errstr, size_t errstr_size)
+{
+	void *r = NULL;
+	if (redisGetReply(rc, &r) != REDIS_OK || !r) {
+		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+		return NULL;
+	}
+	redisReply *reply = r;
 	if (reply->type == REDIS_REPLY_ERROR) {
 		snprintf(errstr, errstr_size, "redis: %s", reply->str);
 		freeReplyObject(reply);
@@ -1117,19 +1131,10 @@ int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
 {
 	if (n == 0)
 		return 0;
-	void *r = NULL;
-	if (redisGetReply(rc, &r) != REDIS_OK || !r) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+	redisReply *reply = index_reply(rc, errstr, errstr_size);
+	if (!reply)
 		return -1;
-	}
-	redisReply *reply = r;
-	int status;
-	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(errstr, errstr_size, "redis: %s", reply->str);
-		status = -1;
-	} else {
-		status = index_parse_results(reply, n, out, errstr, errstr_size);
-	}
+	int status = index_parse_results(reply, n, out, errstr, errstr_size);
 	freeReplyObject(reply);
 	return status;
 }

@@ -18,7 +18,6 @@
  * Both count the records integrated at each step, so a run can check that
  * the two agree. Run each mode against a fresh Redis with the index just
  * loaded (bench/redis-floor does): both write the dispositifs. */
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,30 +62,10 @@ struct bench_owner {
 	UT_hash_handle hh;
 };
 
-/* Sends cmd; the reply to freeReplyObject(), or NULL with errstr. */
-static redisReply *bench_command(redisContext *rc, char *errstr, size_t errstr_size,
-				 const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *r = redisvCommand(rc, fmt, ap);
-	va_end(ap);
-	if (!r) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(errstr, errstr_size, "redis: %s", r->str);
-		freeReplyObject(r);
-		return NULL;
-	}
-	return r;
-}
-
 /* Redis's CPU so far (user + system), in seconds, or -1 with errstr. */
 static double bench_redis_cpu(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *r = bench_command(rc, errstr, errstr_size, "INFO cpu");
+	redisReply *r = index_command(rc, errstr, errstr_size, "INFO cpu");
 	if (!r)
 		return -1;
 	const char *u = strstr(r->str, "used_cpu_user:");
@@ -142,7 +121,7 @@ struct bench_index {
 static int bench_index_current(redisContext *rc, struct bench_index *ix,
 			       char *errstr, size_t errstr_size)
 {
-	redisReply *r = bench_command(rc, errstr, errstr_size, "GET %s", INDEX_KEY_CURRENT);
+	redisReply *r = index_command(rc, errstr, errstr_size, "GET %s", INDEX_KEY_CURRENT);
 	if (!r)
 		return -1;
 	int ok = r->type == REDIS_REPLY_STRING;
@@ -154,7 +133,7 @@ static int bench_index_current(redisContext *rc, struct bench_index *ix,
 			 INDEX_KEY_CURRENT);
 		return -1;
 	}
-	r = bench_command(rc, errstr, errstr_size, "HGET " INDEX_KEY_PREFIX "%s:meta digits",
+	r = index_command(rc, errstr, errstr_size, "HGET " INDEX_KEY_PREFIX "%s:meta digits",
 			  ix->gen);
 	if (!r)
 		return -1;
@@ -173,23 +152,6 @@ static void bench_append_hget(redisContext *rc, const struct bench_index *ix,
 	char key[128];
 	index_bucket_key(key, sizeof(key), ix->gen, table, ix->digits, field);
 	redisAppendCommand(rc, "HGET %s %s", key, field);
-}
-
-/* Reads one reply of the pipeline: NULL with errstr on an error. */
-static redisReply *bench_reply(redisContext *rc, char *errstr, size_t errstr_size)
-{
-	void *v = NULL;
-	if (redisGetReply(rc, &v) != REDIS_OK || !v) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
-		return NULL;
-	}
-	redisReply *r = v;
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(errstr, errstr_size, "redis: %s", r->str);
-		freeReplyObject(r);
-		return NULL;
-	}
-	return r;
 }
 
 /* Steps 1 and 2 as the script reads a pe value: the code, 0 with dossier. */
@@ -250,7 +212,7 @@ static int bench_attach(redisContext *rc, struct bench_item *items, size_t n,
 	for (size_t a = 0; a < nargs; a++)
 		lens[a] = strlen(argv[a]);
 	redisAppendCommandArgv(rc, (int)nargs, argv, lens);
-	if (!(owners = bench_reply(rc, errstr, errstr_size)))
+	if (!(owners = index_reply(rc, errstr, errstr_size)))
 		goto out;
 	if (owners->type != REDIS_REPLY_ARRAY || owners->elements != nargs - 2) {
 		snprintf(errstr, errstr_size, "redis: HMGET of %zu owners: unexpected reply",
@@ -307,7 +269,7 @@ static int bench_attach(redisContext *rc, struct bench_item *items, size_t n,
 	}
 	rc_ = 0;
 	for (size_t j = 0; j < sent; j++) {
-		redisReply *r = bench_reply(rc, errstr, errstr_size);
+		redisReply *r = index_reply(rc, errstr, errstr_size);
 		if (!r) {
 			rc_ = -1;
 			break;
@@ -335,7 +297,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 				  items[i].q.pe[0] ? items[i].q.pe : items[i].q.ident);
 
 	for (size_t i = 0; i < n; i++) {
-		redisReply *v = bench_reply(rc, errstr, errstr_size);
+		redisReply *v = index_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		struct index_result *res = &items[i].res;
@@ -359,7 +321,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	for (size_t i = 0; i < n && sent; i++) {
 		if (!items[i].code1)
 			continue;
-		redisReply *v = bench_reply(rc, errstr, errstr_size);
+		redisReply *v = index_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		struct index_result *res = &items[i].res;
@@ -380,7 +342,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	for (size_t i = 0; i < n && sent; i++) {
 		if (!items[i].code1 || items[i].res.step)
 			continue;
-		redisReply *v = bench_reply(rc, errstr, errstr_size);
+		redisReply *v = index_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		bench_step3(v, &items[i].res);
@@ -427,7 +389,7 @@ static void bench_count(struct bench_counts *c, const struct bench_item *items, 
  * and returns the calls in all (INFO and CONFIG left out), or -1. */
 static long long bench_commandstats(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *r = bench_command(rc, errstr, errstr_size, "INFO commandstats");
+	redisReply *r = index_command(rc, errstr, errstr_size, "INFO commandstats");
 	if (!r)
 		return -1;
 	long long total = 0;
@@ -531,7 +493,7 @@ int main(int argc, char **argv)
 	if ((scripted ? index_script_load(rcx, errstr, sizeof(errstr))
 		      : bench_index_current(rcx, &ix, errstr, sizeof(errstr))) != 0)
 		goto out;
-	if (!(reset = bench_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")) ||
+	if (!(reset = index_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")) ||
 	    (cpu0 = bench_redis_cpu(rcx, errstr, sizeof(errstr))) < 0)
 		goto out;
 	freeReplyObject(reset);
