@@ -10,7 +10,6 @@
 #include "collect.h"
 #include "conf.h"
 #include "consume.h"
-#include "editions.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,8 +22,7 @@
 
 static const char *opt_brokers, *opt_topic_outcomes, *opt_topic_runs,
 	*opt_run_id, *opt_out, *opt_communes, *opt_coverage, *opt_stall,
-	*opt_group, *opt_once, *opt_log_level, *opt_serve, *opt_users, *opt_redis,
-	*opt_follow;
+	*opt_group, *opt_once, *opt_log_level, *opt_metrics, *opt_follow;
 
 static const struct conf_opt options[] = {
 	{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
@@ -51,14 +49,9 @@ static const struct conf_opt options[] = {
 	  "consumer group id (nothing is committed)", &opt_group },
 	{ "once", "AIJ_ONCE", NULL, NULL,
 	  "exit once the run is written (else stay until SIGTERM)", &opt_once },
-	{ "serve", "AIJ_SERVE", NULL, "ADDR:PORT",
-	  "serve the editions of --out over HTTP (stays up until SIGTERM, even "
-	  "with --once; without --run-id it only serves)", &opt_serve },
-	{ "users", "AIJ_USERS", NULL, "FILE",
-	  "editions users (login;token_sha256;structure;droits), with --serve",
-	  &opt_users },
-	{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
-	  "Redis of the dossier index, for /dossiers/<id>/dispositifs", &opt_redis },
+	{ "metrics", "AIJ_METRICS", NULL, "ADDR:PORT",
+	  "serve GET /metrics and GET /healthz over HTTP there (the editions "
+	  "are aij-editions')", &opt_metrics },
 	CONF_OPT_LOG_LEVEL(&opt_log_level),
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
@@ -179,29 +172,22 @@ int main(int argc, char **argv)
 	long stall = 0;
 	if (rc == 0 && log_level_set_name(opt_log_level, errstr, sizeof(errstr)))
 		rc = -1;
-	/* With --serve and no --run-id the reporter only serves the editions;
-	 * --follow reports every run. */
-	int serving = opt_serve && *opt_serve;
+	/* --follow reports every run. */
 	int following = opt_follow && conf_true(opt_follow);
-	int collecting = following || !serving || (opt_run_id && *opt_run_id);
 	if (rc == 0 && following && opt_run_id && *opt_run_id) {
 		snprintf(errstr, sizeof(errstr),
 			 "options '--follow' and '--run-id' exclude each other");
 		rc = -1;
 	}
-	if (rc == 0 && collecting && !following && (!opt_run_id || !*opt_run_id)) {
+	if (rc == 0 && !following && (!opt_run_id || !*opt_run_id)) {
 		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
-		rc = -1;
-	}
-	if (rc == 0 && serving && (!opt_users || !*opt_users)) {
-		snprintf(errstr, sizeof(errstr), "option '--serve' needs '--users'");
 		rc = -1;
 	}
 	if (rc == 0 && (!opt_out || !*opt_out)) {
 		snprintf(errstr, sizeof(errstr), "option '--out' is required");
 		rc = -1;
 	}
-	if (rc == 0 && collecting && (!opt_coverage || !*opt_coverage)) {
+	if (rc == 0 && (!opt_coverage || !*opt_coverage)) {
 		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
 		rc = -1;
 	}
@@ -216,34 +202,21 @@ int main(int argc, char **argv)
 	signals_install();
 
 	/* Reference data first: a bad file is a usage error, before any wait. */
-	struct referential *ref = referential_load(
-		collecting || access(opt_communes, R_OK) == 0 ? opt_communes : NULL,
-		NULL, opt_coverage && *opt_coverage ? opt_coverage : NULL,
-		errstr, sizeof(errstr));
+	struct referential *ref = referential_load(opt_communes, NULL, opt_coverage,
+						   errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
 		return 2;
 	}
 
-	struct editions *editions = NULL;
-	if (serving) {
-		struct editions_conf econf = {
-			.listen = opt_serve, .dir = opt_out, .users = opt_users,
-			.redis = opt_redis, .ref = ref,
-		};
-		editions = editions_start(&econf, errstr, sizeof(errstr));
-		if (!editions) {
+	struct metrics_server *metrics = NULL;
+	if (opt_metrics && *opt_metrics) {
+		metrics = metrics_serve(opt_metrics, errstr, sizeof(errstr));
+		if (!metrics) {
 			log_error("%s", errstr);
 			referential_free(ref);
 			return 2;
 		}
-	}
-	if (!collecting) {
-		while (!signals_stop)
-			pause();
-		editions_stop(editions);
-		referential_free(ref);
-		return 0;
 	}
 
 	struct consume_opts copts = {
@@ -256,7 +229,7 @@ int main(int argc, char **argv)
 	};
 	if (following) {
 		int code = main_follow(&copts, ref);
-		editions_stop(editions);
+		metrics_serve_stop(metrics);
 		referential_free(ref);
 		return code;
 	}
@@ -265,7 +238,7 @@ int main(int argc, char **argv)
 	if (collect_init(&c, opt_run_id, NULL, errstr, sizeof(errstr))) {
 		log_error("%s", errstr);
 		collect_release(&c);
-		editions_stop(editions);
+		metrics_serve_stop(metrics);
 		referential_free(ref);
 		return 1;
 	}
@@ -293,14 +266,13 @@ int main(int argc, char **argv)
 	}
 	collect_release(&c);
 
-	if (status == 0 && (serving || !conf_true(opt_once))) {
+	if (status == 0 && !conf_true(opt_once)) {
 		/* A service: stay up for the supervisor until told to stop. */
-		log_info("run written; staying up until SIGTERM%s",
-			 serving ? "" : " (--once to exit)");
+		log_info("run written; staying up until SIGTERM (--once to exit)");
 		while (!signals_stop)
 			pause();
 	}
-	editions_stop(editions);
+	metrics_serve_stop(metrics);
 	referential_free(ref);
 	return status;
 }

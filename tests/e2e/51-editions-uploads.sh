@@ -171,7 +171,7 @@ sleep 1
 cp "$users" "$t/users.good"
 echo "broken;line" >>"$users"
 ed_expect 200 GET /editions tok-new
-grep -q "users.csv:.*fields instead of 4" "$t/reporter.log" || fail "the broken users file was not reported"
+grep -q "users.csv:.*fields instead of 4" "$t/editions.log" || fail "the broken users file was not reported"
 sleep 1
 grep -v '^new;' "$t/users.good" >"$users"
 ed_expect 401 GET /editions tok-new

@@ -1,6 +1,6 @@
 # Shared by the editions service tests (sourced after lib.sh): an output
 # folder written by hand in the exact format of SPEC §6, a users file, and
-# aij-reporter serving them (serve-only mode: --serve without --run-id).
+# aij-editions serving them.
 
 ed_header=$'Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour'
 ML_A=ML200054781   # "our" ML of the ML users
@@ -67,13 +67,13 @@ ed_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ed_start DIR USERS [more aij-reporter options]: serves DIR; sets ed_url.
+# ed_start DIR USERS [more aij-editions options]: serves DIR; sets ed_url.
 ed_start() {
 	local dir=$1 users=$2 port i
 	shift 2
 	port=$(ed_free_port)
-	"$AIJ_BIN/aij-reporter" --serve "127.0.0.1:$port" --users "$users" --out "$dir" \
-		--log-level debug "$@" >>"$t/reporter.log" 2>&1 &
+	"$AIJ_BIN/aij-editions" --listen "127.0.0.1:$port" --users "$users" --out "$dir" \
+		--log-level debug "$@" >>"$t/editions.log" 2>&1 &
 	e2e_pids+=($!)
 	ed_pid=$!
 	ed_url=http://127.0.0.1:$port
@@ -82,8 +82,8 @@ ed_start() {
 		kill -0 "$ed_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$t/reporter.log" >&2
-	fail "aij-reporter --serve did not come up on $ed_url"
+	cat "$t/editions.log" >&2
+	fail "aij-editions did not come up on $ed_url"
 }
 
 # ed_req METHOD PATH TOKEN [curl options]: the HTTP status on stdout, the

@@ -1,7 +1,6 @@
 #include "editions.h"
 
 #include <errno.h>
-#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,11 +15,11 @@
 
 #include "dispositif.h"
 #include "dossier_index.h"
-#include "editions_page.h"
-#include "editions_store.h"
-#include "editions_users.h"
+#include "page.h"
+#include "store.h"
+#include "users.h"
 #include "log.h"
-#include "metrics.h"
+#include "net.h"
 #include "referential.h"
 
 #define EDITIONS_REDIS_TIMEOUT_MS 2000
@@ -41,7 +40,6 @@ struct editions {
 
 enum editions_route {
 	ROUTE_HEALTHZ,
-	ROUTE_METRICS,       /* Prometheus text (reporter/metrics.c), no token */
 	ROUTE_LIST,          /* /editions */
 	ROUTE_INDEX_PAGE,    /* /editions.html */
 	ROUTE_REPORT,        /* /editions/<ml> */
@@ -131,7 +129,7 @@ static void editions_printable(const char *s, char *out, size_t size)
 }
 
 static const char *const editions_route_names[] = {
-	"healthz", "metrics", "list", "index page", "report", "report page", "dispositifs",
+	"healthz", "list", "index page", "report", "report page", "dispositifs",
 };
 
 static void editions_log(struct MHD_Connection *c, const struct editions_req *req,
@@ -237,10 +235,6 @@ static unsigned editions_route(const char *url, struct editions_req *req,
 {
 	if (strcmp(url, "/healthz") == 0) {
 		req->route = ROUTE_HEALTHZ;
-		return 0;
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		req->route = ROUTE_METRICS;
 		return 0;
 	}
 	if (strcmp(url, "/editions") == 0) {
@@ -763,7 +757,7 @@ static int editions_admit(struct editions *e, struct MHD_Connection *c,
 			    : MHD_NO;
 		return MHD_HTTP_METHOD_NOT_ALLOWED;
 	}
-	if (req->route == ROUTE_HEALTHZ || req->route == ROUTE_METRICS)
+	if (req->route == ROUTE_HEALTHZ)
 		return 0;
 
 	editions_users_refresh(e);
@@ -873,14 +867,6 @@ static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
 	case ROUTE_HEALTHZ:
 		return editions_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
 				      strdup("ok\n"), 3, NULL, NULL, NULL, NULL);
-	case ROUTE_METRICS: {
-		size_t len = 0;
-		char *text = metrics_render(&len);
-		return text ? editions_reply(c, MHD_HTTP_OK,
-					     "text/plain; version=0.0.4; charset=utf-8",
-					     text, len, NULL, NULL, NULL, NULL)
-			    : MHD_NO;
-	}
 	case ROUTE_LIST:
 	case ROUTE_INDEX_PAGE:
 		return editions_list(e, c, req, method);
@@ -925,51 +911,6 @@ static void editions_on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- start and stop ------------------------------------------------------- */
 
-/* Resolves "ADDR:PORT" ("[v6]:PORT" too; an empty ADDR is every address). */
-static int editions_resolve(const char *listen, struct sockaddr_storage *ss,
-			    socklen_t *ss_len, char *errstr, size_t errstr_size)
-{
-	char host[256];
-	const char *colon = strrchr(listen, ':');
-	if (!colon || !colon[1]) {
-		snprintf(errstr, errstr_size, "bad listen address '%s' (want ADDR:PORT)", listen);
-		return -1;
-	}
-	size_t hl = (size_t)(colon - listen);
-	if (hl >= sizeof(host)) {
-		snprintf(errstr, errstr_size, "bad listen address '%s'", listen);
-		return -1;
-	}
-	memcpy(host, listen, hl);
-	host[hl] = '\0';
-	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
-		memmove(host, host + 1, hl - 2);
-		host[hl - 2] = '\0';
-	}
-	char *end;
-	errno = 0;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || errno || port < 0 || port > 65535) {
-		snprintf(errstr, errstr_size, "bad port in listen address '%s'", listen);
-		return -1;
-	}
-	struct addrinfo hints, *ai = NULL;
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	int gai = getaddrinfo(host[0] ? host : NULL, colon + 1, &hints, &ai);
-	if (gai != 0 || !ai) {
-		snprintf(errstr, errstr_size, "cannot resolve '%s': %s", listen,
-			 gai_strerror(gai));
-		return -1;
-	}
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*ss_len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	return 0;
-}
-
 struct editions *editions_start(const struct editions_conf *conf,
 				char *errstr, size_t errstr_size)
 {
@@ -980,7 +921,7 @@ struct editions *editions_start(const struct editions_conf *conf,
 			 "the editions service needs an address, a folder and a users file");
 		return NULL;
 	}
-	if (editions_resolve(conf->listen, &ss, &ss_len, errstr, errstr_size) < 0)
+	if (net_listen_addr(conf->listen, &ss, &ss_len, errstr, errstr_size) < 0)
 		return NULL;
 	struct editions *e = calloc(1, sizeof(*e));
 	if (!e) {

@@ -1,4 +1,4 @@
-#include "editions_page.h"
+#include "page.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-#include "editions_store.h"
+#include "store.h"
 
 #include <dirent.h>
 #include <errno.h>

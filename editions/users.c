@@ -1,4 +1,4 @@
-#include "editions_users.h"
+#include "users.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
 
 #include <jansson.h>
 
-#include "editions_store.h"
-#include "editions_users.h"
+#include "store.h"
+#include "users.h"
 
 struct referential;
 
