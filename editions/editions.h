@@ -1,39 +1,33 @@
-/* The editions service (issue 5): Mission Locale staff and the national team
- * list, read, download, replace and delete the latest run's reports, with
- * rights, over HTTP (libmicrohttpd, one internal thread).
- *
- *   GET    /healthz                      "ok", no token
- *   GET    /editions                     the JSON list the caller may see
- *   GET    /editions.html                the same as a page
- *   GET    /editions/<ml_code>           the report's bytes (text/csv)
- *   GET    /editions/<ml_code>.html      the report as a page
- *   PUT    /editions/<ml_code>           replace it (a report, at most 8 MiB)
- *   DELETE /editions/<ml_code>           delete it
- *   GET    /dossiers/<id>/dispositifs    the dispositifs integrated into a
- *                                        dossier (Redis), ML-scoped
- *
- * Every request but /healthz carries "Authorization: Bearer <token>". A
- * browser cannot, so the two .html pages also take "?token=<token>" (GET
- * only; nowhere else). Errors are a short JSON object {"error": "..."}
- * (a small page for the .html routes) with 400, 401, 403, 404, 405, 413,
- * 422, 500 or 503. */
-#ifndef AIJ_REPORTER_EDITIONS_H
-#define AIJ_REPORTER_EDITIONS_H
+/* The editions service (docs/editions.md): Mission Locale staff and the
+ * national team log in, list, read, download (CSV and XLSX), replace and
+ * delete the latest run's reports, see the dispositifs attached to their
+ * dossiers and the run history, in French, over HTTP (libmicrohttpd, a
+ * pool of threads). Browsers log in with a password and get a session
+ * cookie; programs send "Authorization: Bearer <token>". It reads what the
+ * reporter publishes in its output folder and the dossier index in Redis,
+ * never Kafka; it writes only a report replaced or deleted by a user. */
+#ifndef AIJ_EDITIONS_EDITIONS_H
+#define AIJ_EDITIONS_EDITIONS_H
 
 #include <stddef.h>
 
-#define EDITIONS_UPLOAD_MAX (8 * 1024 * 1024)
+#define EDITIONS_UPLOAD_MAX (8 * 1024 * 1024) /* a report uploaded */
 
 struct referential;
 
 struct editions_conf {
 	const char *listen;      /* "ADDR:PORT" ("127.0.0.1:8080", "[::1]:0");
 				    port 0 picks a free one */
-	const char *dir;         /* the reporter's output folder (--out) */
+	const char *dir;         /* the reporter's output folder */
 	const char *users;       /* the users file; reloaded when it changes */
-	const char *redis;       /* "HOST:PORT" for /dossiers, or NULL */
-	const struct referential *ref; /* ML and commune names, or NULL; must
-					  outlive the service */
+	const char *redis;       /* "HOST:PORT" of the dossier index, or NULL */
+	const struct referential *ref; /* communes, exit reasons and ML names;
+					  must outlive the service */
+	int has_communes;        /* ref holds the communes referential */
+	int has_coverage;        /* ref holds the coverage zones */
+	int secure_cookies;      /* behind HTTPS: the cookie gets Secure */
+	long session_ttl_s;      /* a session lasts that long after log-in */
+	unsigned threads;        /* threads answering requests */
 };
 
 struct editions;

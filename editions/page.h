@@ -1,48 +1,86 @@
-/* The editions service's HTML pages, rendered on the server: a report with
- * each row's return codes explained and what the ML can do about them, the
- * counts per code, and for national users the run's summary with charts.
- * Self-contained: inline CSS, no script, no external resource. */
-#ifndef AIJ_REPORTER_EDITIONS_PAGE_H
-#define AIJ_REPORTER_EDITIONS_PAGE_H
+/* The editions service's HTML, rendered on the server, in French: the frame
+ * every page shares (heading, the user and the log-out button, the menu,
+ * the "latest run was held" banner, a message), escaping, times in
+ * Europe/Paris, and what the return codes and look-up steps mean.
+ * Self-contained pages: inline CSS, no script, no external resource. */
+#ifndef AIJ_EDITIONS_PAGE_H
+#define AIJ_EDITIONS_PAGE_H
 
 #include <stddef.h>
+#include <stdio.h>
+#include <time.h>
 
-#include <jansson.h>
-
-#include "store.h"
 #include "users.h"
 
-struct referential;
+/* The menu entries; the current one is marked. */
+enum page_nav { NAV_NONE, NAV_REPORTS, NAV_DISPOSITIFS, NAV_HISTORY };
 
-struct editions_page {
-	const struct editions_user *user;
-	const char *token;         /* the ?token= the page was opened with, carried
-				      on its links; NULL when it came in a header */
-	const char *run_id;        /* the latest run's id, or NULL */
-	const json_t *summary;     /* summary.json, or NULL */
-	const struct referential *ref; /* ML and commune names, or NULL */
+/* What surrounds a page's content. Every pointer may be NULL. */
+struct page_frame {
+	const char *title;      /* <title> and the heading */
+	const char *subtitle;   /* under the heading */
+	const struct user *user; /* who is logged in: the menu, the log-out button */
+	const char *csrf;       /* the session's CSRF token (the log-out form); NULL
+				   for a client with a token: no log-out button */
+	const char *held;       /* the "latest run was held" banner's text */
+	const char *flash;      /* a message from the previous action */
+	enum page_nav nav;
 };
 
+struct page {
+	FILE *f;
+	char *buf;
+	size_t len;
+};
+
+/* Starts a page with its frame. Returns 0, or -1 when out of memory. */
+int page_begin(struct page *p, const struct page_frame *fr);
+
+/* Ends the page and hands its HTML over (malloc'ed, free() it) with *len;
+ * NULL when out of memory. */
+char *page_end(struct page *p, size_t *len);
+
+/* Text, HTML-escaped: the whole of s (NULL is ""), or its first n bytes. */
+void page_esc(struct page *p, const char *s);
+void page_escn(struct page *p, const char *s, size_t n);
+
+/* HTML as it is (markup written by the service). */
+void page_raw(struct page *p, const char *s);
+void page_printf(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* s percent-encoded for a URL's query value or path segment. */
+void page_url(struct page *p, const char *s);
+
+/* A hidden form field name=value (value escaped). */
+void page_hidden(struct page *p, const char *name, const char *value);
+
+/* A time as a person reads it in Europe/Paris (the process's TZ):
+ * "06/12/2026 à 02:01". */
+void page_time(time_t t, char *buf, size_t size);
+
 /* The label of return code 1..10 (SPEC §4), or NULL. */
-const char *editions_code_label(int code);
+const char *page_code_label(unsigned code);
 
-/* What the ML can do about return code 1..10 (issue 5), or NULL. */
-const char *editions_code_action(int code);
+/* What the ML can do about return code 1..10, or NULL. */
+const char *page_code_action(unsigned code);
 
-/* The page of one report (data: its bytes; info: from the store).
- * download_name is the file name of a download. Returns the HTML,
- * malloc'ed (free() it), with *len, or NULL when out of memory. */
-char *editions_page_report(const struct editions_page *p,
-			   const struct editions_entry *info, const char *data,
-			   size_t len, const char *download_name, size_t *len_out);
+/* The look-up of step 1..3 (SPEC §4): "n° PE (dossier de cotraitance)",
+ * "n° PE (complément du dossier)", "identité"; NULL for another step. */
+const char *page_step_label(unsigned step);
 
-/* The page listing the reports the user may see, and for a national user the
- * run's summary. Same ownership as editions_page_report(). */
-char *editions_page_index(const struct editions_page *p,
-			  const struct editions_entry *entries, size_t n,
-			  size_t *len_out);
+/* The same, short, for a table's cell: "n° PE cotraitance", "n° PE
+ * complément", "identité"; NULL for another step. */
+const char *page_step_short(unsigned step);
 
-/* A small page for an error (status and message). Same ownership. */
-char *editions_page_error(int status, const char *message, size_t *len_out);
+/* The step the i-th of n return codes comes from (SPEC §4: three codes are
+ * steps 1, 2, 3; a single 04 or 05 is step 3, tried alone without numéro
+ * PE), or 0 for a code of the validation or a technical error. */
+unsigned page_code_step(const unsigned *codes, size_t n, size_t i);
+
+/* Badges for return codes ("05/05/04"), each with its label as a tooltip. */
+void page_code_badges(struct page *p, const unsigned *codes, size_t n, const char *raw);
+
+/* The paragraph that says how to read the codes' positions. */
+void page_codes_legend(struct page *p);
 
 #endif

@@ -1,5 +1,7 @@
-#include "editions.h"
-
+/* The service's life and each request's: the route, then everything decided
+ * from the request line and headers before any body is read (method, who,
+ * rights, scope, CSRF of PUT and DELETE, size), then the body, then the
+ * CSRF of a form, then the route's handler. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,178 +12,99 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <jansson.h>
-#include <microhttpd.h>
-
-#include "dispositif.h"
-#include "dossier_index.h"
-#include "page.h"
-#include "store.h"
-#include "users.h"
+#include "clock.h"
+#include "http.h"
 #include "log.h"
 #include "net.h"
 #include "referential.h"
+#include "report_format.h"
 
-#define EDITIONS_REDIS_TIMEOUT_MS 2000
-#define EDITIONS_DOSSIER_MAX      (INDEX_ID_MAX - 1)
-#define EDITIONS_DISCARD_MAX      (64u * 1024 * 1024)
+#define EDITIONS_DISCARD_MAX (64u * 1024 * 1024)
+#define EDITIONS_FORM_SLACK  (64u * 1024) /* a form's fields around its file */
+#define EDITIONS_MAX_SESSIONS 10000
+#define EDITIONS_MAX_PENDING (64u * 1024 * 1024)
+#define EDITIONS_LOGIN_FAILURES 5
+#define EDITIONS_LOGIN_WINDOW_S (15 * 60)
+#define EDITIONS_LOGIN_LOCK_S (15 * 60)
 
-struct editions {
-	struct MHD_Daemon *daemon;
-	char *dir;
-	char *users_path;
-	char *redis;
-	const struct referential *ref;
-	/* Only the daemon's one thread touches what follows once started. */
-	struct editions_users *users;
-	struct stat users_st;
-	unsigned port;
+enum { M_GET = 1, M_POST = 2, M_PUT = 4, M_DELETE = 8 };
+enum route_auth { A_NONE, A_ANY };
+enum route_arg { ARG_NONE, ARG_ML, ARG_DOSSIER };
+
+typedef enum MHD_Result (*handler_fn)(struct editions *, struct request *);
+
+struct route {
+	const char *allow;     /* the Allow header of a 405 */
+	unsigned methods;
+	enum route_auth auth;
+	enum route_arg arg;    /* ARG_ML: the user must see that ML */
+	unsigned read_rights;  /* GET, HEAD */
+	unsigned write_rights; /* POST, PUT, DELETE */
+	int national;          /* national users only */
+	handler_fn get, post, put, del;
 };
 
-enum editions_route {
-	ROUTE_HEALTHZ,
-	ROUTE_LIST,          /* /editions */
-	ROUTE_INDEX_PAGE,    /* /editions.html */
-	ROUTE_REPORT,        /* /editions/<ml> */
-	ROUTE_REPORT_PAGE,   /* /editions/<ml>.html */
-	ROUTE_DISPOSITIFS,   /* /dossiers/<id>/dispositifs */
+#define C RIGHT_CONSULTER
+#define T RIGHT_TELECHARGER
+#define G RIGHT_GERER
+
+static enum MHD_Result healthz_get(struct editions *e, struct request *rq);
+static enum MHD_Result root_get(struct editions *e, struct request *rq);
+
+static const struct route routes[R_COUNT] = {
+	[R_HEALTHZ] = { "GET, HEAD", M_GET, A_NONE, ARG_NONE, 0, 0, 0,
+			healthz_get, NULL, NULL, NULL },
+	[R_ROOT] = { "GET, HEAD", M_GET, A_NONE, ARG_NONE, 0, 0, 0,
+		     root_get, NULL, NULL, NULL },
+	[R_LOGIN] = { "GET, HEAD, POST", M_GET | M_POST, A_NONE, ARG_NONE, 0, 0, 0,
+		      login_get, login_post, NULL, NULL },
+	[R_LOGOUT] = { "POST", M_POST, A_ANY, ARG_NONE, 0, 0, 0,
+		       NULL, logout_post, NULL, NULL },
+	[R_LIST] = { "GET, HEAD", M_GET, A_ANY, ARG_NONE, C, 0, 0,
+		     reports_list, NULL, NULL, NULL },
+	[R_LIST_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_NONE, C, 0, 0,
+			  reports_list, NULL, NULL, NULL },
+	[R_REPORT] = { "GET, HEAD, PUT, DELETE", M_GET | M_PUT | M_DELETE, A_ANY, ARG_ML,
+		       C | T, G, 0, reports_get, NULL, reports_put, reports_delete },
+	[R_REPORT_XLSX] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
+			    reports_get, NULL, NULL, NULL },
+	[R_REPORT_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C, 0, 0,
+			    reports_get, NULL, NULL, NULL },
+	[R_REPLACE] = { "GET, HEAD, POST", M_GET | M_POST, A_ANY, ARG_ML, G, G, 0,
+			reports_replace_form, reports_replace_form, NULL, NULL },
+	[R_DELETE] = { "GET, HEAD, POST", M_GET | M_POST, A_ANY, ARG_ML, G, G, 0,
+		       reports_delete_form, reports_delete_form, NULL, NULL },
+	[R_DISPOSITIFS] = { "GET, HEAD", M_GET, A_ANY, ARG_DOSSIER, C, 0, 0,
+			    dossiers_json, NULL, NULL, NULL },
+	[R_DOSSIER_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_DOSSIER, C, 0, 0,
+			     dossiers_page, NULL, NULL, NULL },
+	[R_DOSSIER_FIND] = { "GET, HEAD", M_GET, A_ANY, ARG_NONE, C, 0, 0,
+			     dossiers_find, NULL, NULL, NULL },
+	[R_ATTACHED_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C, 0, 0,
+			      attached_page, NULL, NULL, NULL },
+	[R_ATTACHED_XLSX] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
+			      attached_xlsx, NULL, NULL, NULL },
+	[R_HISTORY_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_NONE, C, 0, 1,
+			     history_page, NULL, NULL, NULL },
+	[R_RUNS] = { "GET, HEAD", M_GET, A_ANY, ARG_NONE, C, 0, 1,
+		     history_json, NULL, NULL, NULL },
 };
 
-/* One request, across the calls libmicrohttpd makes for it. */
-struct editions_req {
-	enum editions_route route;
-	char arg[INDEX_ID_MAX];   /* ml_code or dossier_id */
-	const struct editions_user *user;
-	int html;                 /* errors as a page */
-	int too_large;            /* the body passed EDITIONS_UPLOAD_MAX */
-	size_t discarded;         /* bytes dropped since */
-	char *body;
-	size_t len, cap;
-};
+#undef C
+#undef T
+#undef G
 
-/* --- responses --------------------------------------------------------- */
-
-/* Queues body (malloc'ed; the response frees it) with status. */
-static enum MHD_Result editions_reply(struct MHD_Connection *c, unsigned status,
-				      const char *type, char *body, size_t len,
-				      const char *h1, const char *v1,
-				      const char *h2, const char *v2)
+static enum MHD_Result healthz_get(struct editions *e, struct request *rq)
 {
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(body);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
-	if (strncmp(type, "text/html", 9) == 0)
-		MHD_add_response_header(resp, "Content-Security-Policy",
-					"default-src 'none'; style-src 'unsafe-inline'; "
-					"img-src data:; form-action 'none'; "
-					"frame-ancestors 'none'");
-	if (h1)
-		MHD_add_response_header(resp, h1, v1);
-	if (h2)
-		MHD_add_response_header(resp, h2, v2);
-	enum MHD_Result r = MHD_queue_response(c, status, resp);
-	MHD_destroy_response(resp);
-	return r;
+	(void)e;
+	return http_reply(rq, MHD_HTTP_OK, "text/plain; charset=utf-8", strdup("ok\n"), 3,
+			  NULL);
 }
 
-/* Queues the JSON j (consumed; NULL: out of memory, MHD_NO) dumped with
- * json_dumps() flags and a final newline, plus the header h1: v1 when h1. */
-static enum MHD_Result editions_json_reply(struct MHD_Connection *c, unsigned status,
-					   json_t *j, size_t flags,
-					   const char *h1, const char *v1)
+static enum MHD_Result root_get(struct editions *e, struct request *rq)
 {
-	char *text = j ? json_dumps(j, flags) : NULL;
-	json_decref(j);
-	if (!text)
-		return MHD_NO;
-	size_t len = strlen(text);
-	char *body = realloc(text, len + 2);
-	if (!body) {
-		free(text);
-		return MHD_NO;
-	}
-	body[len++] = '\n';
-	return editions_reply(c, status, "application/json; charset=utf-8", body, len,
-			      h1, v1, NULL, NULL);
-}
-
-/* Queues the JSON j (consumed), indented for whoever reads it. */
-static enum MHD_Result editions_json(struct MHD_Connection *c, unsigned status,
-				     json_t *j)
-{
-	return editions_json_reply(c, status, j, JSON_INDENT(2) | JSON_PRESERVE_ORDER,
-				   NULL, NULL);
-}
-
-/* Copies s into out with anything but printable ASCII as '?', for logs. */
-static void editions_printable(const char *s, char *out, size_t size)
-{
-	size_t i = 0;
-	for (; s && s[i] && i + 1 < size; i++)
-		out[i] = (s[i] >= 0x20 && s[i] < 0x7f) ? s[i] : '?';
-	out[i] = '\0';
-}
-
-static const char *const editions_route_names[] = {
-	"healthz", "list", "index page", "report", "report page", "dispositifs",
-};
-
-static void editions_log(struct MHD_Connection *c, const struct editions_req *req,
-			 const char *method, unsigned status, const char *what)
-{
-	(void)c;
-	char arg[80];
-	editions_printable(req ? req->arg : "", arg, sizeof(arg));
-	const char *who = req && req->user ? req->user->login : "-";
-	if (status >= 400 || strcmp(method, "GET") != 0)
-		log_info("editions: %s %s '%s' by %s -> %u %s", method,
-			 req ? editions_route_names[req->route] : "?", arg, who, status,
-			 what ? what : "");
-	else
-		log_debug("editions: %s '%s' by %s -> %u", method, arg, who, status);
-}
-
-/* An error: {"error": message, "status": N}, or a small page on .html routes. */
-static enum MHD_Result editions_fail(struct MHD_Connection *c,
-				     const struct editions_req *req,
-				     const char *method, unsigned status,
-				     const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static enum MHD_Result editions_fail(struct MHD_Connection *c,
-				     const struct editions_req *req,
-				     const char *method, unsigned status,
-				     const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	editions_log(c, req, method, status, msg);
-
-	const char *h1 = NULL, *v1 = NULL;
-	if (status == MHD_HTTP_UNAUTHORIZED) {
-		h1 = MHD_HTTP_HEADER_WWW_AUTHENTICATE;
-		v1 = "Bearer realm=\"aij-editions\"";
-	}
-	if (req && req->html) {
-		size_t len = 0;
-		char *page = editions_page_error((int)status, msg, &len);
-		if (!page)
-			return MHD_NO;
-		return editions_reply(c, status, "text/html; charset=utf-8", page, len,
-				      h1, v1, NULL, NULL);
-	}
-	/* Compact, as errors have always been sent (editions_json() indents). */
-	json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", (int)status);
-	return editions_json_reply(c, status, j, JSON_PRESERVE_ORDER, h1, v1);
+	(void)e;
+	return http_redirect(rq, "/editions.html", NULL);
 }
 
 /* --- routing ----------------------------------------------------------- */
@@ -212,7 +135,7 @@ static size_t editions_unescape(void *cls, struct MHD_Connection *c, char *s)
 	return (size_t)(w - s);
 }
 
-/* A dossier id in a path: [A-Za-z0-9_.-], not "." nor "..". */
+/* A dossier id: 1 to EDITIONS_DOSSIER_MAX of [A-Za-z0-9_.-], not "." nor "..". */
 static int editions_dossier_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -228,90 +151,129 @@ static int editions_dossier_valid(const char *s)
 	return 1;
 }
 
-/* Fills req->route and req->arg from the decoded path. Returns 0, or the
- * HTTP status of the error with msg set. */
-static unsigned editions_route(const char *url, struct editions_req *req,
-			       char *msg, size_t msg_size)
+/* 1 when s ends with suffix; then *n is the length before it. */
+static int editions_ends(const char *s, const char *suffix, size_t *n)
 {
-	if (strcmp(url, "/healthz") == 0) {
-		req->route = ROUTE_HEALTHZ;
+	size_t ls = strlen(s), lx = strlen(suffix);
+	if (ls <= lx || strcmp(s + ls - lx, suffix) != 0)
 		return 0;
+	*n = ls - lx;
+	return 1;
+}
+
+/* The argument (n bytes at s) of the path into rq->arg, checked as an ML
+ * code or a dossier id. Returns 0, or 400 with msg. */
+static unsigned editions_route_arg(struct request *rq, const char *s, size_t n,
+				   enum route_arg kind, char *msg, size_t msg_size)
+{
+	int ok = n < sizeof(rq->arg);
+	if (ok) {
+		memcpy(rq->arg, s, n);
+		rq->arg[n] = '\0';
+		ok = kind == ARG_ML ? report_name_valid(rq->arg)
+				    : editions_dossier_valid(rq->arg);
 	}
-	if (strcmp(url, "/editions") == 0) {
-		req->route = ROUTE_LIST;
+	if (ok)
 		return 0;
-	}
-	if (strcmp(url, "/editions.html") == 0) {
-		req->route = ROUTE_INDEX_PAGE;
-		req->html = 1;
-		return 0;
-	}
-	if (strncmp(url, "/editions/", 10) == 0) {
-		const char *code = url + 10;
-		size_t n = strlen(code);
-		req->route = ROUTE_REPORT;
-		if (n > 5 && strcmp(code + n - 5, ".html") == 0) {
-			req->route = ROUTE_REPORT_PAGE;
-			req->html = 1;
-			n -= 5;
-		}
-		if (n == 0 || n > EDITIONS_CODE_MAX) {
-			snprintf(msg, msg_size, "bad report name: an ML code is 1 to %d "
-				 "characters among A-Z a-z 0-9 _ -", EDITIONS_CODE_MAX);
-			return MHD_HTTP_BAD_REQUEST;
-		}
-		memcpy(req->arg, code, n);
-		req->arg[n] = '\0';
-		if (!editions_code_valid(req->arg)) {
-			snprintf(msg, msg_size, "bad report name: an ML code is 1 to %d "
-				 "characters among A-Z a-z 0-9 _ -", EDITIONS_CODE_MAX);
-			req->arg[0] = '\0';
-			return MHD_HTTP_BAD_REQUEST;
-		}
-		return 0;
-	}
-	if (strncmp(url, "/dossiers/", 10) == 0) {
-		const char *id = url + 10;
-		const char *slash = strchr(id, '/');
-		if (slash && strcmp(slash, "/dispositifs") == 0) {
-			size_t n = (size_t)(slash - id);
-			if (n == 0 || n > EDITIONS_DOSSIER_MAX) {
-				snprintf(msg, msg_size, "bad dossier id");
-				return MHD_HTTP_BAD_REQUEST;
-			}
-			memcpy(req->arg, id, n);
-			req->arg[n] = '\0';
-			req->route = ROUTE_DISPOSITIFS;
-			if (!editions_dossier_valid(req->arg)) {
-				req->arg[0] = '\0';
-				snprintf(msg, msg_size, "bad dossier id: 1 to %d characters "
-					 "among A-Z a-z 0-9 _ - .", EDITIONS_DOSSIER_MAX);
-				return MHD_HTTP_BAD_REQUEST;
-			}
+	rq->arg[0] = '\0';
+	if (kind == ARG_ML)
+		snprintf(msg, msg_size, "nom de rapport incorrect : un code de Mission Locale "
+			 "a de 1 à %d caractères parmi A-Z a-z 0-9 _ -", REPORT_NAME_MAX);
+	else
+		snprintf(msg, msg_size, "identifiant de dossier incorrect : de 1 à %d "
+			 "caractères parmi A-Z a-z 0-9 _ - .", EDITIONS_DOSSIER_MAX);
+	return MHD_HTTP_BAD_REQUEST;
+}
+
+/* Finds the route of url (decoded) into rq. Returns 0, or the status of the
+ * error with msg. */
+static unsigned editions_route(const char *url, struct request *rq, char *msg,
+			       size_t msg_size)
+{
+	static const struct {
+		const char *path;
+		enum route_id id;
+		int html;
+	} exact[] = {
+		{ "/healthz", R_HEALTHZ, 0 },      { "/", R_ROOT, 1 },
+		{ "/login", R_LOGIN, 1 },          { "/logout", R_LOGOUT, 1 },
+		{ "/editions", R_LIST, 0 },        { "/editions.html", R_LIST_PAGE, 1 },
+		{ "/dossiers", R_DOSSIER_FIND, 1 }, { "/historique.html", R_HISTORY_PAGE, 1 },
+		{ "/runs", R_RUNS, 0 },
+	};
+	for (size_t i = 0; i < sizeof(exact) / sizeof(exact[0]); i++) {
+		if (strcmp(url, exact[i].path) == 0) {
+			rq->route = exact[i].id;
+			rq->html = exact[i].html;
 			return 0;
 		}
 	}
-	snprintf(msg, msg_size, "no such resource (see /editions)");
+	size_t n;
+	if (strncmp(url, "/editions/", 10) == 0) {
+		const char *rest = url + 10;
+		if (editions_ends(rest, "/remplacer", &n)) {
+			rq->route = R_REPLACE;
+			rq->html = 1;
+		} else if (editions_ends(rest, "/supprimer", &n)) {
+			rq->route = R_DELETE;
+			rq->html = 1;
+		} else if (editions_ends(rest, ".html", &n)) {
+			rq->route = R_REPORT_PAGE;
+			rq->html = 1;
+		} else if (editions_ends(rest, ".xlsx", &n)) {
+			rq->route = R_REPORT_XLSX;
+		} else {
+			n = strlen(rest);
+			rq->route = R_REPORT;
+		}
+		return editions_route_arg(rq, rest, n, ARG_ML, msg, msg_size);
+	}
+	if (strncmp(url, "/dispositifs/", 13) == 0) {
+		const char *rest = url + 13;
+		if (editions_ends(rest, ".html", &n)) {
+			rq->route = R_ATTACHED_PAGE;
+			rq->html = 1;
+			return editions_route_arg(rq, rest, n, ARG_ML, msg, msg_size);
+		}
+		if (editions_ends(rest, ".xlsx", &n)) {
+			rq->route = R_ATTACHED_XLSX;
+			return editions_route_arg(rq, rest, n, ARG_ML, msg, msg_size);
+		}
+	}
+	if (strncmp(url, "/dossiers/", 10) == 0) {
+		const char *rest = url + 10;
+		if (editions_ends(rest, "/dispositifs", &n)) {
+			rq->route = R_DISPOSITIFS;
+			return editions_route_arg(rq, rest, n, ARG_DOSSIER, msg, msg_size);
+		}
+		if (editions_ends(rest, ".html", &n)) {
+			rq->route = R_DOSSIER_PAGE;
+			rq->html = 1;
+			return editions_route_arg(rq, rest, n, ARG_DOSSIER, msg, msg_size);
+		}
+	}
+	snprintf(msg, msg_size, "page introuvable : %s",
+		 "voir la liste des rapports, /editions.html");
 	return MHD_HTTP_NOT_FOUND;
 }
 
-static const char *editions_allow(enum editions_route route)
-{
-	return route == ROUTE_REPORT ? "GET, HEAD, PUT, DELETE" : "GET, HEAD";
-}
-
-static int editions_method_ok(enum editions_route route, const char *method)
+static unsigned editions_method_bit(const char *method)
 {
 	if (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)
-		return 1;
-	return route == ROUTE_REPORT &&
-	       (strcmp(method, "PUT") == 0 || strcmp(method, "DELETE") == 0);
+		return M_GET;
+	if (strcmp(method, "POST") == 0)
+		return M_POST;
+	if (strcmp(method, "PUT") == 0)
+		return M_PUT;
+	if (strcmp(method, "DELETE") == 0)
+		return M_DELETE;
+	return 0;
 }
 
-/* --- users ------------------------------------------------------------- */
+/* --- who ----------------------------------------------------------------- */
 
 /* Reloads the users file when it changed on disk; a bad new version is
- * logged and the previous users stay in force. */
+ * logged and the previous users stay in force (users_lock held). */
 static void editions_users_refresh(struct editions *e)
 {
 	struct stat st;
@@ -325,403 +287,110 @@ static void editions_users_refresh(struct editions *e)
 	    st.st_mtim.tv_nsec == e->users_st.st_mtim.tv_nsec)
 		return;
 	char errstr[512];
-	struct editions_users *users = editions_users_load(e->users_path, errstr,
-							   sizeof(errstr));
+	struct users *users = users_load(e->users_path, errstr, sizeof(errstr));
 	e->users_st = st; /* do not retry a bad file on every request */
 	if (!users) {
 		log_error("editions: %s (previous users kept)", errstr);
 		return;
 	}
-	editions_users_free(e->users);
+	users_free(e->users);
 	e->users = users;
 	log_info("editions: users reloaded from '%s': %zu users", e->users_path,
-		 editions_users_count(users));
+		 users_count(users));
 }
 
-/* The token of the request: the Bearer token, or on the .html pages the
- * ?token= parameter. NULL when there is none. */
-static const char *editions_token(struct MHD_Connection *c,
-				  const struct editions_req *req, const char *method)
+/* Who sends rq: a Bearer token, else the session cookie. Fills rq->auth,
+ * rq->user (a copy) and the session. Returns 0, or 401 with msg. */
+static unsigned editions_authenticate(struct editions *e, struct request *rq,
+				      char *msg, size_t msg_size)
 {
-	const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	const char *auth = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cookie = MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND,
+							 EDITIONS_COOKIE);
+	long now = (long)clock_now_s();
+	unsigned status = 0;
+
+	pthread_mutex_lock(&e->users_lock);
+	editions_users_refresh(e);
 	if (auth) {
 		while (*auth == ' ')
 			auth++;
-		if (strncasecmp(auth, "Bearer ", 7) != 0)
-			return NULL;
-		auth += 7;
-		while (*auth == ' ')
-			auth++;
-		return *auth ? auth : NULL;
-	}
-	if (req->html && (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0)) {
-		const char *t = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND,
-							    "token");
-		return t && *t ? t : NULL;
-	}
-	return NULL;
-}
-
-/* --- the run ------------------------------------------------------------ */
-
-/* summary.json of the latest run, or NULL (new reference). */
-static json_t *editions_summary(const struct editions *e)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/summary.json", e->dir);
-	json_error_t jerr;
-	json_t *s = json_load_file(path, 0, &jerr);
-	if (!s && access(path, F_OK) == 0)
-		log_warn("editions: cannot read '%s': %s", path, jerr.text);
-	if (s && !json_is_object(s)) {
-		json_decref(s);
-		return NULL;
-	}
-	return s;
-}
-
-static const char *editions_run_id(const json_t *summary)
-{
-	const char *r = json_string_value(json_object_get(summary, "run_id"));
-	return r && *r ? r : NULL;
-}
-
-static void editions_iso_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-/* The download's file name, "_Rapport intégration AIJ - <ML> - <run>.csv",
- * as the two parameters of Content-Disposition: filename= in ASCII for old
- * clients, filename*= in UTF-8 (RFC 6266, RFC 5987). */
-static void editions_disposition(const char *ml_code, const char *run_id,
-				 char *name, size_t name_size,
-				 char *header, size_t header_size)
-{
-	char run[64];
-	const char *ml = strcmp(ml_code, EDITIONS_NATIONAL_REPORT) == 0 ? "national"
-									 : ml_code;
-	/* The run id comes from a file: keep only safe characters. */
-	size_t k = 0;
-	for (const char *s = run_id ? run_id : ""; *s && k + 1 < sizeof(run); s++) {
-		char ch = *s;
-		int ok = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-			 (ch >= '0' && ch <= '9') || ch == '-' || ch == '_' || ch == '.';
-		run[k++] = ok ? ch : '_';
-	}
-	run[k] = '\0';
-	if (k)
-		snprintf(name, name_size, "_Rapport int\xc3\xa9gration AIJ - %s - %s.csv", ml, run);
-	else
-		snprintf(name, name_size, "_Rapport int\xc3\xa9gration AIJ - %s.csv", ml);
-
-	char ascii[256], enc[512];
-	size_t a = 0, w = 0;
-	for (const unsigned char *s = (const unsigned char *)name; *s; s++) {
-		if (*s < 0x80) {
-			if (a + 1 < sizeof(ascii))
-				ascii[a++] = (char)*s;
-		} else if ((*s & 0xC0) == 0xC0 && a + 1 < sizeof(ascii)) {
-			ascii[a++] = (s[0] == 0xC3 && s[1] == 0xA9) ? 'e' : '_';
+		const char *token = NULL;
+		if (strncasecmp(auth, "Bearer ", 7) == 0) {
+			token = auth + 7;
+			while (*token == ' ')
+				token++;
 		}
-		int plain = (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
-			    (*s >= '0' && *s <= '9') || strchr("-_.~", *s);
-		if (plain && w + 1 < sizeof(enc))
-			enc[w++] = (char)*s;
-		else if (!plain && w + 3 < sizeof(enc))
-			w += (size_t)snprintf(enc + w, sizeof(enc) - w, "%%%02X", *s);
-	}
-	ascii[a] = '\0';
-	enc[w] = '\0';
-	snprintf(header, header_size, "attachment; filename=\"%s\"; filename*=UTF-8''%s",
-		 ascii, enc);
-}
-
-/* --- handlers ------------------------------------------------------------ */
-
-/* What a page of the run shows for req. The ?token= is carried on the page's
- * links, as a browser following them sends no Authorization header; a caller
- * that authenticated by header gets none, so no token is written in its page. */
-static struct editions_page editions_html_context(const struct editions *e,
-						  struct MHD_Connection *c,
-						  const struct editions_req *req,
-						  const char *run_id, const json_t *summary)
-{
-	struct editions_page p = {
-		.user = req->user,
-		.token = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_AUTHORIZATION)
-				 ? NULL
-				 : MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token"),
-		.run_id = run_id, .summary = summary, .ref = e->ref,
-	};
-	return p;
-}
-
-/* Queues the page (from editions_page_*(), consumed) with 200; MHD_NO when
- * it could not be built (page NULL: out of memory). */
-static enum MHD_Result editions_html_reply(struct MHD_Connection *c, char *page, size_t len)
-{
-	return page ? editions_reply(c, MHD_HTTP_OK, "text/html; charset=utf-8", page, len,
-				     NULL, NULL, NULL, NULL)
-		    : MHD_NO;
-}
-
-static enum MHD_Result editions_list(struct editions *e, struct MHD_Connection *c,
-				     struct editions_req *req, const char *method)
-{
-	struct editions_entry *entries = NULL;
-	size_t n = 0;
-	char errstr[512];
-	if (editions_store_list(e->dir, &entries, &n, errstr, sizeof(errstr)) < 0) {
-		log_error("editions: %s", errstr);
-		return editions_fail(c, req, method, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "cannot list the reports");
-	}
-	/* Only what the caller may see. */
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (editions_user_sees(req->user, entries[i].ml_code))
-			entries[kept++] = entries[i];
-	}
-	json_t *summary = editions_summary(e);
-	const char *run_id = editions_run_id(summary);
-	enum MHD_Result r;
-
-	if (req->route == ROUTE_INDEX_PAGE) {
-		struct editions_page p = editions_html_context(e, c, req, run_id, summary);
-		size_t len = 0;
-		char *page = editions_page_index(&p, entries, kept, &len);
-		r = editions_html_reply(c, page, len);
-		editions_log(c, req, method, MHD_HTTP_OK, NULL);
-		free(entries);
-		json_decref(summary);
-		return r;
-	}
-
-	json_t *list = json_array();
-	for (size_t i = 0; i < kept; i++) {
-		const struct editions_entry *en = &entries[i];
-		char when[32], csv[100], html[100];
-		editions_iso_time(en->mtime, when, sizeof(when));
-		snprintf(csv, sizeof(csv), "/editions/%s", en->ml_code);
-		snprintf(html, sizeof(html), "/editions/%s.html", en->ml_code);
-		int national = strcmp(en->ml_code, EDITIONS_NATIONAL_REPORT) == 0;
-		const char *name = national ? "Rapport national"
-			: e->ref ? ref_ml_name(e->ref, en->ml_code) : NULL;
-		json_array_append_new(list, json_pack(
-			"{s:s, s:o, s:o, s:s, s:I, s:I, s:{s:s, s:s}}",
-			"ml_code", en->ml_code,
-			"ml_name", name ? json_string(name) : json_null(),
-			"run_id", run_id ? json_string(run_id) : json_null(),
-			"date", when,
-			"rows", (json_int_t)en->rows,
-			"size", (json_int_t)en->size,
-			"links", "csv", csv, "html", html));
-	}
-	json_t *j = json_pack("{s:o, s:s, s:s, s:o}",
-			      "run_id", run_id ? json_string(run_id) : json_null(),
-			      "user", req->user->login,
-			      "structure", req->user->structure,
-			      "editions", list);
-	free(entries);
-	json_decref(summary);
-	editions_log(c, req, method, MHD_HTTP_OK, NULL);
-	return editions_json(c, MHD_HTTP_OK, j);
-}
-
-static enum MHD_Result editions_get_report(struct editions *e, struct MHD_Connection *c,
-					   struct editions_req *req, const char *method)
-{
-	char *data = NULL;
-	size_t len = 0;
-	struct editions_entry info;
-	char errstr[512];
-	int r = editions_store_read(e->dir, req->arg, &data, &len, &info, errstr,
-				    sizeof(errstr));
-	if (r < 0) {
-		log_error("editions: %s", errstr);
-		return editions_fail(c, req, method, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "cannot read the report");
-	}
-	if (r == 1)
-		return editions_fail(c, req, method, MHD_HTTP_NOT_FOUND,
-				     "no report '%s' in the latest run (none this week, "
-				     "or deleted)", req->arg);
-	json_t *summary = editions_summary(e);
-	const char *run_id = editions_run_id(summary);
-	char name[256], disposition[1024];
-	editions_disposition(req->arg, run_id, name, sizeof(name), disposition,
-			     sizeof(disposition));
-	enum MHD_Result res;
-	if (req->route == ROUTE_REPORT_PAGE) {
-		struct editions_page p = editions_html_context(e, c, req, run_id, summary);
-		size_t plen = 0;
-		char *page = editions_page_report(&p, &info, data, len, name, &plen);
-		free(data);
-		res = editions_html_reply(c, page, plen);
+		const struct user *u = token && *token ? users_by_token(e->users, token) : NULL;
+		if (u) {
+			rq->user = *u;
+			rq->auth = AUTH_TOKEN;
+		} else {
+			snprintf(msg, msg_size, token && *token ? "jeton inconnu"
+				 : "en-tête Authorization incorrect : « Bearer <jeton> » attendu");
+			status = MHD_HTTP_UNAUTHORIZED;
+		}
+	} else if (cookie && session_get(e->sessions, cookie, now, &rq->session)) {
+		const struct user *u = users_by_login(e->users, rq->session.login);
+		if (u && u->password_hash[0] &&
+		    session_password_same(&rq->session, u->password_hash)) {
+			rq->user = *u;
+			rq->auth = AUTH_SESSION;
+			snprintf(rq->sid, sizeof(rq->sid), "%s", cookie);
+		} else {
+			session_end(e->sessions, cookie);
+			snprintf(msg, msg_size, "votre session a pris fin (compte ou mot de "
+				 "passe changé) : reconnectez-vous");
+			status = MHD_HTTP_UNAUTHORIZED;
+		}
 	} else {
-		char modified[64];
-		struct tm tm;
-		gmtime_r(&info.mtime, &tm);
-		strftime(modified, sizeof(modified), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		res = editions_reply(c, MHD_HTTP_OK, "text/csv; charset=utf-8", data, len,
-				     MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition,
-				     MHD_HTTP_HEADER_LAST_MODIFIED, modified);
+		if (cookie)
+			snprintf(msg, msg_size, "votre session a expiré : reconnectez-vous");
+		else if (http_arg(rq, "token"))
+			snprintf(msg, msg_size, "les liens avec ?token= ne sont plus acceptés : "
+				 "connectez-vous avec votre identifiant et votre mot de passe");
+		else
+			snprintf(msg, msg_size, "connectez-vous pour voir cette page (un "
+				 "programme envoie « Authorization: Bearer <jeton> »)");
+		rq->quiet_401 = !cookie && !http_arg(rq, "token");
+		status = MHD_HTTP_UNAUTHORIZED;
 	}
-	json_decref(summary);
-	editions_log(c, req, method, MHD_HTTP_OK, NULL);
-	return res;
+	pthread_mutex_unlock(&e->users_lock);
+	return status;
 }
 
-static enum MHD_Result editions_put_report(struct editions *e, struct MHD_Connection *c,
-					   struct editions_req *req, const char *method)
+/* The names of the rights in need that the user lacks, in French. */
+static void editions_missing_rights(unsigned need, unsigned have, char *buf, size_t size)
 {
-	if (req->too_large)
-		return editions_fail(c, req, method, MHD_HTTP_CONTENT_TOO_LARGE,
-				     "the upload is larger than %d bytes; nothing changed",
-				     EDITIONS_UPLOAD_MAX);
-	char errstr[512];
-	long rows = editions_report_check(req->body ? req->body : "", req->len, errstr,
-					  sizeof(errstr));
-	if (rows < 0)
-		return editions_fail(c, req, method, MHD_HTTP_UNPROCESSABLE_CONTENT,
-				     "not a report: %s; nothing changed", errstr);
-	int r = editions_store_replace(e->dir, req->arg, req->body, req->len, errstr,
-				       sizeof(errstr));
-	if (r < 0) {
-		log_error("editions: %s", errstr);
-		return editions_fail(c, req, method, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "cannot replace the report; nothing changed");
+	static const struct {
+		unsigned bit;
+		const char *name;
+	} names[] = {
+		{ RIGHT_CONSULTER, "« Consulter une édition »" },
+		{ RIGHT_TELECHARGER, "« Télécharger les rapports »" },
+		{ RIGHT_GERER, "« Gérer les éditions »" },
+	};
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((need & names[i].bit) && !(have & names[i].bit)) {
+			int w = snprintf(buf + len, size - len, "%s%s", len ? " et " : "",
+					 names[i].name);
+			if (w > 0 && (size_t)w < size - len)
+				len += (size_t)w;
+		}
 	}
-	if (r == 1)
-		return editions_fail(c, req, method, MHD_HTTP_NOT_FOUND,
-				     "no report '%s' in the latest run", req->arg);
-	editions_log(c, req, method, MHD_HTTP_OK, "replaced");
-	return editions_json(c, MHD_HTTP_OK,
-			     json_pack("{s:s, s:b, s:I, s:I}", "ml_code", req->arg,
-				       "replaced", 1, "rows", (json_int_t)rows,
-				       "size", (json_int_t)req->len));
 }
 
-static enum MHD_Result editions_delete_report(struct editions *e, struct MHD_Connection *c,
-					      struct editions_req *req, const char *method)
+/* The CSRF token a request made with the session cookie carries: the form
+ * field, else the header. */
+static const char *editions_csrf_sent(const struct request *rq)
 {
-	char errstr[512];
-	int r = editions_store_delete(e->dir, req->arg, errstr, sizeof(errstr));
-	if (r < 0) {
-		log_error("editions: %s", errstr);
-		return editions_fail(c, req, method, MHD_HTTP_INTERNAL_SERVER_ERROR,
-				     "cannot delete the report");
-	}
-	if (r == 1)
-		return editions_fail(c, req, method, MHD_HTTP_NOT_FOUND,
-				     "no report '%s' in the latest run", req->arg);
-	editions_log(c, req, method, MHD_HTTP_OK, "deleted");
-	return editions_json(c, MHD_HTTP_OK,
-			     json_pack("{s:s, s:b}", "ml_code", req->arg, "deleted", 1));
-}
-
-static int editions_strcmp_p(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-/* The dossier's dispositifs from Redis (aij:dispositifs:<id>). The
- * dossier's ML comes from the current index generation (index_ml_get). */
-static enum MHD_Result editions_dispositifs(struct editions *e, struct MHD_Connection *c,
-					    struct editions_req *req, const char *method)
-{
-	if (!e->redis)
-		return editions_fail(c, req, method, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "no Redis configured (--redis)");
-	char errstr[512];
-	redisContext *rc = index_connect(e->redis, EDITIONS_REDIS_TIMEOUT_MS, errstr,
-					 sizeof(errstr));
-	if (!rc) {
-		log_error("editions: %s", errstr);
-		return editions_fail(c, req, method, MHD_HTTP_SERVICE_UNAVAILABLE,
-				     "the dossier index is unreachable");
-	}
-	char mlbuf[128];
-	const char *ml = NULL;
-	json_t *items = NULL;
-	unsigned status = 0;
-	const char *msg = NULL;
-
-	int found = index_ml_get(rc, req->arg, mlbuf, sizeof(mlbuf), errstr,
-				 sizeof(errstr));
-	if (found < 0 && rc->err) {
-		log_error("editions: %s", errstr);
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		msg = "the dossier index is unreachable";
-		goto out;
-	}
-	/* No index loaded yet: no dossier has a known ML. */
-	if (found == 1)
-		ml = mlbuf;
-	if (!req->user->national && (!ml || strcmp(ml, req->user->structure) != 0)) {
-		status = ml ? MHD_HTTP_FORBIDDEN : MHD_HTTP_NOT_FOUND;
-		msg = ml ? "this dossier belongs to another Mission Locale"
-			 : "no such dossier in the index";
-		goto out;
-	}
-	redisReply *h = redisCommand(rc, "HGETALL %s%s", INDEX_KEY_DISPOSITIFS, req->arg);
-	if (!h || h->type != REDIS_REPLY_ARRAY) {
-		freeReplyObject(h);
-		status = MHD_HTTP_SERVICE_UNAVAILABLE;
-		msg = "the dossier index is unreachable";
-		goto out;
-	}
-	/* Sorted by identity so that the answer does not depend on Redis. */
-	json_t *by_id = json_object();
-	for (size_t i = 0; i + 1 < h->elements; i += 2) {
-		const char *field = h->element[i]->str, *value = h->element[i + 1]->str;
-		if (!field || !value)
-			continue;
-		json_t *d = dispositif_decode(value);
-		if (!d)
-			d = json_pack("{s:s}", "raw", value);
-		json_object_set_new(d, "identity", json_string(field));
-		json_object_set_new(by_id, field, d);
-	}
-	freeReplyObject(h);
-	if (!ml && json_object_size(by_id) == 0) {
-		json_decref(by_id);
-		status = MHD_HTTP_NOT_FOUND;
-		msg = "no such dossier";
-		goto out;
-	}
-	items = json_array();
-	const char **keys = calloc(json_object_size(by_id) + 1, sizeof(*keys));
-	size_t nk = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(by_id, key, v) {
-		if (keys)
-			keys[nk++] = key;
-	}
-	if (keys) {
-		qsort(keys, nk, sizeof(*keys), editions_strcmp_p);
-		for (size_t i = 0; i < nk; i++)
-			json_array_append(items, json_object_get(by_id, keys[i]));
-	}
-	free(keys);
-	json_decref(by_id);
-out:
-	redisFree(rc);
-	if (status) {
-		json_decref(items);
-		return editions_fail(c, req, method, status, "%s", msg);
-	}
-	json_t *j = json_pack("{s:s, s:o, s:o}", "dossier_id", req->arg,
-			      "ml_code", ml ? json_string(ml) : json_null(),
-			      "dispositifs", items);
-	editions_log(c, req, method, MHD_HTTP_OK, NULL);
-	return editions_json(c, MHD_HTTP_OK, j);
+	const char *t = rq->form ? form_value(rq->form, EDITIONS_CSRF_FIELD, NULL) : NULL;
+	if (!t)
+		t = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, EDITIONS_CSRF_HEADER);
+	return t;
 }
 
 /* --- the request's life -------------------------------------------------- */
@@ -729,89 +398,157 @@ out:
 /* Everything decided from the request line and headers alone, before any
  * body is read: an upload refused here is never read at all. Returns 0 to
  * go on, or the status of an error already queued (as *res). */
-static int editions_admit(struct editions *e, struct MHD_Connection *c,
-			  struct editions_req *req, const char *url,
-			  const char *method, enum MHD_Result *res)
+static unsigned editions_admit(struct editions *e, struct request *rq,
+			       enum MHD_Result *res)
 {
-	char msg[256];
-	unsigned status = editions_route(url, req, msg, sizeof(msg));
-	if (status) {
-		*res = editions_fail(c, req, method, status, "%s", msg);
-		return (int)status;
+	char msg[400];
+	unsigned status = editions_route(rq->url, rq, msg, sizeof(msg));
+	if (!status && !rq->html) {
+		/* A browser's navigation asks for HTML: its errors are pages. */
+		const char *accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+								 MHD_HTTP_HEADER_ACCEPT);
+		rq->html = accept && strstr(accept, "text/html") != NULL;
 	}
-	if (!editions_method_ok(req->route, method)) {
-		/* The error must carry Allow: built here rather than by
-		 * editions_fail(). */
-		char m[32], why[160];
-		editions_printable(method, m, sizeof(m));
-		snprintf(why, sizeof(why), "method %s not allowed here (allowed: %s)", m,
-			 editions_allow(req->route));
-		editions_log(c, req, method, MHD_HTTP_METHOD_NOT_ALLOWED, why);
-		json_t *j = json_pack("{s:s, s:i}", "error", why, "status", 405);
+	if (status) {
+		*res = http_fail(e, rq, status, "%s", msg);
+		return status;
+	}
+	const struct route *r = &routes[rq->route];
+	unsigned bit = editions_method_bit(rq->method);
+	if (!(r->methods & bit)) {
+		char m[16];
+		size_t i = 0;
+		for (; rq->method[i] && i + 1 < sizeof(m); i++)
+			m[i] = (rq->method[i] > 0x20 && rq->method[i] < 0x7f) ? rq->method[i] : '?';
+		m[i] = '\0';
+		snprintf(msg, sizeof(msg), "la méthode %s n'est pas possible ici (possibles : %s)",
+			 m, r->allow);
+		http_log(rq, MHD_HTTP_METHOD_NOT_ALLOWED, msg);
+		size_t len = 0;
+		json_t *j = json_pack("{s:s, s:i}", "error", msg, "status", 405);
 		char *text = j ? json_dumps(j, JSON_PRESERVE_ORDER) : NULL;
 		json_decref(j);
-		*res = text ? editions_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
-					     "application/json; charset=utf-8", text,
-					     strlen(text), MHD_HTTP_HEADER_ALLOW,
-					     editions_allow(req->route), NULL, NULL)
-			    : MHD_NO;
+		len = text ? strlen(text) : 0;
+		*res = http_reply(rq, MHD_HTTP_METHOD_NOT_ALLOWED,
+				  "application/json; charset=utf-8", text, len,
+				  MHD_HTTP_HEADER_ALLOW, r->allow, NULL);
 		return MHD_HTTP_METHOD_NOT_ALLOWED;
 	}
-	if (req->route == ROUTE_HEALTHZ)
-		return 0;
-
-	editions_users_refresh(e);
-	const char *token = editions_token(c, req, method);
-	if (!token) {
-		const char *qt = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "token");
-		*res = editions_fail(c, req, method, MHD_HTTP_UNAUTHORIZED,
-				     qt ? "missing token: send 'Authorization: Bearer <token>' "
-					  "(?token= is accepted on the .html pages only)"
-					: "missing token: send 'Authorization: Bearer <token>'");
-		return MHD_HTTP_UNAUTHORIZED;
+	if (r->auth != A_NONE) {
+		status = editions_authenticate(e, rq, msg, sizeof(msg));
+		if (status) {
+			*res = http_fail(e, rq, status, "%s", msg);
+			return status;
+		}
+		unsigned need = bit == M_GET ? r->read_rights : r->write_rights;
+		if ((rq->user.rights & need) != need) {
+			char missing[200];
+			editions_missing_rights(need, rq->user.rights, missing, sizeof(missing));
+			*res = http_fail(e, rq, MHD_HTTP_FORBIDDEN,
+					 "il vous faut le droit %s pour cela", missing);
+			return MHD_HTTP_FORBIDDEN;
+		}
+		if (r->national && !rq->user.national) {
+			*res = http_fail(e, rq, MHD_HTTP_FORBIDDEN,
+					 "cette page est réservée à l'équipe nationale");
+			return MHD_HTTP_FORBIDDEN;
+		}
+		if (r->arg == ARG_ML && !user_sees(&rq->user, rq->arg)) {
+			*res = http_fail(e, rq, MHD_HTTP_FORBIDDEN,
+					 "« %s » n'est pas votre Mission Locale (%s) : vous ne "
+					 "voyez que ce qui la concerne", rq->arg, rq->user.structure);
+			return MHD_HTTP_FORBIDDEN;
+		}
+		/* A change made with the cookie carries the session's CSRF token:
+		 * in the header for PUT and DELETE, checked here; in the form for
+		 * POST, checked once the body is read. */
+		if (rq->auth == AUTH_SESSION && (bit == M_PUT || bit == M_DELETE) &&
+		    !session_csrf_ok(&rq->session, editions_csrf_sent(rq))) {
+			*res = http_fail(e, rq, MHD_HTTP_FORBIDDEN,
+					 "jeton anti-falsification (CSRF) manquant ou incorrect : "
+					 "rechargez la page et recommencez");
+			return MHD_HTTP_FORBIDDEN;
+		}
 	}
-	req->user = editions_users_find(e->users, token);
-	if (!req->user) {
-		*res = editions_fail(c, req, method, MHD_HTTP_UNAUTHORIZED, "unknown token");
-		return MHD_HTTP_UNAUTHORIZED;
-	}
-
-	unsigned need = EDITIONS_CONSULTER;
-	const char *need_names = "consulter_edition";
-	if (req->route == ROUTE_REPORT && strcmp(method, "PUT") == 0) {
-		need = EDITIONS_GERER;
-		need_names = "gerer_editions";
-	} else if (req->route == ROUTE_REPORT && strcmp(method, "DELETE") == 0) {
-		need = EDITIONS_GERER;
-		need_names = "gerer_editions";
-	} else if (req->route == ROUTE_REPORT) {
-		need = EDITIONS_CONSULTER | EDITIONS_TELECHARGER;
-		need_names = "consulter_edition and telecharger_rapports";
-	}
-	if ((req->user->rights & need) != need) {
-		*res = editions_fail(c, req, method, MHD_HTTP_FORBIDDEN,
-				     "this needs the right%s %s", strchr(need_names, ' ') ? "s" : "",
-				     need_names);
-		return MHD_HTTP_FORBIDDEN;
-	}
-	if ((req->route == ROUTE_REPORT || req->route == ROUTE_REPORT_PAGE) &&
-	    !editions_user_sees(req->user, req->arg)) {
-		*res = editions_fail(c, req, method, MHD_HTTP_FORBIDDEN,
-				     "the report '%s' is not one of %s's", req->arg,
-				     req->user->structure);
-		return MHD_HTTP_FORBIDDEN;
-	}
-	if (req->route == ROUTE_REPORT && strcmp(method, "PUT") == 0) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	if (bit == M_PUT || bit == M_POST) {
+		const char *cl = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 							     MHD_HTTP_HEADER_CONTENT_LENGTH);
-		if (cl && strtoull(cl, NULL, 10) > EDITIONS_UPLOAD_MAX) {
-			*res = editions_fail(c, req, method, MHD_HTTP_CONTENT_TOO_LARGE,
-					     "the upload is larger than %d bytes; nothing changed",
-					     EDITIONS_UPLOAD_MAX);
+		size_t max = EDITIONS_UPLOAD_MAX + (bit == M_POST ? EDITIONS_FORM_SLACK : 0);
+		if (cl && strtoull(cl, NULL, 10) > max) {
+			*res = http_fail(e, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+					 "le fichier dépasse %d Mio : rien n'a changé",
+					 EDITIONS_UPLOAD_MAX / (1024 * 1024));
 			return MHD_HTTP_CONTENT_TOO_LARGE;
 		}
 	}
+	if (bit == M_POST) {
+		rq->form = form_new(rq->conn, EDITIONS_UPLOAD_MAX);
+		if (!rq->form) {
+			*res = http_fail(e, rq, 415, "un formulaire est attendu "
+					 "(application/x-www-form-urlencoded ou multipart/form-data)");
+			return 415;
+		}
+	}
 	return 0;
+}
+
+/* Takes n bytes of the body. Returns MHD_YES, or MHD_NO to close the
+ * connection (a body that never ends, out of memory). */
+static enum MHD_Result editions_body(struct request *rq, const char *data, size_t n)
+{
+	if (rq->too_large) {
+		/* Read to the end and dropped, then 413; a body that never ends
+		 * gets its connection closed. */
+		rq->discarded += n;
+		return rq->discarded > EDITIONS_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (rq->form) {
+		if (form_feed(rq->form, data, n) < 0 && form_too_large(rq->form))
+			rq->too_large = 1;
+		return MHD_YES;
+	}
+	if (rq->len + n > EDITIONS_UPLOAD_MAX) {
+		rq->too_large = 1;
+		free(rq->body);
+		rq->body = NULL;
+		rq->len = rq->cap = 0;
+		return MHD_YES;
+	}
+	if (rq->len + n + 1 > rq->cap) {
+		size_t cap = rq->cap ? rq->cap : 64 * 1024;
+		while (cap < rq->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(rq->body, cap);
+		if (!grown)
+			return MHD_NO;
+		rq->body = grown;
+		rq->cap = cap;
+	}
+	memcpy(rq->body + rq->len, data, n);
+	rq->len += n;
+	rq->body[rq->len] = '\0';
+	return MHD_YES;
+}
+
+/* The whole request is in: its handler answers. */
+static enum MHD_Result editions_answer(struct editions *e, struct request *rq)
+{
+	const struct route *r = &routes[rq->route];
+	unsigned bit = editions_method_bit(rq->method);
+	if (rq->too_large)
+		return http_fail(e, rq, MHD_HTTP_CONTENT_TOO_LARGE,
+				 "le fichier dépasse %d Mio : rien n'a changé",
+				 EDITIONS_UPLOAD_MAX / (1024 * 1024));
+	if (rq->form && form_finish(rq->form) < 0)
+		return http_fail(e, rq, MHD_HTTP_BAD_REQUEST, "formulaire illisible");
+	if (bit == M_POST && rq->auth == AUTH_SESSION &&
+	    !session_csrf_ok(&rq->session, editions_csrf_sent(rq)))
+		return http_fail(e, rq, MHD_HTTP_FORBIDDEN,
+				 "jeton anti-falsification (CSRF) manquant ou incorrect : "
+				 "rechargez la page et recommencez");
+	handler_fn fn = bit == M_GET ? r->get : bit == M_POST ? r->post
+		      : bit == M_PUT ? r->put : r->del;
+	return fn(e, rq);
 }
 
 static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
@@ -821,67 +558,28 @@ static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
 {
 	(void)version;
 	struct editions *e = cls;
-	struct editions_req *req = *con_cls;
+	struct request *rq = *con_cls;
 
-	if (!req) {
-		req = calloc(1, sizeof(*req));
-		if (!req)
+	if (!rq) {
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
 			return MHD_NO;
-		*con_cls = req;
+		*con_cls = rq;
+		rq->conn = c;
+		rq->method = method;
+		rq->url = url;
 		enum MHD_Result res = MHD_YES;
-		if (editions_admit(e, c, req, url, method, &res))
+		if (editions_admit(e, rq, &res))
 			return res;
-		if (strcmp(method, "PUT") == 0)
-			return MHD_YES; /* the body comes in the next calls */
-	} else if (*upload_data_size) {
-		size_t n = *upload_data_size;
-		*upload_data_size = 0;
-		if (req->too_large || req->len + n > EDITIONS_UPLOAD_MAX) {
-			/* Read to the end and drop, then answer 413; a body that
-			 * never ends gets its connection closed. */
-			req->discarded += n;
-			if (req->discarded > EDITIONS_DISCARD_MAX)
-				return MHD_NO;
-			req->too_large = 1;
-			free(req->body);
-			req->body = NULL;
-			req->len = req->cap = 0;
-			return MHD_YES;
-		}
-		if (req->len + n + 1 > req->cap) {
-			size_t cap = req->cap ? req->cap : 64 * 1024;
-			while (cap < req->len + n + 1)
-				cap *= 2;
-			char *grown = realloc(req->body, cap);
-			if (!grown)
-				return MHD_NO;
-			req->body = grown;
-			req->cap = cap;
-		}
-		memcpy(req->body + req->len, upload_data, n);
-		req->len += n;
+		/* The body, if any, comes in the next calls; the answer after. */
 		return MHD_YES;
 	}
-
-	switch (req->route) {
-	case ROUTE_HEALTHZ:
-		return editions_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
-				      strdup("ok\n"), 3, NULL, NULL, NULL, NULL);
-	case ROUTE_LIST:
-	case ROUTE_INDEX_PAGE:
-		return editions_list(e, c, req, method);
-	case ROUTE_REPORT_PAGE:
-		return editions_get_report(e, c, req, method);
-	case ROUTE_REPORT:
-		if (strcmp(method, "PUT") == 0)
-			return editions_put_report(e, c, req, method);
-		if (strcmp(method, "DELETE") == 0)
-			return editions_delete_report(e, c, req, method);
-		return editions_get_report(e, c, req, method);
-	case ROUTE_DISPOSITIFS:
-		return editions_dispositifs(e, c, req, method);
+	if (*upload_data_size) {
+		size_t n = *upload_data_size;
+		*upload_data_size = 0;
+		return editions_body(rq, upload_data, n);
 	}
-	return MHD_NO;
+	return editions_answer(e, rq);
 }
 
 static void editions_on_completed(void *cls, struct MHD_Connection *c,
@@ -890,10 +588,11 @@ static void editions_on_completed(void *cls, struct MHD_Connection *c,
 	(void)cls;
 	(void)c;
 	(void)toe;
-	struct editions_req *req = *con_cls;
-	if (req) {
-		free(req->body);
-		free(req);
+	struct request *rq = *con_cls;
+	if (rq) {
+		free(rq->body);
+		form_free(rq->form);
+		free(rq);
 		*con_cls = NULL;
 	}
 }
@@ -928,11 +627,21 @@ struct editions *editions_start(const struct editions_conf *conf,
 		snprintf(errstr, errstr_size, "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&e->users_lock, NULL);
 	e->dir = strdup(conf->dir);
 	e->users_path = strdup(conf->users);
 	e->redis = conf->redis && *conf->redis ? strdup(conf->redis) : NULL;
 	e->ref = conf->ref;
-	if (!e->dir || !e->users_path || (conf->redis && *conf->redis && !e->redis)) {
+	e->has_communes = conf->has_communes;
+	e->has_coverage = conf->has_coverage;
+	e->secure_cookies = conf->secure_cookies;
+	e->session_ttl_s = conf->session_ttl_s > 0 ? conf->session_ttl_s : 8 * 3600;
+	e->sessions = session_store_new(e->session_ttl_s, EDITIONS_MAX_SESSIONS,
+					EDITIONS_MAX_PENDING);
+	e->throttle = throttle_new(EDITIONS_LOGIN_FAILURES, EDITIONS_LOGIN_WINDOW_S,
+				   EDITIONS_LOGIN_LOCK_S, EDITIONS_MAX_SESSIONS);
+	if (!e->dir || !e->users_path || (conf->redis && *conf->redis && !e->redis) ||
+	    !e->sessions || !e->throttle) {
 		snprintf(errstr, errstr_size, "out of memory");
 		goto fail;
 	}
@@ -941,13 +650,14 @@ struct editions *editions_start(const struct editions_conf *conf,
 			 strerror(errno));
 		goto fail;
 	}
-	e->users = editions_users_load(e->users_path, errstr, errstr_size);
+	e->users = users_load(e->users_path, errstr, errstr_size);
 	if (!e->users)
 		goto fail;
 
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	unsigned threads = conf->threads ? conf->threads : 4;
 	e->daemon = MHD_start_daemon(
 		flags, 0, NULL, NULL, editions_on_request, e,
 		MHD_OPTION_EXTERNAL_LOGGER, editions_on_mhd_log, NULL,
@@ -956,6 +666,7 @@ struct editions *editions_start(const struct editions_conf *conf,
 		MHD_OPTION_UNESCAPE_CALLBACK, editions_unescape, NULL,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)256,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_END);
 	if (!e->daemon) {
 		snprintf(errstr, errstr_size, "cannot listen on '%s' (address in use, "
@@ -965,11 +676,10 @@ struct editions *editions_start(const struct editions_conf *conf,
 	const union MHD_DaemonInfo *info =
 		MHD_get_daemon_info(e->daemon, MHD_DAEMON_INFO_BIND_PORT);
 	e->port = info ? info->port : 0;
-	(void)ss_len;
-	log_info("editions: serving '%s' on %s (port %u), %zu users from '%s'%s%s",
-		 e->dir, conf->listen, e->port, editions_users_count(e->users),
+	log_info("editions: serving '%s' on %s (port %u, %u threads), %zu users from '%s'%s%s%s",
+		 e->dir, conf->listen, e->port, threads, users_count(e->users),
 		 e->users_path, e->redis ? ", dispositifs from Redis " : "",
-		 e->redis ? e->redis : "");
+		 e->redis ? e->redis : "", e->secure_cookies ? ", Secure cookies" : "");
 	return e;
 fail:
 	editions_stop(e);
@@ -989,7 +699,10 @@ void editions_stop(struct editions *e)
 		MHD_stop_daemon(e->daemon);
 		log_info("editions: stopped");
 	}
-	editions_users_free(e->users);
+	users_free(e->users);
+	session_store_free(e->sessions);
+	throttle_free(e->throttle);
+	pthread_mutex_destroy(&e->users_lock);
 	free(e->dir);
 	free(e->users_path);
 	free(e->redis);
