@@ -19,7 +19,7 @@ SANITIZE ?=
 DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
-	libxlsxwriter-dev libcrypt-dev tzdata \
+	libxlsxwriter-dev zlib1g-dev libcrypt-dev tzdata \
 	libcriterion-dev redis-server chromium \
 	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc
 

@@ -88,8 +88,15 @@ long throttle_locked(struct throttle *t, const char *login, long now)
 	return wait;
 }
 
+/* The time of e's latest failure. */
+static long throttle_latest(const struct throttle_entry *e)
+{
+	return e->n ? e->fail[e->n - 1] : 0;
+}
+
 /* Makes room for one more login (lock held): the forgotten ones go, then
- * the one whose latest failure is the oldest. */
+ * the one whose latest failure is the oldest, a locked one last (failing
+ * with many other logins must not unlock one). */
 static void throttle_make_room(struct throttle *t, long now)
 {
 	struct throttle_entry *e, *tmp;
@@ -98,11 +105,13 @@ static void throttle_make_room(struct throttle *t, long now)
 			throttle_remove(t, e);
 	}
 	while (HASH_COUNT(t->table) >= t->max_logins) {
-		struct throttle_entry *oldest = t->table;
-		for (e = t->table; e; e = e->hh.next)
-			if (e->fail[e->n ? e->n - 1 : 0] < oldest->fail[oldest->n ? oldest->n - 1 : 0])
-				oldest = e;
-		throttle_remove(t, oldest);
+		struct throttle_entry *victim = t->table;
+		for (e = t->table; e; e = e->hh.next) {
+			int el = e->locked_until != 0, vl = victim->locked_until != 0;
+			if (el < vl || (el == vl && throttle_latest(e) < throttle_latest(victim)))
+				victim = e;
+		}
+		throttle_remove(t, victim);
 	}
 }
 
