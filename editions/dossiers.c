@@ -192,7 +192,7 @@ enum MHD_Result dossiers_page(struct editions *e, struct request *rq)
 	char title[200], sub[300], held[1200];
 	snprintf(title, sizeof(title), "Dossier %s", rq->arg);
 	if (v.ml[0])
-		snprintf(sub, sizeof(sub), "Mission Locale %s (%s)", editions_ml_name(e, v.ml), v.ml);
+		snprintf(sub, sizeof(sub), "%s (%s)", editions_ml_name(e, v.ml), v.ml);
 	else
 		snprintf(sub, sizeof(sub), "Dossier absent de l'index des dossiers en service");
 	struct page_frame fr;

@@ -91,10 +91,9 @@ struct form *form_new(struct MHD_Connection *c, size_t value_max)
 {
 	const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (!type)
-		return NULL;
-	int urlencoded = strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
-	int multipart = strncasecmp(type, "multipart/form-data", 19) == 0;
+	/* No type (an empty POST, say): read as the simplest form. */
+	int urlencoded = !type || strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
+	int multipart = type && strncasecmp(type, "multipart/form-data", 19) == 0;
 	if (!urlencoded && !multipart)
 		return NULL;
 	struct form *f = calloc(1, sizeof(*f));

@@ -15,8 +15,9 @@
 struct form;
 
 /* A form for the body of the request on c, each value at most value_max
- * bytes. NULL when the request's Content-Type is not a form's, or out of
- * memory. Free with form_free(). */
+ * bytes (a request without Content-Type is read as urlencoded). NULL when
+ * the request's Content-Type is not a form's, or out of memory. Free with
+ * form_free(). */
 struct form *form_new(struct MHD_Connection *c, size_t value_max);
 
 /* Takes the next n bytes of the body. Returns 0, or -1 when the body is

@@ -132,6 +132,10 @@ void http_frame(struct editions *e, struct request *rq, struct page_frame *fr,
 		const char *title, const char *subtitle, enum page_nav nav,
 		char *held, size_t held_size);
 
+/* Reloads the users file when it changed on disk; a bad new version is
+ * logged and the previous users stay in force. Call with users_lock held. */
+void editions_users_refresh(struct editions *e);
+
 /* summary.json of the latest run, or NULL (new reference). */
 json_t *editions_summary(const struct editions *e);
 

@@ -113,6 +113,7 @@ enum MHD_Result login_post(struct editions *e, struct request *rq)
 	char hash[USERS_HASH_MAX] = "";
 	int known = 0;
 	pthread_mutex_lock(&e->users_lock);
+	editions_users_refresh(e);
 	const struct user *u = users_by_login(e->users, login);
 	if (u) {
 		known = 1;

@@ -79,8 +79,7 @@ void page_escn(struct page *p, const char *s, size_t n)
 		case '&': fputs("&amp;", p->f); break;
 		case '<': fputs("&lt;", p->f); break;
 		case '>': fputs("&gt;", p->f); break;
-		case '"': fputs("&quot;", p->f); break;
-		case '\'': fputs("&#39;", p->f); break;
+		case '"': fputs("&quot;", p->f); break; /* attributes are in "" */
 		default: fputc(s[i], p->f);
 		}
 	}

@@ -272,9 +272,7 @@ static unsigned editions_method_bit(const char *method)
 
 /* --- who ----------------------------------------------------------------- */
 
-/* Reloads the users file when it changed on disk; a bad new version is
- * logged and the previous users stay in force (users_lock held). */
-static void editions_users_refresh(struct editions *e)
+void editions_users_refresh(struct editions *e)
 {
 	struct stat st;
 	if (stat(e->users_path, &st) < 0) {
@@ -403,7 +401,7 @@ static unsigned editions_admit(struct editions *e, struct request *rq,
 {
 	char msg[400];
 	unsigned status = editions_route(rq->url, rq, msg, sizeof(msg));
-	if (!status && !rq->html) {
+	if (!rq->html) {
 		/* A browser's navigation asks for HTML: its errors are pages. */
 		const char *accept = MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
 								 MHD_HTTP_HEADER_ACCEPT);
