@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -59,14 +60,25 @@ static const struct conf_opt options[] = {
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
-/* --hash-password: one line of stdin (its line end aside) hashed. */
+/* --hash-password: one line of stdin (its line end aside) hashed; typed on
+ * a terminal, it is not echoed. */
 static int main_hash_password(void)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	if (isatty(STDIN_FILENO))
-		fprintf(stderr, "password (not shown if typed after 'stty -echo'): ");
+	struct termios saved, quiet;
+	int tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (tty) {
+		fprintf(stderr, "password (not shown): ");
+		quiet = saved;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
 	ssize_t len = getline(&line, &cap, stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+		fputc('\n', stderr);
+	}
 	if (len < 0) {
 		fprintf(stderr, "aij-editions: no password on stdin\n");
 		free(line);
