@@ -105,8 +105,8 @@ enum MHD_Result login_post(struct editions *e, struct request *rq)
 		snprintf(msg, sizeof(msg), "Trop de tentatives de connexion pour cet "
 			 "identifiant : réessayez dans %ld minute%s.", (wait + 59) / 60,
 			 (wait + 59) / 60 > 1 ? "s" : "");
-		http_log(rq, MHD_HTTP_TOO_MANY_REQUESTS, "login locked");
 		log_info("editions: login '%s' refused: locked for %ld s more", key, wait);
+		http_log(rq, MHD_HTTP_TOO_MANY_REQUESTS, "login locked");
 		return login_form(e, rq, MHD_HTTP_TOO_MANY_REQUESTS, msg, next, wait);
 	}
 

@@ -191,3 +191,4 @@ assert e["links"] == {"csv": "/editions/" + sys.argv[2], "xlsx": "/editions/" + 
 PY
 
 echo "rights: $checks combinations of user, report and operation checked"
+ed_stop

@@ -267,3 +267,4 @@ sleep 1
 grep -v '^new;' "$t/users.good" >"$users"
 ed_expect 401 GET /editions tok-new
 ed_expect 200 GET /editions tok-admin
+ed_stop

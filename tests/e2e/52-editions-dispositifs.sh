@@ -172,3 +172,4 @@ grep -q 'injoignable' "$t/body" || fail "503 does not say why: $(cat "$t/body")"
 ed_cexpect 503 GET /dossiers/D1.html ml-a
 ed_french
 ed_expect 200 GET /editions tok-a
+ed_stop

@@ -99,3 +99,4 @@ ed_creq GET "/editions/$ML_A.html" agent >/dev/null
 grep -qiE '<script|<link|<img|<iframe|src=|url\(' "$t/body" && fail "the page loads something"
 grep -qi "^Content-Security-Policy: default-src 'none'" "$t/headers" || fail "no Content-Security-Policy"
 echo "screenshots in $shots"
+ed_stop

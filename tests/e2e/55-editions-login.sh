@@ -169,3 +169,4 @@ cookie=$(grep -i '^Set-Cookie: aij_session=' "$t/headers" | tr -d '\r')
 grep -qF '; Secure' <<<"$cookie" || fail "no Secure with --behind-https: $cookie"
 grep -qF '; Max-Age=7200' <<<"$cookie" || fail "--session-hours 2: $cookie"
 : "$ed_pid_first"
+ed_stop

@@ -125,3 +125,4 @@ PY
 ed_expect 200 GET "/editions/_national.html?page=100" tok-nat
 grep -q 'Lignes 49501 à 50000 sur 50000 — page 100 sur 100' "$t/body" || fail "the last page of 50 000 lines"
 [ "$(stat -c %s "$t/body")" -lt 2000000 ] || fail "a page of 500 lines is $(stat -c %s "$t/body") bytes"
+ed_stop

@@ -104,3 +104,4 @@ ed_cexpect 200 GET /editions.html ml
 ed_cexpect 500 GET /historique.html nat
 ed_french
 grep -q "runs.json' is not a JSON array" "$t/editions.log" || fail "the bad runs.json is not logged"
+ed_stop

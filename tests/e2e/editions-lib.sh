@@ -139,6 +139,19 @@ ed_french() {
 	fi
 }
 
+# ed_stop: stops the service started last with SIGTERM; fails unless it
+# exits 0 and its log holds no sanitizer report (a leak, under ASan).
+ed_stop() {
+	local rc=0
+	kill -TERM "$ed_pid"
+	wait "$ed_pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "aij-editions exited with $rc on SIGTERM (see $t/editions.log)"
+	if grep -qE 'Sanitizer|runtime error' "$t/editions.log"; then
+		fail "aij-editions: $(grep -m1 -E 'Sanitizer|runtime error' "$t/editions.log")"
+	fi
+	grep -q 'editions: stopped' "$t/editions.log" || fail "aij-editions did not say it stopped"
+}
+
 # ed_req METHOD PATH TOKEN [curl options]: the HTTP status on stdout, the
 # body in $t/body, the headers in $t/headers. TOKEN "" sends none.
 ed_req() {
