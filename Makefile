@@ -122,7 +122,7 @@ demo: deps
 # (with ASan + UBSan) from the library's sources, then run by tests/fuzz/run.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = reader record normalize proto
+FUZZ_TARGETS  = reader record normalize proto report
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS    = -std=c11 -O1 -g $(filter-out -Wmissing-prototypes -Wundef,$(WARN)) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
