@@ -8,13 +8,12 @@
 #include "log.h"
 #include "runs.h"
 
-/* runs.json, or NULL with *absent, or NULL after queuing a failure (*res). */
-static json_t *history_load(struct editions *e, struct request *rq, int *absent,
-			    enum MHD_Result *res)
+/* runs.json (empty: no history yet), or NULL after queuing a failure. */
+static json_t *history_read(struct editions *e, struct request *rq, enum MHD_Result *res)
 {
 	char errstr[600];
-	json_t *runs = runs_load(e->dir, absent, errstr, sizeof(errstr));
-	if (!runs && !*absent) {
+	json_t *runs = runs_load(e->dir, errstr, sizeof(errstr));
+	if (!runs) {
 		log_error("editions: %s", errstr);
 		*res = http_fail(e, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "l'historique des intégrations est illisible");
@@ -24,19 +23,16 @@ static json_t *history_load(struct editions *e, struct request *rq, int *absent,
 
 enum MHD_Result history_json(struct editions *e, struct request *rq)
 {
-	int absent = 0;
 	enum MHD_Result res = MHD_NO;
-	json_t *runs = history_load(e, rq, &absent, &res);
-	if (!runs && !absent)
+	json_t *runs = history_read(e, rq, &res);
+	if (!runs)
 		return res;
 	json_t *held = json_array();
-	if (runs) {
-		const json_t *h[2];
-		size_t n = runs_held(runs, h);
-		for (size_t i = 0; i < n; i++)
-			json_array_append(held, (json_t *)h[i]);
-	}
-	json_t *j = json_pack("{s:o, s:o}", "runs", runs ? runs : json_array(), "held", held);
+	const json_t *h[2];
+	size_t n = runs_held(runs, h);
+	for (size_t i = 0; i < n; i++)
+		json_array_append(held, (json_t *)h[i]);
+	json_t *j = json_pack("{s:o, s:o}", "runs", runs, "held", held);
 	http_log(rq, MHD_HTTP_OK, NULL);
 	return http_json(rq, MHD_HTTP_OK, j);
 }
@@ -53,10 +49,9 @@ static void history_num(struct page *p, const json_t *entry, const char *key)
 
 enum MHD_Result history_page(struct editions *e, struct request *rq)
 {
-	int absent = 0;
 	enum MHD_Result res = MHD_NO;
-	json_t *runs = history_load(e, rq, &absent, &res);
-	if (!runs && !absent)
+	json_t *runs = history_read(e, rq, &res);
+	if (!runs)
 		return res;
 	char held[1200];
 	struct page_frame fr;
@@ -68,7 +63,7 @@ enum MHD_Result history_page(struct editions *e, struct request *rq)
 		return MHD_NO;
 	}
 	page_raw(&p, "<section><h2>Intégrations et chargements des dossiers</h2>");
-	if (!runs || json_array_size(runs) == 0) {
+	if (json_array_size(runs) == 0) {
 		page_raw(&p, "<p>Pas encore d'historique : aucune intégration n'a été enregistrée "
 			 "depuis la mise en service de l'historique.</p>");
 	} else {
@@ -108,7 +103,12 @@ enum MHD_Result history_page(struct editions *e, struct request *rq)
 				page_raw(&p, " <span class=\"muted\">(publiée malgré une garde, "
 					 "--accept)</span>");
 			page_raw(&p, "</td><td>");
-			page_esc(&p, runs_str(r, "reason"));
+			page_esc(&p, runs_reason(r));
+			if (*runs_str(r, "guard")) {
+				page_raw(&p, " <span class=\"muted\">(garde ");
+				page_esc(&p, runs_str(r, "guard"));
+				page_raw(&p, ")</span>");
+			}
 			page_raw(&p, "</td>");
 			if (dossiers) {
 				page_raw(&p, "<td class=\"n muted\">—</td><td class=\"n muted\">—</td>"

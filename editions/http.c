@@ -191,12 +191,10 @@ enum MHD_Result http_fail(struct editions *e, struct request *rq, unsigned statu
 static void http_held(struct editions *e, char *buf, size_t size)
 {
 	buf[0] = '\0';
-	int absent = 0;
 	char errstr[512];
-	json_t *runs = runs_load(e->dir, &absent, errstr, sizeof(errstr));
+	json_t *runs = runs_load(e->dir, errstr, sizeof(errstr));
 	if (!runs) {
-		if (!absent)
-			log_warn("editions: %s", errstr);
+		log_warn("editions: %s", errstr);
 		return;
 	}
 	const json_t *held[2];
@@ -209,7 +207,7 @@ static void http_held(struct editions *e, char *buf, size_t size)
 		char when[64];
 		const char *at = runs_str(h, "finished_at");
 		runs_time(*at ? at : runs_str(h, "started_at"), when, sizeof(when));
-		const char *reason = runs_str(h, "reason");
+		const char *reason = runs_reason(h);
 		int w;
 		if (dossiers)
 			w = snprintf(buf + len, size - len,
@@ -280,13 +278,3 @@ const char *editions_ml_name(const struct editions *e, const char *code)
 	return name ? name : code;
 }
 
-void editions_iso_time(time_t t, char *buf, size_t size)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	char zone[8];
-	strftime(zone, sizeof(zone), "%z", &tm); /* +0100 */
-	char stamp[32];
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf, size, "%s%.3s:%.2s", stamp, zone, zone + 3);
-}

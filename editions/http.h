@@ -146,9 +146,6 @@ const char *editions_run_id(const json_t *summary);
  * from the coverage file, or the code. */
 const char *editions_ml_name(const struct editions *e, const char *code);
 
-/* ISO 8601 with the Europe/Paris offset, "2026-12-06T02:00:03+01:00". */
-void editions_iso_time(time_t t, char *buf, size_t size);
-
 /* The handlers: each answers its route once the request is admitted (right,
  * scope, CSRF checked) and its body read. */
 enum MHD_Result login_get(struct editions *e, struct request *rq);

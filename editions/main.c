@@ -107,11 +107,10 @@ static int main_hash_password(void)
 	return rc;
 }
 
-/* Times for people are in Europe/Paris, whatever the machine's zone. */
+/* Times for people are in Europe/Paris, whatever the machine's zone
+ * (log_init() set it: clock_use_paris()); say so when tzdata is missing. */
 static void main_timezone(void)
 {
-	setenv("TZ", "Europe/Paris", 1);
-	tzset();
 	/* 1 July 2026 at noon UTC is 14:00 in Paris: else tzdata is missing. */
 	time_t t = 1782907200;
 	struct tm tm;

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "attached.h"
+#include "history.h"
 #include "http.h"
 #include "log.h"
 #include "normalize.h"
@@ -447,7 +448,7 @@ enum MHD_Result reports_list(struct editions *e, struct request *rq)
 	for (size_t i = 0; i < kept; i++) {
 		const struct store_entry *en = &entries[i];
 		char when[40], csv[100], xlsx[100], html[100];
-		editions_iso_time(en->mtime, when, sizeof(when));
+		history_time(en->mtime, when, sizeof(when));
 		snprintf(csv, sizeof(csv), "/editions/%s", en->ml_code);
 		snprintf(xlsx, sizeof(xlsx), "/editions/%s.xlsx", en->ml_code);
 		snprintf(html, sizeof(html), "/editions/%s.html", en->ml_code);

@@ -1,44 +1,32 @@
 #include "runs.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
-json_t *runs_load(const char *dir, int *absent, char *errstr, size_t errstr_size)
+#include "history.h"
+
+json_t *runs_load(const char *dir, char *errstr, size_t errstr_size)
 {
-	char path[4096];
-	*absent = 0;
-	snprintf(path, sizeof(path), "%s/%s", dir, RUNS_FILE);
-	if (access(path, F_OK) < 0 && errno == ENOENT) {
-		*absent = 1;
-		return NULL;
-	}
-	json_error_t jerr;
-	json_t *runs = json_load_file(path, 0, &jerr);
-	if (!runs) {
-		snprintf(errstr, errstr_size, "cannot read '%s': %s (line %d)", path,
-			 jerr.text, jerr.line);
-		return NULL;
-	}
-	if (!json_is_array(runs)) {
-		snprintf(errstr, errstr_size, "'%s' is not a JSON array", path);
-		json_decref(runs);
-		return NULL;
-	}
-	return runs;
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/" HISTORY_FILE, dir);
+	return history_load(path, errstr, errstr_size);
 }
 
 const char *runs_str(const json_t *entry, const char *key)
 {
-	const char *s = json_string_value(json_object_get(entry, key));
-	return s ? s : "";
+	return history_str(entry, key);
+}
+
+const char *runs_reason(const json_t *entry)
+{
+	const char *fr = history_str(entry, "reason_fr");
+	return *fr ? fr : history_str(entry, "reason");
 }
 
 size_t runs_held(const json_t *runs, const json_t *held[2])
 {
-	static const char *const kinds[2] = { "dispositifs", "dossiers" };
+	static const char *const kinds[2] = { HISTORY_KIND_WEEK, HISTORY_KIND_EXPORT };
 	size_t n = 0;
 	for (size_t k = 0; k < 2; k++) {
 		const json_t *last = NULL;
@@ -48,9 +36,9 @@ size_t runs_held(const json_t *runs, const json_t *held[2])
 			if (strcmp(runs_str(e, "kind"), kinds[k]) != 0)
 				continue;
 			const char *status = runs_str(e, "status");
-			if (strcmp(status, "held") == 0 || strcmp(status, "failed") == 0)
+			if (strcmp(status, HISTORY_HELD) == 0 || strcmp(status, HISTORY_FAILED) == 0)
 				last = e;
-			else if (strcmp(status, "published") == 0)
+			else if (strcmp(status, HISTORY_PUBLISHED) == 0)
 				last = NULL;
 		}
 		if (last)

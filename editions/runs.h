@@ -1,8 +1,6 @@
-/* The run history DIR/runs.json (team contract, issue 14): a JSON array,
- * oldest first, one object per attempt ("kind", "run_id", "attempt",
- * "source", "status", "reason", counts, "started_at", "finished_at", ...;
- * unknown keys ignored). The reporter writes it atomically (temp file and
- * rename): reading it needs no lock. */
+/* The run history DIR/runs.json as the editions service shows it (the file
+ * itself: lib/history.h): the "latest run was held" rule of the banner, the
+ * words and times people read. */
 #ifndef AIJ_EDITIONS_RUNS_H
 #define AIJ_EDITIONS_RUNS_H
 
@@ -10,12 +8,10 @@
 
 #include <jansson.h>
 
-#define RUNS_FILE "runs.json"
-
-/* Reads dir/runs.json. Returns the array (json_decref() it); NULL with
- * *absent set when there is no such file; NULL with errstr when it cannot
- * be read or is not a JSON array. */
-json_t *runs_load(const char *dir, int *absent, char *errstr, size_t errstr_size);
+/* Reads dir/runs.json (lib/history.h): the array, empty when there is no
+ * history yet (json_decref() it), or NULL with errstr when it cannot be read
+ * or is not a JSON array. */
+json_t *runs_load(const char *dir, char *errstr, size_t errstr_size);
 
 /* The entries that make the "latest run was held" banner: for each kind
  * ("dispositifs", then "dossiers"), its latest entry whose status is "held"
@@ -25,6 +21,10 @@ size_t runs_held(const json_t *runs, const json_t *held[2]);
 
 /* The string value of key in entry, or "" (borrowed). */
 const char *runs_str(const json_t *entry, const char *key);
+
+/* Why an entry was held or failed, for a person: "reason_fr" (French),
+ * else "reason", else "" (borrowed). */
+const char *runs_reason(const json_t *entry);
 
 /* The French word for a status ("publiée", "retenue", ...), or the status
  * itself when unknown. */

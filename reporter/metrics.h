@@ -15,7 +15,9 @@ enum metrics_state {
 	METRICS_COLLECTING, /* outcomes coming in */
 	METRICS_STALLED,    /* lines missing, nothing new for --stall-timeout */
 	METRICS_WRITTEN,    /* complete, reports written */
-	METRICS_FAILED      /* complete but the reports could not be written */
+	METRICS_FAILED,     /* complete but the reports could not be written */
+	METRICS_HELD,       /* complete, held by a guard: nothing published */
+	METRICS_ALREADY     /* complete, the same file as a published run */
 };
 
 /* A new run is followed (its counters start from zero). */
@@ -32,15 +34,22 @@ void metrics_state(enum metrics_state state);
  * of report files written. */
 void metrics_written(const struct collect *c, size_t reports);
 
-/* The Prometheus text exposition of every counter. Free with free(). */
-char *metrics_render(size_t *len);
+/* What the followed run became: "published", "held", "already" or
+ * "failed" (the run history's status). */
+void metrics_verdict(const char *status);
 
-/* An HTTP server (libmicrohttpd, one thread) answering GET /metrics
- * (metrics_render()) and GET /healthz ("ok"), without authentication, on
- * listen ("ADDR:PORT"; port 0 picks one). Returns NULL with errstr when the
- * address cannot be bound. Stop and free it with metrics_serve_stop(). */
-struct metrics_server *metrics_serve(const char *listen, char *errstr,
-				     size_t errstr_size);
+/* The Prometheus text exposition of every counter, with degraded ("" when
+ * all is well: health_check()). Free with free(). */
+char *metrics_render(const char *degraded, size_t *len);
+
+/* An HTTP server (libmicrohttpd, one thread) answering, without
+ * authentication, on listen ("ADDR:PORT"; port 0 picks one): GET /metrics
+ * (metrics_render(), degraded by health_check() of out's run history) and
+ * GET /healthz (200 "ok", or 200 "degraded: <reason>": reporter/health.h).
+ * Returns NULL with errstr when the address cannot be bound. Stop and free
+ * it with metrics_serve_stop(). */
+struct metrics_server *metrics_serve(const char *listen, const char *out,
+				     char *errstr, size_t errstr_size);
 
 /* The port the server listens on (useful with port 0). */
 unsigned metrics_serve_port(const struct metrics_server *s);

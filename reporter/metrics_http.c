@@ -5,12 +5,14 @@
 
 #include <microhttpd.h>
 
+#include "health.h"
 #include "log.h"
 #include "metrics.h"
 #include "net.h"
 
 struct metrics_server {
 	struct MHD_Daemon *daemon;
+	char *out;
 	unsigned port;
 };
 
@@ -48,7 +50,7 @@ static enum MHD_Result metrics_on_request(void *cls, struct MHD_Connection *c,
 					  const char *version, const char *upload_data,
 					  size_t *upload_data_size, void **con_cls)
 {
-	(void)cls;
+	const struct metrics_server *s = cls;
 	(void)version;
 	(void)upload_data;
 	/* A body is read to its end and dropped; the answer comes after. */
@@ -67,10 +69,19 @@ static enum MHD_Result metrics_on_request(void *cls, struct MHD_Connection *c,
 	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
 		return metrics_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n",
 				    "GET, HEAD");
-	if (strcmp(url, "/healthz") == 0)
-		return metrics_text(c, MHD_HTTP_OK, "ok\n", NULL);
+	/* The run history only: Redis is the reporter's to watch. */
+	char reason[512];
+	int degraded = health_check(s->out, NULL, reason, sizeof(reason));
+	if (strcmp(url, "/healthz") == 0) {
+		char *text = NULL;
+		int n = degraded ? asprintf(&text, "degraded: %s\n", reason)
+				 : asprintf(&text, "ok\n");
+		return n < 0 ? MHD_NO
+			     : metrics_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8", text,
+					     (size_t)n, NULL);
+	}
 	size_t len = 0;
-	char *text = metrics_render(&len);
+	char *text = metrics_render(degraded ? reason : "", &len);
 	return metrics_reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
 			     text, len, NULL);
 }
@@ -86,22 +97,23 @@ static void metrics_on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_warn("metrics: http: %s", line);
 }
 
-struct metrics_server *metrics_serve(const char *listen, char *errstr,
-				     size_t errstr_size)
+struct metrics_server *metrics_serve(const char *listen, const char *out,
+				     char *errstr, size_t errstr_size)
 {
 	struct sockaddr_storage ss;
 	socklen_t ss_len = 0;
 	if (net_listen_addr(listen, &ss, &ss_len, errstr, errstr_size) < 0)
 		return NULL;
 	struct metrics_server *s = calloc(1, sizeof(*s));
-	if (!s) {
+	if (!s || !(s->out = strdup(out))) {
+		free(s);
 		snprintf(errstr, errstr_size, "out of memory");
 		return NULL;
 	}
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, metrics_on_request, NULL,
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, metrics_on_request, s,
 				     MHD_OPTION_EXTERNAL_LOGGER, metrics_on_mhd_log, NULL,
 				     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
@@ -110,6 +122,7 @@ struct metrics_server *metrics_serve(const char *listen, char *errstr,
 	if (!s->daemon) {
 		snprintf(errstr, errstr_size, "cannot listen on '%s' (address in use, "
 			 "or not an address of this machine)", listen);
+		free(s->out);
 		free(s);
 		return NULL;
 	}
@@ -131,5 +144,6 @@ void metrics_serve_stop(struct metrics_server *s)
 		return;
 	MHD_stop_daemon(s->daemon);
 	log_info("metrics: stopped");
+	free(s->out);
 	free(s);
 }

@@ -23,7 +23,7 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 grep -q '^editions: ' "$t/stdout" || { cat "$t/stderr" >&2; fail "aij-local --serve did not reach the serving stage"; }
-grep -q 'run 2026-W48 complete' "$t/stdout" || fail "no run summary on stdout: $(cat "$t/stdout")"
+grep -q 'run 2026-W48 published: ' "$t/stdout" || fail "no run summary on stdout: $(cat "$t/stdout")"
 kill -0 "$local_pid" 2>/dev/null || fail "aij-local exited after the run instead of serving"
 
 # The demo tokens of data/sample/users.md.
@@ -58,6 +58,19 @@ ed_cexpect 200 GET /editions/ML200054781.xlsx agent.grandparis
 ed_login admin.national demo-national-admin
 ed_cexpect 200 GET "/dossiers/$dossier.html" admin.national
 grep -q '2026-W48' "$t/body" || fail "the dossier page of $dossier"
+# The reporter's DIR/attached/<ml>.csv (team contract) read by the portal:
+# the dossier's page gives the step of integrated.csv; the ML's page lists
+# as many dispositifs as the file has rows.
+step=$(awk -F';' 'NR == 2 { print $3 }' "$out/integrated.csv")
+case "$step" in 1) label='1 · n° PE cotraitance' ;; 2) label='2 · n° PE complément' ;; *) label='3 · identité' ;; esac
+grep -qF "$label" "$t/body" || fail "the dossier page of $dossier does not give step $step"
+[ -d "$out/attached" ] || fail "the reporter wrote no attached/ folder"
+for f in "$out"/attached/*.csv; do
+	ml=$(basename "$f" .csv)
+	n=$(($(wc -l <"$f") - 1))
+	ed_cexpect 200 GET "/dispositifs/$ml.html" admin.national
+	grep -q "$n dispositif" "$t/body" || fail "/dispositifs/$ml.html does not count the $n rows of $f"
+done
 
 # Stopping aij-local stops the service, exit 0 (the run had completed).
 kill -TERM "$local_pid"
