@@ -8,10 +8,12 @@
 -- variable run_id. Writes reports/<ml>.csv, reports/_national.csv,
 -- integrated.csv, summary.json (psql writes them: \o).
 --
--- Inputs are taken as UTF-8, like the SQLite batch (batch.sql): no
--- Windows-1252 fallback. A line that is not UTF-8 (or holds a NUL byte)
--- makes COPY fail with its message: the batch stops, it never writes
--- outputs that differ.
+-- The week's lines are UTF-8 or Windows-1252, each on its own, as in the
+-- product (the SQLite batch takes them all as UTF-8); the other inputs are
+-- UTF-8. What PostgreSQL cannot store or decode (a NUL byte; one of the
+-- five bytes Windows-1252 leaves undefined, which the product turns into
+-- U+FFFD) makes COPY fail with its message: the batch stops, it never
+-- writes outputs that differ.
 --
 -- Written as a data team would, for PostgreSQL: COPY into unlogged tables;
 -- each stage a CREATE TABLE AS (the planner may run its query in parallel,
@@ -45,9 +47,14 @@ CREATE UNLOGGED TABLE raw_week (n bigint, nf int, len int, f1 text, f2 text, f3 
   f4 text, f5 text, f6 text, f7 text, f8 text, f9 text, f10 text, f11 text, f12 text);
 CREATE UNLOGGED TABLE raw_dossiers (n bigint, nf int, f1 text, f2 text, f3 text, f4 text,
   f5 text, f6 text, f7 text);
--- the week: one CR before the LF ends the line (lib/reader.c); the export:
--- every trailing CR goes (lib/dossier_index.c)
-\copy raw_week FROM PROGRAM 'LC_ALL=C awk -F\; -v OFS=\\037 ''{ sub(/\r$/, ""); len = length($0); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print NR, NF, len, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }'' week.csv' WITH (FORMAT text, DELIMITER E'\x1f')
+-- The week, UTF-8 or, line by line, Windows-1252 (SPEC §2.1, lib/reader.c):
+-- grep (in a UTF-8 locale) numbers the lines and sorts them, those that
+-- are valid UTF-8 into one COPY, the others into a second COPY that
+-- decodes them from WIN1252. One CR before the LF ends a line.
+\copy raw_week FROM PROGRAM 'LC_ALL=C.UTF-8 grep -nax ''.*'' week.csv | LC_ALL=C awk -F\; -v OFS=\\037 ''{ i = index($0, ":"); n = substr($0, 1, i - 1); $0 = substr($0, i + 1); sub(/\r$/, ""); len = length($0); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print n, NF, len, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }''' WITH (FORMAT text, DELIMITER E'\x1f')
+\copy raw_week FROM PROGRAM 'LC_ALL=C.UTF-8 grep -naxv ''.*'' week.csv | LC_ALL=C awk -F\; -v OFS=\\037 ''{ i = index($0, ":"); n = substr($0, 1, i - 1); $0 = substr($0, i + 1); sub(/\r$/, ""); len = length($0); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print n, NF, len, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }''' WITH (FORMAT text, DELIMITER E'\x1f', ENCODING 'WIN1252')
+-- The export (UTF-8): awk numbers the lines; every trailing CR goes
+-- (lib/dossier_index.c).
 \copy raw_dossiers FROM PROGRAM 'LC_ALL=C awk -F\; -v OFS=\\037 ''{ sub(/\r+$/, ""); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print NR, NF, $1, $2, $3, $4, $5, $6, $7 }'' dossiers.csv' WITH (FORMAT text, DELIMITER E'\x1f')
 ANALYZE raw_dossiers (n, nf);
 -- The reference files (small): each line whole (CSV format with neither
