@@ -2,7 +2,8 @@
 # A small `make bench` (20k lines, 40k dossiers): the harness runs end to end,
 # and the product (1 and 2 matchers), the in-memory reference, the SQL
 # batch and the PostgreSQL batch write the same outputs, which are also the
-# oracle's. No time checked.
+# oracle's; the PostgreSQL batch also on the crafted Windows-1252 week. No
+# time checked.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$AIJ_BIN/aij-bench-inmem" ] || fail "'$AIJ_BIN/aij-bench-inmem' not built (make all)"
@@ -23,6 +24,14 @@ python3 tests/e2e/oracle.py --dispositifs "$data/week.csv" --dossiers "$data/dos
 same_outputs "$t/expected" "$t/bench/product-m2-r1"
 same_outputs "$t/expected" "$t/bench/sql-r1"
 same_outputs "$t/expected" "$t/bench/pg-r1"
+# the PostgreSQL batch on the crafted week (every rule's edge cases, a line
+# over 64 KiB), in Windows-1252 with CRLF and a header: the oracle's outputs
+gen "$t/crafted" --lines 100 --seed 12 --encoding cp1252 --crlf --header
+oracle "$t/crafted" bench "$t/crafted-expected"
+bench/baselines/pg-batch --dispositifs "$t/crafted/week.csv" --dossiers "$t/crafted/dossiers.csv" \
+	--coverage "$t/crafted/coverage.csv" --out "$t/crafted-pg" --run-id bench ||
+	fail "pg-batch on the crafted week exited with $?"
+same_outputs "$t/crafted-expected" "$t/crafted-pg"
 # the PostgreSQL batch's throw-away cluster is stopped and removed
 cluster=$(sed -n 's/.*(cluster in \([^ ,]*\),.*/\1/p' "$t/bench.out")
 [ -n "$cluster" ] || fail "bench/run did not say where the PostgreSQL cluster was"
