@@ -218,7 +218,9 @@ ANALYZE q;
 
 -- 5. The cascade (SPEC §4): one join per step, on the lines the steps
 -- before left open; per line, how many dossiers have its key, and the only
--- one's id and N(nom) -------------------------------------------------------------------------
+-- one's id and N(nom). Hash joins, no index on the dossiers: each step
+-- reads them once (measured for step 1: a covering index on pe_cotraitance
+-- took 0.7 s to build and the join through it 3.9 s, the hash join 1.8 s) --
 -- Step 1, every line with a numéro PE: its matches among the dossiers by
 -- pe_cotraitance, counted by a join grouped by line.
 CREATE UNLOGGED TABLE c1 AS
