@@ -37,7 +37,8 @@ SET search_path = aij;
 -- and the week's lines with a wrong count are data to report (code 01). So
 -- awk, on the way in (as .import does for the SQLite batch), splits each
 -- line at `;` and hands COPY its physical line number (blank lines
--- included), its field count (and for the week its length in bytes), then a
+-- included; for the week, the number grep -n gave it), its field count (and
+-- for the week its length in bytes), then a
 -- fixed number of fields: those it lacks empty, those past it dropped. On
 -- the way it takes the line end off (COPY wants one line end for the whole
 -- file, the SPEC allows LF or CRLF on each line) and escapes what COPY's
