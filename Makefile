@@ -21,7 +21,7 @@ DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
 	libxlsxwriter-dev zlib1g-dev libcrypt-dev tzdata \
 	libcriterion-dev redis-server chromium \
-	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc
+	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc postgresql
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto
 # Libraries only one program links, beyond PKG_LIBS: the reporter's HTTP
