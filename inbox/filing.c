@@ -12,9 +12,15 @@
 
 int filing_candidate(const char *name, unsigned n, char *out, size_t size)
 {
-	int len = n <= 1 ? snprintf(out, size, "%s", name)
-			 : snprintf(out, size, "%s.%u", name, n);
-	return len < 0 || (size_t)len >= size ? -1 : 0;
+	char suffix[16] = "";
+	if (n > 1)
+		snprintf(suffix, sizeof(suffix), ".%u", n);
+	size_t len = strlen(name), slen = strlen(suffix);
+	if (len + slen >= size)
+		return -1;
+	memcpy(out, name, len);
+	memcpy(out + len, suffix, slen + 1);
+	return 0;
 }
 
 int filing_rename_noreplace(const char *from, const char *to)
