@@ -28,14 +28,11 @@
  * without the tzdata files. */
 #define PARIS_TZ_RULE "CET-1CEST,M3.5.0,M10.5.0/3"
 
-/* Sets the time zone to Europe/Paris (tzdata), else its POSIX rule. Checks
- * it: a winter and a summer offset. */
+/* Checks that local times are Paris's (log_init() set Europe/Paris): a
+ * winter and a summer offset; without the tzdata files, uses its rule. */
 static int inbox_tz(char *errstr, size_t errstr_size)
 {
-	const char *zones[] = { "Europe/Paris", PARIS_TZ_RULE };
-	for (size_t i = 0; i < 2; i++) {
-		setenv("TZ", zones[i], 1);
-		tzset();
+	for (int i = 0; i < 2; i++) {
 		time_t winter = 1767225600; /* 2026-01-01T00:00:00Z */
 		time_t summer = 1782864000; /* 2026-07-01T00:00:00Z */
 		struct tm w, s;
@@ -47,6 +44,8 @@ static int inbox_tz(char *errstr, size_t errstr_size)
 					 PARIS_TZ_RULE);
 			return 0;
 		}
+		setenv("TZ", PARIS_TZ_RULE, 1);
+		tzset();
 	}
 	snprintf(errstr, errstr_size, "cannot set the time zone Europe/Paris");
 	return -1;

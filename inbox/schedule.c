@@ -185,19 +185,6 @@ int iso_parse(const char *text, time_t *t)
 	return 0;
 }
 
-void iso_format(time_t t, char *out, size_t size)
-{
-	struct tm tm;
-	localtime_r(&t, &tm);
-	char stamp[32];
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-	long off = tm.tm_gmtoff;
-	char sign = off < 0 ? '-' : '+';
-	if (off < 0)
-		off = -off;
-	snprintf(out, size, "%s%c%02ld:%02ld", stamp, sign, off / 3600, off / 60 % 60);
-}
-
 int clock_fake_init(char *errstr, size_t errstr_size)
 {
 	const char *fake = getenv("AIJ_FAKE_NOW");

@@ -37,7 +37,7 @@ void schedule_format(const struct schedule *s, char *out, size_t size);
 /* The inbox's "now": the real time, or, for tests only, the time that the
  * environment variable AIJ_FAKE_NOW gave (ISO 8601 with an offset,
  * "2026-12-06T01:59:50+01:00") at clock_fake_init() and advancing with the
- * real time since. */
+ * real time since. Write it with history_time() (lib/history.h). */
 time_t inbox_now(void);
 
 /* Reads AIJ_FAKE_NOW once. Returns 0 (also without it), or -1 with errstr
@@ -53,9 +53,5 @@ long clock_offset(void);
 
 /* Parses "YYYY-MM-DDTHH:MM:SS+HH:MM" (or "Z") into *t. 0 or -1. */
 int iso_parse(const char *text, time_t *t);
-
-/* Writes t as local ISO 8601 with the offset: "2026-12-06T02:00:00+01:00"
- * (out: at least 26 bytes). */
-void iso_format(time_t t, char *out, size_t size);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,9 +18,9 @@
 #include "clock.h"
 #include "digest.h"
 #include "filing.h"
+#include "history.h"
 #include "log.h"
 #include "probe.h"
-#include "runs.h"
 #include "scan.h"
 #include "signals.h"
 
@@ -68,6 +69,7 @@ struct service {
 	struct scan_dir scan[2];
 	int scan_failed[2];        /* the folder could not be read (said once) */
 	struct probe probe;
+	int lock_fd;               /* INBOX/.aij-inbox.lock, flock()ed */
 	struct note *notes;
 	size_t n_notes, cap_notes;
 	/* What was said last about a file waiting (not said again). */
@@ -94,7 +96,7 @@ struct attempt_state {
 
 static void now_iso(char *out, size_t size)
 {
-	iso_format(inbox_now(), out, size);
+	history_time(inbox_now(), out, size);
 }
 
 /* dir/name into out; -1 when it does not fit (never with NAME_MAX names
@@ -312,6 +314,26 @@ static void hold(struct service *s, enum inbox_kind kind, const char *name,
 		  final, s->dir[kind], name);
 }
 
+/* How many of the last week entries with this sha256, counted from the end
+ * and stopping at the first one that differs, have this status and guard:
+ * the attempts of one file that ended so in a row. */
+static unsigned week_trailing(const json_t *h, const char *sha256, const char *status,
+			      const char *guard)
+{
+	unsigned n = 0;
+	for (size_t i = json_array_size(h); i-- > 0;) {
+		json_t *e = json_array_get(h, i);
+		if (strcmp(history_str(e, "kind"), HISTORY_KIND_WEEK) != 0 ||
+		    strcmp(history_str(e, "sha256"), sha256) != 0)
+			continue;
+		if (strcmp(history_str(e, "status"), status) != 0 ||
+		    strcmp(history_str(e, "guard"), guard) != 0)
+			break;
+		n++;
+	}
+	return n;
+}
+
 /* --- the export ---------------------------------------------------------- */
 
 /* The latest entry of kind with sha256 appended to the history after its
@@ -320,12 +342,12 @@ static json_t *entry_after(const struct service *s, size_t after, const char *ki
 			   const char *sha256)
 {
 	char errstr[512];
-	json_t *h = runs_load(s->history, errstr, sizeof(errstr));
+	json_t *h = history_load(s->history, errstr, sizeof(errstr));
 	json_t *found = NULL;
 	for (size_t i = json_array_size(h); h && i-- > after;) {
 		json_t *e = json_array_get(h, i);
-		if (strcmp(runs_str(e, "kind"), kind) == 0 &&
-		    strcmp(runs_str(e, "sha256"), sha256) == 0) {
+		if (strcmp(history_str(e, "kind"), kind) == 0 &&
+		    strcmp(history_str(e, "sha256"), sha256) == 0) {
 			found = json_deep_copy(e);
 			break;
 		}
@@ -337,7 +359,7 @@ static json_t *entry_after(const struct service *s, size_t after, const char *ki
 static size_t history_size(const struct service *s)
 {
 	char errstr[512];
-	json_t *h = runs_load(s->history, errstr, sizeof(errstr));
+	json_t *h = history_load(s->history, errstr, sizeof(errstr));
 	size_t n = json_array_size(h);
 	json_decref(h);
 	return n;
@@ -406,8 +428,8 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 	}
 	if (rc == 4 || rc == 2) {
 		json_t *e = entry_after(s, before, "dossiers", sha);
-		const char *guard = e ? runs_str(e, "guard") : "";
-		const char *reason = e ? runs_str(e, "reason") : "";
+		const char *guard = e ? history_str(e, "guard") : "";
+		const char *reason = e ? history_str(e, "reason") : "";
 		char fallback[256];
 		if (!*reason) {
 			snprintf(fallback, sizeof(fallback), rc == 4
@@ -434,19 +456,19 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 static int heal_source(struct service *s, char *name, size_t size)
 {
 	char errstr[512];
-	json_t *h = runs_load(s->history, errstr, sizeof(errstr));
-	json_t *last = runs_last_published(h, "dossiers");
+	json_t *h = history_load(s->history, errstr, sizeof(errstr));
+	json_t *last = history_last(h, HISTORY_KIND_EXPORT, HISTORY_PUBLISHED);
 	int found = -1;
-	if (last && *runs_str(last, "source")) {
+	if (last && *history_str(last, "source")) {
 		for (unsigned i = 1; i < 100 && found < 0; i++) {
 			char cand[NAME_MAX + 1], path[PATH_MAX], sha[65];
-			if (filing_candidate(runs_str(last, "source"), i, cand, sizeof(cand)) < 0)
+			if (filing_candidate(history_str(last, "source"), i, cand, sizeof(cand)) < 0)
 				break;
 			path_join(path, sizeof(path), s->archive[KIND_DOSSIERS], cand);
 			if (access(path, F_OK) < 0)
 				continue;
 			if (digest_file(path, sha, errstr, sizeof(errstr)) == 0 &&
-			    strcmp(sha, runs_str(last, "sha256")) == 0) {
+			    strcmp(sha, history_str(last, "sha256")) == 0) {
 				snprintf(name, size, "%s", cand);
 				found = 0;
 			}
@@ -531,7 +553,7 @@ static json_t *wait_verdict(struct service *s, const char *attempt)
 		     st.st_mtim.tv_sec != last.st_mtim.tv_sec ||
 		     st.st_mtim.tv_nsec != last.st_mtim.tv_nsec)) {
 			char errstr[512];
-			json_t *h = runs_load(s->history, errstr, sizeof(errstr));
+			json_t *h = history_load(s->history, errstr, sizeof(errstr));
 			if (!h) {
 				if (!read_failed)
 					log_error("%s", errstr);
@@ -539,8 +561,8 @@ static json_t *wait_verdict(struct service *s, const char *attempt)
 			} else {
 				read_failed = 0;
 				last = st;
-				json_t *e = runs_find_attempt(h, attempt);
-				const char *status = e ? runs_str(e, "status") : "";
+				json_t *e = history_find_attempt(h, attempt);
+				const char *status = e ? history_str(e, "status") : "";
 				if (strcmp(status, "published") == 0 ||
 				    strcmp(status, "held") == 0 ||
 				    strcmp(status, "already") == 0 ||
@@ -598,34 +620,31 @@ static void new_attempt(const char *run_id, char *out, size_t size)
 static void week_already(struct service *s, const char *name, const char *sha,
 			 const char *run_id, const json_t *pub)
 {
-	char attempt[96], now[40], reason[512], errstr[1024], final[NAME_MAX + 1];
+	char attempt[96], reason[512], errstr[1024], final[NAME_MAX + 1];
 	new_attempt(run_id, attempt, sizeof(attempt));
-	now_iso(now, sizeof(now));
 	snprintf(reason, sizeof(reason), "already integrated as run %s (attempt %s): same "
-		 "sha256", runs_str(pub, "run_id"), runs_str(pub, "attempt"));
-	json_t *e = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:i, "
-			      "s:i, s:i, s:b, s:s, s:s}",
-			      "kind", "dispositifs", "run_id", run_id, "attempt", attempt,
-			      "source", name, "sha256", sha, "status", "already",
-			      "guard", "already", "reason", reason, "lines", 0,
-			      "integrated", 0, "failed", 0, "dossiers", 0, "malformed", 0,
-			      "accepted", 0, "started_at", now, "finished_at", now);
-	if (!e || runs_append(s->history, e, errstr, sizeof(errstr)) < 0)
+		 "sha256", history_str(pub, "run_id"), history_str(pub, "attempt"));
+	time_t now = inbox_now();
+	struct history_entry e = {
+		.kind = HISTORY_KIND_WEEK, .run_id = run_id, .attempt = attempt,
+		.source = name, .sha256 = sha, .status = HISTORY_ALREADY,
+		.guard = "already", .reason = reason, .started_at = now, .finished_at = now,
+	};
+	if (history_append(s->history, &e, errstr, sizeof(errstr)) < 0)
 		log_error("cannot add the 'already' entry of '%s' to the run history: %s",
-			  name, e ? errstr : "out of memory");
-	json_decref(e);
+			  name, errstr);
 	if (file_away(s, KIND_DISPOSITIFS, name, NULL, final, sizeof(final)) == 0)
 		log_warn("week '%s' already integrated as run %s (attempt %s, sha256 "
 			 "%.12s...): not run again; filed as archive/dispositifs/%s", name,
-			 runs_str(pub, "run_id"), runs_str(pub, "attempt"), sha, final);
+			 history_str(pub, "run_id"), history_str(pub, "attempt"), sha, final);
 }
 
 /* Acts on the reporter's verdict on the week name. */
 static void week_verdict(struct service *s, const struct scan_file *f, struct note *n,
 			 const char *sha, const json_t *v)
 {
-	const char *status = runs_str(v, "status"), *guard = runs_str(v, "guard");
-	const char *reason = runs_str(v, "reason"), *run_id = runs_str(v, "run_id");
+	const char *status = history_str(v, "status"), *guard = history_str(v, "guard");
+	const char *reason = history_str(v, "reason"), *run_id = history_str(v, "run_id");
 	char final[NAME_MAX + 1];
 	n->failures = 0;
 	if (strcmp(status, "published") == 0 || strcmp(status, "already") == 0) {
@@ -633,10 +652,10 @@ static void week_verdict(struct service *s, const struct scan_file *f, struct no
 		if (file_away(s, KIND_DISPOSITIFS, f->name, NULL, final, sizeof(final)) < 0)
 			return;
 		if (strcmp(status, "published") == 0)
-			log_info("week '%s' integrated: run %s published (%lld lines, %lld "
-				 "integrated, %lld failed%s): filed as archive/dispositifs/%s",
-				 f->name, run_id, runs_int(v, "lines"), runs_int(v, "integrated"),
-				 runs_int(v, "failed"),
+			log_info("week '%s' integrated: run %s published (%llu lines, %llu "
+				 "integrated, %llu failed%s): filed as archive/dispositifs/%s",
+				 f->name, run_id, (unsigned long long)history_num(v, "lines"), (unsigned long long)history_num(v, "integrated"),
+				 (unsigned long long)history_num(v, "failed"),
 				 json_is_true(json_object_get(v, "accepted"))
 					 ? ", accepted over its guards" : "", final);
 		else
@@ -648,7 +667,7 @@ static void week_verdict(struct service *s, const struct scan_file *f, struct no
 	 * next attempt (also after a restart) keeps the run id and does not
 	 * wait for the schedule. */
 	struct attempt_state again = { .ingested = 0 };
-	snprintf(again.attempt, sizeof(again.attempt), "%s", runs_str(v, "attempt"));
+	snprintf(again.attempt, sizeof(again.attempt), "%s", history_str(v, "attempt"));
 	snprintf(again.run_id, sizeof(again.run_id), "%s", run_id);
 	snprintf(again.sha256, sizeof(again.sha256), "%s", sha);
 	if (strcmp(status, "held") == 0 && strcmp(guard, "technical") == 0) {
@@ -663,8 +682,8 @@ static void week_verdict(struct service *s, const struct scan_file *f, struct no
 	}
 	if (strcmp(status, "failed") == 0 && strcmp(guard, "incomplete") == 0) {
 		char errstr[512];
-		json_t *h = runs_load(s->history, errstr, sizeof(errstr));
-		unsigned times = h ? runs_trailing(h, "dispositifs", sha, "failed", "incomplete")
+		json_t *h = history_load(s->history, errstr, sizeof(errstr));
+		unsigned times = h ? week_trailing(h, sha, HISTORY_FAILED, "incomplete")
 				   : 1;
 		json_decref(h);
 		if (times <= INCOMPLETE_RETRIES) {
@@ -706,14 +725,14 @@ static void take_week(struct service *s, const struct scan_file *f, struct note 
 			 "before the stop)", f->name, st.attempt);
 	} else {
 		char errbuf[512];
-		json_t *h = runs_load(s->history, errbuf, sizeof(errbuf));
+		json_t *h = history_load(s->history, errbuf, sizeof(errbuf));
 		if (!h) {
 			log_error("%s", errbuf);
 			n->retry_at_ms = clock_now_ms() + RETRY_FIRST_MS;
 			log_set_run(NULL);
 			return;
 		}
-		json_t *pub = runs_published_sha(h, "dispositifs", sha);
+		json_t *pub = history_published_sha(h, sha);
 		if (pub) {
 			week_already(s, f->name, sha, run_id, pub);
 			json_decref(h);
@@ -824,7 +843,7 @@ static struct scan_file *pick(struct service *s, enum inbox_kind kind, struct no
 		if (!due(s, f, n, kind)) {
 			if (!n->schedule_logged) {
 				char at[40], sched[32];
-				iso_format(s->sched_next, at, sizeof(at));
+				history_time(s->sched_next, at, sizeof(at));
 				schedule_format(&s->c->schedule, sched, sizeof(sched));
 				log_info("%s '%s' is complete: it waits for the schedule (%s), "
 					 "next at %s", kind_what[kind], f->name, sched, at);
@@ -919,6 +938,7 @@ static int service_init(struct service *s, const struct inbox_conf *c,
 {
 	memset(s, 0, sizeof(*s));
 	s->c = c;
+	s->lock_fd = -1;
 	if (strlen(c->watch) > sizeof(s->dir[0]) - 32 ||
 	    strlen(c->out) > sizeof(s->history) - 16) {
 		snprintf(errstr, errstr_size, "path too long: '%s'", c->watch);
@@ -938,6 +958,19 @@ static int service_init(struct service *s, const struct inbox_conf *c,
 			return -1;
 		}
 	}
+	/* One service per inbox: a second one would take the same files. */
+	char lock[PATH_MAX];
+	path_join(lock, sizeof(lock), c->watch, ".aij-inbox.lock");
+	s->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (s->lock_fd < 0) {
+		snprintf(errstr, errstr_size, "cannot open '%s': %s", lock, strerror(errno));
+		return -1;
+	}
+	if (flock(s->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(errstr, errstr_size, "another aij-inbox watches '%s' (it holds "
+			 "'%s')", c->watch, lock);
+		return -1;
+	}
 	if (filing_mkdirs(c->out, errstr, errstr_size) < 0)
 		return -1;
 	snprintf(s->history, sizeof(s->history), "%s/runs.json", c->out);
@@ -951,6 +984,8 @@ static void service_release(struct service *s)
 		scan_dir_release(&s->scan[k]);
 	probe_release(&s->probe);
 	free(s->notes);
+	if (s->lock_fd >= 0)
+		close(s->lock_fd);
 }
 
 int service_run(const struct inbox_conf *c, char *errstr, size_t errstr_size)
@@ -964,7 +999,7 @@ int service_run(const struct inbox_conf *c, char *errstr, size_t errstr_size)
 	if (c->scheduled) {
 		char at[40];
 		schedule_format(&c->schedule, sched, sizeof(sched));
-		iso_format(schedule_next(&c->schedule, inbox_now()), at, sizeof(at));
+		history_time(schedule_next(&c->schedule, inbox_now()), at, sizeof(at));
 		snprintf(sched + strlen(sched), sizeof(sched) - strlen(sched), ", next at %s", at);
 	}
 	log_info("watching '%s' (dossiers/, dispositifs/): settle %ld s, schedule %s; "

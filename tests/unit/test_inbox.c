@@ -18,7 +18,6 @@
 #include "../../inbox/digest.c"
 #include "../../inbox/filing.c"
 #include "../../inbox/probe.c"
-#include "../../inbox/runs.c"
 #include "../../inbox/scan.c"
 #include "../../inbox/schedule.c"
 #include "../../inbox/service.c"
@@ -280,7 +279,7 @@ Test(inbox, schedule_parse)
 struct sched_case {
 	char schedule[16];
 	char from[32];     /* the time from which the next one is computed */
-	char next[32];     /* expected, as iso_format() writes it */
+	char next[32];     /* expected, as history_time() writes it */
 };
 
 ParameterizedTestParameters(inbox, schedule_next)
@@ -323,11 +322,11 @@ ParameterizedTest(struct sched_case *c, inbox, schedule_next, .init = paris)
 	char err[256], got[40];
 	cr_assert_eq(schedule_parse(c->schedule, &s, err, sizeof(err)), 0, "%s", err);
 	time_t next = schedule_next(&s, at(c->from));
-	iso_format(next, got, sizeof(got));
+	history_time(next, got, sizeof(got));
 	cr_expect_str_eq(got, c->next, "%s after %s: %s, not %s", c->schedule, c->from, got,
 			 c->next);
 	/* And the last one at or before that time is that time. */
-	iso_format(schedule_prev(&s, next), got, sizeof(got));
+	history_time(schedule_prev(&s, next), got, sizeof(got));
 	cr_expect_str_eq(got, c->next, "%s: the last at or before %s is %s", c->schedule,
 			 c->next, got);
 }
@@ -337,12 +336,12 @@ Test(inbox, schedule_prev, .init = paris)
 	struct schedule s;
 	char err[256], got[40];
 	cr_assert_eq(schedule_parse("sun 02:00", &s, err, sizeof(err)), 0);
-	iso_format(schedule_prev(&s, at("2026-12-06T01:59:59+01:00")), got, sizeof(got));
+	history_time(schedule_prev(&s, at("2026-12-06T01:59:59+01:00")), got, sizeof(got));
 	cr_expect_str_eq(got, "2026-11-29T02:00:00+01:00");
-	iso_format(schedule_prev(&s, at("2026-12-06T02:00:00+01:00")), got, sizeof(got));
+	history_time(schedule_prev(&s, at("2026-12-06T02:00:00+01:00")), got, sizeof(got));
 	cr_expect_str_eq(got, "2026-12-06T02:00:00+01:00");
 	/* Between the two 02:30s of the autumn change: the first one. */
-	iso_format(schedule_prev(&s, at("2026-10-25T02:30:00+01:00")), got, sizeof(got));
+	history_time(schedule_prev(&s, at("2026-10-25T02:30:00+01:00")), got, sizeof(got));
 	cr_expect_str_eq(got, "2026-10-25T02:00:00+02:00");
 }
 
@@ -351,9 +350,9 @@ Test(inbox, iso_times, .init = paris)
 	char got[40];
 	time_t t = at("2026-12-06T01:59:50+01:00");
 	cr_expect_eq(t, at("2026-12-06T00:59:50Z"));
-	iso_format(t, got, sizeof(got));
+	history_time(t, got, sizeof(got));
 	cr_expect_str_eq(got, "2026-12-06T01:59:50+01:00");
-	iso_format(at("2026-07-14T12:00:00Z"), got, sizeof(got));
+	history_time(at("2026-07-14T12:00:00Z"), got, sizeof(got));
 	cr_expect_str_eq(got, "2026-07-14T14:00:00+02:00");
 	static const char *const bad[] = { "", "2026-12-06", "2026-12-06T01:59:50",
 		"2026-12-06 01:59:50+01:00", "2026-13-06T01:59:50+01:00",
@@ -479,24 +478,19 @@ Test(inbox, rename_noreplace, .init = tmp_setup, .fini = tmp_teardown)
 
 /* --- the run history ------------------------------------------------------------- */
 
-static json_t *entry(const char *kind, const char *sha, const char *status,
-		     const char *guard, const char *attempt)
+static struct history_entry entry(const char *kind, const char *sha, const char *status,
+				  const char *guard, const char *attempt)
 {
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "kind", kind, "run_id",
-			 "2026-W49", "attempt", attempt, "sha256", sha, "status", status,
-			 "guard", guard, "source", "week.csv");
+	return (struct history_entry){ .kind = kind, .run_id = "2026-W49", .attempt = attempt,
+				       .sha256 = sha, .status = status, .guard = guard,
+				       .source = "week.csv" };
 }
 
-Test(inbox, runs_queries, .init = tmp_setup, .fini = tmp_teardown)
+Test(inbox, retries_counted_from_the_history, .init = tmp_setup, .fini = tmp_teardown)
 {
 	char path[256], err[512];
 	snprintf(path, sizeof(path), "%s/runs.json", tmpdir);
-	json_t *h = runs_load(path, err, sizeof(err));
-	cr_assert_not_null(h, "a missing history is empty: %s", err);
-	cr_expect_eq(json_array_size(h), 0);
-	json_decref(h);
-
-	json_t *e[] = {
+	struct history_entry e[] = {
 		entry("dossiers", "d1", "published", "", "7"),
 		entry("dispositifs", "aa", "published", "", "W48#1"),
 		entry("dispositifs", "bb", "failed", "incomplete", "W49#1"),
@@ -507,38 +501,19 @@ Test(inbox, runs_queries, .init = tmp_setup, .fini = tmp_teardown)
 		entry("dispositifs", "bb", "failed", "incomplete", "W49#4"),
 	};
 	for (size_t i = 0; i < sizeof(e) / sizeof(e[0]); i++) {
-		cr_assert_eq(runs_append(path, e[i], err, sizeof(err)), 0, "%s", err);
-		json_decref(e[i]);
+		cr_assert_eq(history_append(path, &e[i], err, sizeof(err)), 0, "%s", err);
 	}
-	h = runs_load(path, err, sizeof(err));
+	json_t *h = history_load(path, err, sizeof(err));
 	cr_assert_not_null(h, "%s", err);
-	cr_expect_eq(json_array_size(h), 8);
-	cr_expect_str_eq(runs_str(runs_find_attempt(h, "W49#2"), "guard"), "technical");
-	cr_expect_null(runs_find_attempt(h, "W49#9"));
-	cr_expect_str_eq(runs_str(runs_published_sha(h, "dispositifs", "aa"), "attempt"),
-			 "W48#1");
-	cr_expect_null(runs_published_sha(h, "dispositifs", "bb"));
-	cr_expect_null(runs_published_sha(h, "dispositifs", "d1"), "another kind");
-	cr_expect_str_eq(runs_str(runs_last_published(h, "dossiers"), "sha256"), "d1");
-	/* bb: incomplete, incomplete (the other kind and sha in between do not
-	 * count), then technical stops the count. */
-	cr_expect_eq(runs_trailing(h, "dispositifs", "bb", "failed", "incomplete"), 2);
-	cr_expect_eq(runs_trailing(h, "dispositifs", "cc", "failed", "incomplete"), 0);
-	cr_expect_eq(runs_trailing(h, "dispositifs", "zz", "failed", "incomplete"), 0);
-	cr_expect_str_eq(runs_str(json_array_get(h, 0), "nothing"), "");
+	/* bb: incomplete, incomplete (another kind and another file in between
+	 * do not count), then technical ends the count. */
+	cr_expect_eq(week_trailing(h, "bb", "failed", "incomplete"), 2);
+	cr_expect_eq(week_trailing(h, "bb", "held", "technical"), 0);
+	cr_expect_eq(week_trailing(h, "cc", "held", "validation"), 1);
+	cr_expect_eq(week_trailing(h, "cc", "failed", "incomplete"), 0);
+	cr_expect_eq(week_trailing(h, "zz", "failed", "incomplete"), 0);
+	cr_expect_eq(week_trailing(h, "d1", "published", ""), 0, "an export is not a week");
 	json_decref(h);
-	/* No temporary file left, a lock file beside. */
-	cr_expect(exists(tmpdir, ".runs.lock"));
-	char tmp[64];
-	snprintf(tmp, sizeof(tmp), "runs.json.tmp.%d", (int)getpid());
-	cr_expect(!exists(tmpdir, tmp));
-
-	write_file(tmpdir, "runs.json", "{\"not\": \"an array\"}");
-	cr_expect_null(runs_load(path, err, sizeof(err)));
-	cr_expect(strstr(err, "not a JSON array") != NULL, "%s", err);
-	write_file(tmpdir, "runs.json", "[{");
-	cr_expect_null(runs_load(path, err, sizeof(err)));
-	cr_expect(strstr(err, "cannot read the run history") != NULL, "%s", err);
 }
 
 Test(inbox, reason_line)
