@@ -79,7 +79,7 @@ static int absolute(const char *path, char *out, size_t size)
 int main(int argc, char **argv)
 {
 	const char *watch, *out, *redis, *brokers, *communes, *motifs, *settle,
-		*schedule, *run_id, *bin, *level_name;
+		*schedule, *run_id, *bin, *new_broker, *level_name;
 	const struct conf_opt opts[] = {
 		{ "watch", "AIJ_WATCH", NULL, "INBOX",
 		  "the inbox: dossier exports in INBOX/dossiers/, week files in "
@@ -106,6 +106,9 @@ int main(int argc, char **argv)
 		  "e.g. 2026-W49)", &run_id },
 		{ "bin", "AIJ_BIN", NULL, "DIR",
 		  "the folder of aij-indexer and aij-ingest (default: this program's)", &bin },
+		{ "new-broker", "AIJ_NEW_BROKER", NULL, NULL,
+		  "the broker keeps nothing across restarts (deploy/aij-local's): a week "
+		  "interrupted after its ingest runs again at start", &new_broker },
 		CONF_OPT_LOG_LEVEL(&level_name),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
 	c.run_id = run_id && *run_id ? run_id : NULL;
 	c.bin = bin_dir;
 	c.settle_s = settle_s;
+	c.new_broker = new_broker && conf_true(new_broker);
 
 	signals_install();
 	if (service_run(&c, errstr, sizeof(errstr)) < 0) {

@@ -440,8 +440,11 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 		}
 		if (!*guard)
 			guard = rc == 2 ? "unreadable" : "error";
-		if (access(path, F_OK) == 0)
+		if (access(path, F_OK) == 0) {
+			log_info("aij-indexer exited with %d: the export '%s' is not loaded, the "
+				 "index in use stays", rc, f->name);
 			hold(s, KIND_DOSSIERS, f->name, guard, reason);
+		}
 		json_decref(e);
 		return;
 	}
@@ -933,6 +936,31 @@ static int step(struct service *s)
 	return 1;
 }
 
+/* With a new broker (deploy/aij-local's, in memory), the records of an
+ * attempt published before this start are gone: its week runs again (a new
+ * attempt, same run id) instead of waiting for a verdict that cannot come. */
+static void forget_ingested(struct service *s)
+{
+	struct scan_dir d;
+	char errstr[256];
+	if (scan_dir_init(&d, s->dir[KIND_DISPOSITIFS]) < 0 ||
+	    scan_dir_update(&d, clock_now_ms(), errstr, sizeof(errstr)) < 0) {
+		scan_dir_release(&d);
+		return;
+	}
+	for (size_t i = 0; i < d.n; i++) {
+		struct attempt_state st;
+		if (state_read(s, d.files[i].name, &st) && st.ingested) {
+			st.ingested = 0;
+			state_write(s, d.files[i].name, &st);
+			log_info("week '%s': attempt %s was published to a broker that is "
+				 "gone (--new-broker): it runs again", d.files[i].name,
+				 st.attempt);
+		}
+	}
+	scan_dir_release(&d);
+}
+
 static int service_init(struct service *s, const struct inbox_conf *c,
 			char *errstr, size_t errstr_size)
 {
@@ -975,6 +1003,8 @@ static int service_init(struct service *s, const struct inbox_conf *c,
 		return -1;
 	snprintf(s->history, sizeof(s->history), "%s/runs.json", c->out);
 	probe_init(&s->probe, c->redis);
+	if (c->new_broker)
+		forget_ingested(s);
 	return 0;
 }
 

@@ -21,6 +21,7 @@ struct inbox_conf {
 	const char *run_id;   /* NULL: the ISO week when a file is taken */
 	const char *bin;      /* the folder of aij-indexer and aij-ingest */
 	long settle_s;
+	int new_broker;       /* Kafka holds nothing from before this start */
 	int scheduled;        /* whether schedule is set */
 	struct schedule schedule;
 };
