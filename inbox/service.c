@@ -508,10 +508,20 @@ static int heal(struct service *s)
 		return 0;
 	char name[NAME_MAX + 1], path[PATH_MAX];
 	if (heal_source(s, name, sizeof(name)) < 0) {
-		if (!s->heal_none_said)
-			log_error("no dossier index loaded in Redis at %s, and no export in "
-				  "archive/dossiers/ to reload: weeks wait for a dossier "
-				  "export in '%s'", s->c->redis, s->dir[KIND_DOSSIERS]);
+		if (!s->heal_none_said) {
+			/* Never loaded (a new installation), or lost. */
+			char errstr[512];
+			json_t *h = history_load(s->history, errstr, sizeof(errstr));
+			if (history_last(h, HISTORY_KIND_EXPORT, HISTORY_PUBLISHED))
+				log_error("no dossier index loaded in Redis at %s, and no export "
+					  "in archive/dossiers/ to reload: weeks wait for a "
+					  "dossier export in '%s'", s->c->redis,
+					  s->dir[KIND_DOSSIERS]);
+			else
+				log_info("no dossier index loaded yet: weeks wait for a dossier "
+					 "export in '%s'", s->dir[KIND_DOSSIERS]);
+			json_decref(h);
+		}
 		s->heal_none_said = 1;
 		return 0;
 	}
@@ -784,8 +794,9 @@ static void take_week(struct service *s, const struct scan_file *f, struct note 
 	json_t *v = wait_verdict(s, st.attempt);
 	if (!v) {
 		log_info("stopped while waiting for the verdict on attempt %s: the week '%s' "
-			 "stays in the inbox; the next start waits for that verdict",
-			 st.attempt, f->name);
+			 "stays in the inbox; the next start %s", st.attempt, f->name,
+			 s->c->new_broker ? "runs it again (--new-broker)"
+					  : "waits for that verdict");
 		log_set_run(NULL);
 		return;
 	}
@@ -1003,8 +1014,6 @@ static int service_init(struct service *s, const struct inbox_conf *c,
 		return -1;
 	snprintf(s->history, sizeof(s->history), "%s/runs.json", c->out);
 	probe_init(&s->probe, c->redis);
-	if (c->new_broker)
-		forget_ingested(s);
 	return 0;
 }
 
@@ -1040,6 +1049,8 @@ int service_run(const struct inbox_conf *c, char *errstr, size_t errstr_size)
 		now_iso(now, sizeof(now));
 		log_warn("fake clock (AIJ_FAKE_NOW, for tests only): now is %s", now);
 	}
+	if (c->new_broker)
+		forget_ingested(&s);
 	while (!signals_stop) {
 		if (!step(&s))
 			clock_sleep_ms(TICK_MS);
