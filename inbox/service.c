@@ -910,6 +910,8 @@ static int step(struct service *s)
 	scan_all(s);
 	enum probe_state ps = probe_check(&s->probe, 0);
 	say_redis(s, ps);
+	if (ps == PROBE_READY)
+		s->heal_none_said = 0; /* a later loss of the index is said again */
 	struct scan_file *f = pick(s, KIND_DOSSIERS, &n, &export_waits);
 	if (f) {
 		if (ps == PROBE_DOWN)
