@@ -70,8 +70,18 @@ $(PROTO_C): proto/aij.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
-# Every object may include the generated header: generate it first.
-$(BUILD)/obj/%.o: %.c | $(PROTO_C)
+# Redis Lua scripts (lib/lua/*.lua) become C string literals, included
+# where they are used: the scripts stay files that can be linted and run
+# with redis-cli --eval.
+LUA_SRC = $(wildcard lib/lua/*.lua)
+LUA_H   = $(LUA_SRC:lib/lua/%.lua=$(GEN)/%.lua.h)
+
+$(GEN)/%.lua.h: lib/lua/%.lua
+	@mkdir -p $(GEN)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $< > $@
+
+# Every object may include the generated headers: generate them first.
+$(BUILD)/obj/%.o: %.c | $(PROTO_C) $(LUA_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -116,7 +126,7 @@ FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS    = -std=c11 -O1 -g $(filter-out -Wmissing-prototypes -Wundef,$(WARN)) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h) $(PROTO_C)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h) $(PROTO_C) $(LUA_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(PROTO_C) $(LDLIBS)
 
@@ -132,7 +142,8 @@ BENCH_DOSSIERS ?= 2000000
 BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
-	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o publish.o)
+	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o \
+		publish.o attached.o journal.o)
 
 all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 

@@ -95,9 +95,8 @@ json_t *history_published_sha(const json_t *h, const char *sha256)
 	return NULL;
 }
 
-/* The entry as JSON, keys in a fixed order (a person reads the file).
- * A new reference, NULL when out of memory. */
-static json_t *history_entry_json(const struct history_entry *e)
+/* Keys in a fixed order: a person reads the file. */
+json_t *history_entry_json(const struct history_entry *e)
 {
 	char started[40], finished[40];
 	history_time(e->started_at, started, sizeof(started));
@@ -150,6 +149,19 @@ static int history_replace(const char *path, const json_t *h,
 int history_append(const char *path, const struct history_entry *e,
 		   char *errstr, size_t errstr_size)
 {
+	json_t *entry = history_entry_json(e);
+	if (!entry) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	int rc = history_append_json(path, entry, errstr, errstr_size);
+	json_decref(entry);
+	return rc;
+}
+
+int history_append_json(const char *path, json_t *entry,
+			char *errstr, size_t errstr_size)
+{
 	/* The lock file lives beside the history: DIR/.runs.lock. */
 	char dir_buf[4096], lock[4200];
 	snprintf(dir_buf, sizeof(dir_buf), "%s", path);
@@ -169,12 +181,9 @@ int history_append(const char *path, const struct history_entry *e,
 	}
 	int rc = -1;
 	json_t *h = history_load(path, errstr, errstr_size);
-	json_t *entry = h ? history_entry_json(e) : NULL;
-	if (h && !entry)
+	if (h && json_array_append(h, entry) != 0)
 		snprintf(errstr, errstr_size, "out of memory");
-	if (entry && json_array_append_new(h, entry) != 0)
-		snprintf(errstr, errstr_size, "out of memory");
-	else if (entry)
+	else if (h)
 		rc = history_replace(path, h, errstr, errstr_size);
 	json_decref(h);
 	close(fd); /* releases the lock */

@@ -50,6 +50,15 @@ struct history_entry {
 int history_append(const char *path, const struct history_entry *e,
 		   char *errstr, size_t errstr_size);
 
+/* The JSON object of an entry, as history_append() writes it. A new
+ * reference, NULL when out of memory. */
+json_t *history_entry_json(const struct history_entry *e);
+
+/* Appends the entry object (history_entry_json(), possibly kept in a file
+ * meanwhile) to path. Returns 0, or -1 with errstr. */
+int history_append_json(const char *path, json_t *entry,
+			char *errstr, size_t errstr_size);
+
 /* The history in path as a JSON array: an empty one when the file does not
  * exist. Returns a new reference (json_decref()), or NULL with errstr when
  * the file cannot be read or is not a JSON array. */

@@ -47,11 +47,16 @@
 #define MATCHER_LEAVE_MIN_MS   1000  /* and at least this once MATCHER_STOP_MS
 					* is (nearly) spent */
 
-/* The consumer's prefetch, before AIJ_KAFKA_CONF (which may change it):
- * librdkafka's default, 64 MiB, made the matcher's memory grow with the
- * week (53 MiB at 100k lines, 73 MiB at 1M); 4 MiB is still ~25,000
- * records, 50 batches ahead. */
-#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=4096"
+/* The consumer's settings, before AIJ_KAFKA_CONF (which may change them).
+ * The prefetch: librdkafka's default, 64 MiB, made the matcher's memory
+ * grow with the week (53 MiB at 100k lines, 73 MiB at 1M); 4 MiB is still
+ * ~25,000 records, 50 batches ahead. The poll interval: a batch may wait
+ * for Redis for the whole retry budget (10 min) or for an index to be
+ * loaded (for as long as it takes), without polling; the group must not
+ * hand its partitions to another matcher meanwhile, which would only wait
+ * the same. A matcher that died is still noticed within the session
+ * timeout (librdkafka's own thread sends the heartbeats). */
+#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=4096,max.poll.interval.ms=86400000"
 /* glibc's malloc arenas: librdkafka's threads allocate the messages the
  * main thread frees, and each thread's arena kept growing with the week's
  * length (peak RSS +13% from 100k to 1M lines); 2 arenas: +5%. */
@@ -91,9 +96,10 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		  "topic of the outcomes", &mc->topic_outcomes },
 		{ "batch", "AIJ_BATCH", "500", "N",
 		  "records resolved together in one Redis call", &mc->batch },
-		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "30000", "N",
-		  "how long Redis is retried before records get code 10",
-		  &mc->retry_ms },
+		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "600000", "N",
+		  "how long a batch retries an unreachable Redis before its records "
+		  "get code 10 (the reporter then holds the run if they are more "
+		  "than 1 %)", &mc->retry_ms },
 		{ "session-timeout-ms", "AIJ_SESSION_TIMEOUT_MS", "6000", "N",
 		  "how long the group waits for a silent matcher before giving "
 		  "its partitions to the others", &mc->session_timeout },
