@@ -168,7 +168,8 @@ static void indexer_record(const struct indexer_conf *ic, const char *gen,
 	struct history_entry e = {
 		.kind = HISTORY_KIND_EXPORT, .run_id = gen, .source = basename(path),
 		.sha256 = sha, .status = status, .guard = v ? v->guard : GUARD_ERROR,
-		.reason = reason, .dossiers = c->loaded, .malformed = c->malformed,
+		.reason = reason, .reason_fr = v && v->reason_fr[0] ? v->reason_fr : reason,
+		.dossiers = c->loaded, .malformed = c->malformed,
 		.accepted = v ? v->accepted : 0, .started_at = started,
 		.finished_at = time(NULL),
 	};

@@ -102,12 +102,13 @@ json_t *history_entry_json(const struct history_entry *e)
 	history_time(e->started_at, started, sizeof(started));
 	history_time(e->finished_at, finished, sizeof(finished));
 #define S(x) ((x) ? (x) : "")
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, "
 			 "s:I, s:I, s:b, s:s, s:s}",
 			 "kind", S(e->kind), "run_id", S(e->run_id),
 			 "attempt", S(e->attempt), "source", S(e->source),
 			 "sha256", S(e->sha256), "status", S(e->status),
 			 "guard", S(e->guard), "reason", S(e->reason),
+			 "reason_fr", S(e->reason_fr ? e->reason_fr : e->reason),
 			 "lines", (json_int_t)e->lines,
 			 "integrated", (json_int_t)e->integrated,
 			 "failed", (json_int_t)e->failed,

@@ -6,8 +6,9 @@
  *
  *   [ { "kind": "dispositifs" | "dossiers", "run_id", "attempt", "source",
  *       "sha256", "status": "published" | "held" | "already" | "failed",
- *       "guard", "reason", "lines", "integrated", "failed", "dossiers",
- *       "malformed", "accepted", "started_at", "finished_at" }, ... ]
+ *       "guard", "reason" (English), "reason_fr" (French, for staff pages),
+ *       "lines", "integrated", "failed", "dossiers", "malformed",
+ *       "accepted", "started_at", "finished_at" }, ... ]
  *
  * Times are ISO 8601 in Europe/Paris with their offset. Several processes
  * may append at once (one volume, several containers): each append holds
@@ -37,7 +38,7 @@
 /* One attempt. Strings may be NULL (written as ""). */
 struct history_entry {
 	const char *kind, *run_id, *attempt, *source, *sha256;
-	const char *status, *guard, *reason;
+	const char *status, *guard, *reason, *reason_fr;
 	uint64_t lines, integrated, failed;  /* a week */
 	uint64_t dossiers, malformed;        /* an export; for a week, the
 						dossiers of the index it used */

@@ -65,7 +65,8 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	long batch_max, redis_retry_ms, session_timeout_ms;
+	const char *index_alert;
+	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
 };
 
 struct matcher {
@@ -100,6 +101,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		  "how long a batch retries an unreachable Redis before its records "
 		  "get code 10 (the reporter then holds the run if they are more "
 		  "than 1 %)", &mc->retry_ms },
+		{ "index-alert", "AIJ_INDEX_ALERT", "60", "SEC",
+		  "Redis without a dossier index this long: an ERROR alert (the "
+		  "records wait for a load meanwhile, and after)", &mc->index_alert },
 		{ "session-timeout-ms", "AIJ_SESSION_TIMEOUT_MS", "6000", "N",
 		  "how long the group waits for a silent matcher before giving "
 		  "its partitions to the others", &mc->session_timeout },
@@ -127,7 +131,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
 		       &mc->redis_retry_ms, errstr, sizeof(errstr)) ||
 	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
-		       &mc->session_timeout_ms, errstr, sizeof(errstr))))
+		       &mc->session_timeout_ms, errstr, sizeof(errstr)) ||
+	     conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
+		       errstr, sizeof(errstr))))
 		rc = -1;
 	char host[256];
 	int port;
@@ -540,6 +546,7 @@ int main(int argc, char **argv)
 	m.mc = &mc;
 	m.work.addr = mc.redis;
 	m.work.retry_ms = mc.redis_retry_ms;
+	m.work.alert_ms = mc.index_alert_s * 1000;
 
 	char errstr[512];
 	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,

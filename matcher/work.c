@@ -18,10 +18,11 @@
 #define WORK_BACKOFF_MAX_MS   2000
 #define WORK_REDIS_TIMEOUT_MS 5000
 
-/* A missing index is an alert, not a retry: said at ERROR when first seen,
- * then again this often while it lasts. */
+/* A missing index is an alert, not a retry: said at INFO when first seen
+ * (a one-shot run starts the week while the index loads), at ERROR once it
+ * lasted w->alert_ms, then again this often while it lasts. */
 #define WORK_NO_INDEX_REMIND_MS (10 * 60 * 1000)
-#define WORK_NO_INDEX_POLL_MS   1000
+#define WORK_NO_INDEX_POLL_MS   200
 
 /* A valid record on its way through the look-up. */
 struct work_item {
@@ -252,22 +253,23 @@ static int work_sleep(long ms)
 }
 
 /* Redis answers but holds no index: the records wait (code 10 would fail
- * lines that match once an export is loaded). Said at ERROR when it starts
- * and every WORK_NO_INDEX_REMIND_MS; polls every second. Returns -1 when
- * stopped. */
+ * lines that match once an export is loaded). Said at INFO, at ERROR after
+ * w->alert_ms and every WORK_NO_INDEX_REMIND_MS; polls every 200 ms.
+ * Returns -1 when stopped. */
 static int work_wait_index(struct work *w, size_t nitems)
 {
 	long now = clock_now_ms();
 	if (!w->no_index_since) {
 		w->no_index_since = now;
+		w->no_index_said = 0;
+		log_info("no dossier index in redis yet: %zu records wait for an export "
+			 "to be loaded (an alert in %ld s)", nitems, w->alert_ms / 1000);
+	} else if ((!w->no_index_said && now - w->no_index_since >= w->alert_ms) ||
+		   (w->no_index_said && now - w->no_index_said >= WORK_NO_INDEX_REMIND_MS)) {
 		w->no_index_said = now;
-		log_error("alert: redis holds no dossier index (restarted empty, or "
-			  "never loaded): %zu records wait until an export is loaded "
-			  "(aij-indexer)", nitems);
-	} else if (now - w->no_index_said >= WORK_NO_INDEX_REMIND_MS) {
-		w->no_index_said = now;
-		log_error("alert: still no dossier index after %ld min: the records wait",
-			  (now - w->no_index_since) / 60000);
+		log_error("alert: redis holds no dossier index (restarted empty, or never "
+			  "loaded) for %ld s: the records wait until an export is loaded "
+			  "(aij-indexer)", (now - w->no_index_since) / 1000);
 	}
 	return work_sleep(WORK_NO_INDEX_POLL_MS);
 }

@@ -37,6 +37,7 @@ struct work {
 	redisContext *rc;           /* NULL while disconnected: reconnected */
 	const char *addr;           /* Redis "host:port" */
 	long retry_ms;              /* total retry budget before code 10 */
+	long alert_ms;              /* no index for this long: an ERROR */
 	long down_since;            /* clock_now_ms() when a batch spent the
 				       whole budget; 0 while Redis answers */
 	long no_index_since;        /* when Redis was first seen without an

@@ -289,6 +289,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	if (v.status == GUARD_SKIP) {
 		log_warn("run %s: %s: nothing done", c->run_id, v.reason);
 		struct history_entry e = reporter_entry(c, HISTORY_ALREADY, v.guard, v.reason);
+		e.reason_fr = v.reason_fr;
 		reporter_record(r, &e);
 		metrics_verdict(HISTORY_ALREADY);
 		return 0;
@@ -297,6 +298,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 		log_error("run %s held: %s; nothing published (--accept publishes it "
 			  "anyway)", c->run_id, v.reason);
 		struct history_entry e = reporter_entry(c, HISTORY_HELD, v.guard, v.reason);
+		e.reason_fr = v.reason_fr;
 		reporter_record(r, &e);
 		metrics_verdict(HISTORY_HELD);
 		return EXIT_HELD;
@@ -307,6 +309,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	struct history_entry e = reporter_entry(c, HISTORY_PUBLISHED,
 						v.accepted ? v.guard : "", v.note);
 	e.accepted = v.accepted;
+	e.reason_fr = v.accepted ? v.reason_fr : "";
 	json_t *entry = history_entry_json(&e);
 	size_t n_reports = 0;
 	int rc = entry ? publish_run(r->rc->out, c, r->ref, r->rc->redis,

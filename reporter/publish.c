@@ -416,6 +416,7 @@ static int publish_attach(const char *gen, const char *redis, int retry_s,
 	log_info("%lld dispositifs attached to their dossiers in redis (%llu moved "
 		 "from another dossier) in %.2f s", n, (unsigned long long)pa.stats.moved,
 		 clock_now_s() - t0);
+	publish_fault("publish-after-attach");
 	return 0;
 }
 
@@ -456,7 +457,6 @@ static int publish_finish(const char *out, long n, const char *redis, int retry_
 	snprintf(gen, sizeof(gen), "%s/" PUBLISH_GENS "/%ld", out, n);
 	if (publish_attach(gen, redis, retry_s, errstr, errstr_size))
 		return -1;
-	publish_fault("publish-after-attach");
 	if (publish_current(out) != n && publish_switch(out, n, errstr, errstr_size))
 		return -1;
 	if (publish_history(out, gen, errstr, errstr_size))

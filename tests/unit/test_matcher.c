@@ -121,7 +121,8 @@ static void start_matcher(long retry_ms)
 {
 	char retry[24];
 	snprintf(retry, sizeof(retry), "%ld", retry_ms);
-	const char *const flags[] = { "--batch", "3", "--redis-retry-ms", retry, NULL };
+	const char *const flags[] = { "--batch", "3", "--redis-retry-ms", retry,
+				      "--index-alert", "1", NULL };
 	cr_assert_eq(test_matcher_start(&fx, flags), 0, "aij-matcher did not start");
 }
 
@@ -323,6 +324,7 @@ Test(matcher, no_index_is_an_alert_and_the_records_wait)
 {
 	publish_week();
 	start_matcher(500);
+	cr_assert_eq(wait_log("no dossier index in redis yet"), 0, "the wait not said");
 	cr_assert_eq(wait_log("alert: redis holds no dossier index"), 0,
 		     "no alert for the missing index");
 	clock_sleep_ms(1500); /* three retry budgets: no code 10 meanwhile */
