@@ -147,14 +147,17 @@ static const struct {
 	{ "unreadable", "fichier illisible" },
 };
 
-void service_reason_line(const char *guard, const char *reason, char *out, size_t size)
+void service_reason_line(const char *guard, const char *reason_fr, const char *reason,
+			 char *out, size_t size)
 {
-	const char *fr = "échec";
-	for (size_t i = 0; i < sizeof(guard_fr) / sizeof(guard_fr[0]); i++)
+	const char *fr = NULL;
+	if (reason_fr && *reason_fr && strcmp(reason_fr, reason) != 0)
+		fr = reason_fr; /* the guard's own, with its figures */
+	for (size_t i = 0; !fr && i < sizeof(guard_fr) / sizeof(guard_fr[0]); i++)
 		if (strcmp(guard, guard_fr[i].guard) == 0)
 			fr = guard_fr[i].fr;
-	snprintf(out, size, "retenu / held (%s): %s / %s", *guard ? guard : "error", fr,
-		 *reason ? reason : "no reason given");
+	snprintf(out, size, "retenu / held (%s): %s / %s", *guard ? guard : "error",
+		 fr ? fr : "échec", *reason ? reason : "no reason given");
 	for (char *p = out; *p; p++)
 		if (*p == '\n' || *p == '\r')
 			*p = ' ';
@@ -302,10 +305,10 @@ static int file_away(struct service *s, enum inbox_kind kind, const char *name,
 /* Holds kind's name with the reason (guard, reason): into held/, and one
  * ERROR line saying what to do. */
 static void hold(struct service *s, enum inbox_kind kind, const char *name,
-		 const char *guard, const char *reason)
+		 const char *guard, const char *reason_fr, const char *reason)
 {
 	char line[2048], final[NAME_MAX + 1];
-	service_reason_line(guard, reason, line, sizeof(line));
+	service_reason_line(guard, reason_fr, reason, line, sizeof(line));
 	if (file_away(s, kind, name, line, final, sizeof(final)) < 0)
 		return;
 	log_error("%s '%s' held (%s): %s: filed as held/%s/%s with its .reason; to "
@@ -403,7 +406,7 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 	n->taken = 1;
 	if (digest_file(path, sha, errstr, sizeof(errstr)) < 0) {
 		if (access(path, F_OK) == 0)
-			hold(s, KIND_DOSSIERS, f->name, "unreadable", errstr);
+			hold(s, KIND_DOSSIERS, f->name, "unreadable", NULL, errstr);
 		return;
 	}
 	char now[40];
@@ -443,7 +446,8 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 		if (access(path, F_OK) == 0) {
 			log_info("aij-indexer exited with %d: the export '%s' is not loaded, the "
 				 "index in use stays", rc, f->name);
-			hold(s, KIND_DOSSIERS, f->name, guard, reason);
+			hold(s, KIND_DOSSIERS, f->name, guard,
+			     e ? history_str(e, "reason_fr") : NULL, reason);
 		}
 		json_decref(e);
 		return;
@@ -706,13 +710,15 @@ static void week_verdict(struct service *s, const struct scan_file *f, struct no
 				  f->name, reason, times, INCOMPLETE_RETRIES);
 			return;
 		}
-		char why[1024];
+		char why[1024], why_fr[1024];
 		snprintf(why, sizeof(why), "did not complete %u times in a row, last: %s",
 			 times, reason);
-		hold(s, KIND_DISPOSITIFS, f->name, guard, why);
+		snprintf(why_fr, sizeof(why_fr), "traitement incomplet %u fois de suite, "
+			 "la dernière : %s", times, history_str(v, "reason_fr"));
+		hold(s, KIND_DISPOSITIFS, f->name, guard, why_fr, why);
 		return;
 	}
-	hold(s, KIND_DISPOSITIFS, f->name, guard, reason);
+	hold(s, KIND_DISPOSITIFS, f->name, guard, history_str(v, "reason_fr"), reason);
 }
 
 static void take_week(struct service *s, const struct scan_file *f, struct note *n)
@@ -723,7 +729,7 @@ static void take_week(struct service *s, const struct scan_file *f, struct note 
 	n->taken = 1;
 	if (digest_file(path, sha, errstr, sizeof(errstr)) < 0) {
 		if (access(path, F_OK) == 0)
-			hold(s, KIND_DISPOSITIFS, f->name, "unreadable", errstr);
+			hold(s, KIND_DISPOSITIFS, f->name, "unreadable", NULL, errstr);
 		return;
 	}
 	struct attempt_state st;
@@ -778,7 +784,7 @@ static void take_week(struct service *s, const struct scan_file *f, struct note 
 			return;
 		}
 		if (rc == 2 && access(path, F_OK) == 0) {
-			hold(s, KIND_DISPOSITIFS, f->name, "unreadable",
+			hold(s, KIND_DISPOSITIFS, f->name, "unreadable", NULL,
 			     "aij-ingest could not read it (exit 2, see its log line)");
 			log_set_run(NULL);
 			return;

@@ -29,9 +29,12 @@ struct inbox_conf {
 /* The kinds of files, and their folder names under INBOX/, archive/, held/. */
 enum inbox_kind { KIND_DOSSIERS, KIND_DISPOSITIFS };
 
-/* "retenu / held (GUARD): <French> / <reason>": the line of a .reason file
- * for guard and the verdict's reason (line ends become spaces). */
-void service_reason_line(const char *guard, const char *reason, char *out, size_t size);
+/* "retenu / held (GUARD): <French> / <English>": the line of a .reason
+ * file for guard and the verdict's reasons (runs.json's reason_fr and
+ * reason; without a French one, a French phrase for the guard). Line ends
+ * become spaces. */
+void service_reason_line(const char *guard, const char *reason_fr, const char *reason,
+			 char *out, size_t size);
 
 /* Creates INBOX's folders, then runs until signals_stop. Returns 0 on a
  * stop, -1 with errstr when it cannot start (a folder it cannot create). */

@@ -95,13 +95,16 @@ published_run() {
 		tail -n 1 | cut -d' ' -f3
 }
 
-# outputs_sum: one checksum of every file the reporter publishes in $out.
+# outputs_sum: one checksum of every file the reporter publishes in $out
+# (through its symbolic links: reports -> current/reports...), and of their
+# names; fails when there is none.
 outputs_sum() {
 	local f what=()
 	for f in reports attached integrated.csv summary.json; do
 		[ ! -e "$out/$f" ] || what+=("$f")
 	done
-	(cd "$out" && find "${what[@]}" -type f | sort | xargs -r sha256sum | sha256sum)
+	[ "${#what[@]}" -eq 4 ] || fail "outputs_sum: not every output is in $out: ${what[*]}"
+	(cd "$out" && find -L "${what[@]}" -type f | sort | xargs -r sha256sum | sha256sum)
 }
 
 # oracle_of WEEKFILE RUN_ID EXPECTED: the oracle's outputs for WEEKFILE with

@@ -519,13 +519,23 @@ Test(inbox, retries_counted_from_the_history, .init = tmp_setup, .fini = tmp_tea
 Test(inbox, reason_line)
 {
 	char line[512];
-	service_reason_line("validation", "42 % of the lines fail validation (> 30 %)", line,
+	service_reason_line("validation", "42,0 % des lignes en échec de validation (limite 30 %)",
+			    "42.0% of the lines fail validation (limit 30%)", line, sizeof(line));
+	cr_expect_str_eq(line, "retenu / held (validation): 42,0 % des lignes en échec de "
+			       "validation (limite 30 %) / 42.0% of the lines fail validation "
+			       "(limit 30%)");
+	/* No French reason (an older history), or the same as the English one:
+	 * the guard's phrase. */
+	service_reason_line("validation", NULL, "42 % of the lines fail validation", line,
 			    sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (validation): trop de lignes en échec de "
-			       "validation / 42 % of the lines fail validation (> 30 %)");
-	service_reason_line("", "two\nlines\r", line, sizeof(line));
+			       "validation / 42 % of the lines fail validation");
+	service_reason_line("format", "same", "same", line, sizeof(line));
+	cr_expect_str_eq(line, "retenu / held (format): trop de lignes au mauvais format "
+			       "(code 01) / same");
+	service_reason_line("", "", "two\nlines\r", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (error): échec / two lines ");
-	service_reason_line("dossiers_empty", "", line, sizeof(line));
+	service_reason_line("dossiers_empty", NULL, "", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (dossiers_empty): export sans aucun dossier / "
 			       "no reason given");
 }
