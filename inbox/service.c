@@ -359,7 +359,8 @@ static json_t *entry_after(const struct service *s, size_t after, const char *ki
 	return found;
 }
 
-static size_t history_size(const struct service *s)
+/* How many entries the run history has now. */
+static size_t runs_count(const struct service *s)
 {
 	char errstr[512];
 	json_t *h = history_load(s->history, errstr, sizeof(errstr));
@@ -414,7 +415,7 @@ static void take_export(struct service *s, const struct scan_file *f, struct not
 	log_info("taking the export '%s' (%lld bytes, sha256 %.12s..., %s) at %s", f->name,
 		 (long long)f->size, sha, accept ? "with .accept: over the guards"
 			: f->marker == SCAN_DONE ? ".done" : "settled", now);
-	size_t before = history_size(s);
+	size_t before = runs_count(s);
 	int rc = run_indexer(s, path, accept);
 	if (rc == -2) {
 		log_info("stopped while loading the export '%s': it stays in the inbox "
