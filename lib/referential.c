@@ -8,6 +8,7 @@
 #include <uthash.h>
 
 #include "record.h"
+#include "report_format.h"
 
 #define REF_MAX_FIELDS 3
 
@@ -208,6 +209,12 @@ static int ref_coverage_row(struct referential *ref, char **f, char *err, size_t
 
 	if (!*ml_code) {
 		snprintf(err, err_size, "empty ml_code");
+		return -1;
+	}
+	/* An ML code names its report and its files: DIR/reports/<ml_code>.csv. */
+	if (!report_name_valid(ml_code) || strcmp(ml_code, REPORT_NATIONAL) == 0) {
+		snprintf(err, err_size, "ml_code '%.64s' cannot name a report (1 to %d of "
+			 "A-Z a-z 0-9 _ -, not %s)", ml_code, REPORT_NAME_MAX, REPORT_NATIONAL);
 		return -1;
 	}
 	if (!ref_is_digits(postcode, 5)) {

@@ -97,7 +97,7 @@ int attached_add(struct attached *w, const struct collect_integrated *in,
 		 char *errstr, size_t errstr_size)
 {
 	const char *ml = in->ml_code;
-	if (!*ml || !report_name_ok(ml) || strcmp(ml, ROUTE_NATIONAL) == 0)
+	if (!report_name_valid(ml) || strcmp(ml, ROUTE_NATIONAL) == 0)
 		ml = ROUTE_NATIONAL;
 	FILE *f = attached_file(w, ml, errstr, errstr_size);
 	if (!f)

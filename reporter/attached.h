@@ -10,10 +10,7 @@
 #include <stddef.h>
 
 #include "collect.h"
-
-#define ATTACHED_HEADER "line;dossier_id;step;identifiant_sigma;identifiant_pe;" \
-	"nom_naissance;prenom;date_naissance;code_insee_residence;type_dispositif;" \
-	"date_debut;date_fin_prevue;date_fin_reelle;motif_sortie"
+#include "report_format.h" /* ATTACHED_HEADER */
 
 struct attached;
 

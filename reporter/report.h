@@ -34,9 +34,6 @@ void report_integrated_row(FILE *f, const struct collect_integrated *in);
 /* Writes v in decimal into out, NUL-terminated; returns its length. */
 size_t report_u64(char out[24], uint64_t v);
 
-/* Whether an ML code can be a file name: it must stay inside the folder. */
-int report_name_ok(const char *ml_code);
-
 /* Flushes and closes f, written to path; returns 0 or -1 (errstr).
  * Closes f in every case. */
 int report_close(FILE *f, const char *path, char *errstr, size_t errstr_size);

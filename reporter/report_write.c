@@ -71,16 +71,11 @@ static void report_rows_free(struct report_rows **table)
 	}
 }
 
-int report_name_ok(const char *ml_code)
-{
-	return *ml_code && ml_code[0] != '.' && !strchr(ml_code, '/');
-}
-
 static int report_write_one(const char *dir, const struct collect *c,
 			    const struct report_rows *rows,
 			    char *errstr, size_t errstr_size)
 {
-	if (!report_name_ok(rows->ml_code)) {
+	if (!report_name_valid(rows->ml_code) && strcmp(rows->ml_code, ROUTE_NATIONAL) != 0) {
 		snprintf(errstr, errstr_size,
 			 "ml code '%s' cannot be a report file name", rows->ml_code);
 		return -1;

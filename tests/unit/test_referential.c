@@ -222,6 +222,9 @@ ParameterizedTestParameters(referential, malformed)
 		{ COVERAGE, "ml_code;ml_nom;code_postal\nML1;Une ML;\n", ":2: bad code_postal '' (5 digits)" },
 		{ COVERAGE, "ml_code;ml_nom;code_postal\nML1;Une ML;440000\n", ":2: bad code_postal '440000' (5 digits)" },
 		{ COVERAGE, "ml_nom;ml_code;code_postal\n", ":1: expected the header 'ml_code;ml_nom;code_postal'" },
+		{ COVERAGE, "ml_code;ml_nom;code_postal\nML 1;Une ML;44000\n", ":2: ml_code 'ML 1' cannot name a report (1 to 63 of A-Z a-z 0-9 _ -, not _national)" },
+		{ COVERAGE, "ml_code;ml_nom;code_postal\n../x;Une ML;44000\n", ":2: ml_code '../x' cannot name a report (1 to 63 of A-Z a-z 0-9 _ -, not _national)" },
+		{ COVERAGE, "ml_code;ml_nom;code_postal\n_national;Une ML;44000\n", ":2: ml_code '_national' cannot name a report (1 to 63 of A-Z a-z 0-9 _ -, not _national)" },
 	};
 	return cr_make_param_array(struct bad_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
