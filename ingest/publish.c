@@ -9,6 +9,9 @@
 #include "log.h"
 #include "signals.h"
 
+/* The flow control's watcher never joins the group: closing is quick. */
+#define PUBLISH_WATCH_CLOSE_MS 2000
+
 /* Failed deliveries named one by one before only counting them. */
 #define PUBLISH_FAILURES_LOGGED 10
 /* Added to message.timeout.ms when draining: by then librdkafka has given
@@ -305,8 +308,7 @@ void publish_release(struct publisher *p)
 	}
 	p->rk = NULL;
 	if (p->watch) {
-		rd_kafka_consumer_close(p->watch);
-		rd_kafka_destroy(p->watch);
+		kafka_consumer_close(p->watch, PUBLISH_WATCH_CLOSE_MS);
 		p->watch = NULL;
 	}
 	free(p->first_offset);

@@ -15,13 +15,12 @@
 #define REPLAY_TIMEOUT_MS  10000
 #define REPLAY_MISSING_SHOWN 20
 
+#define REPLAY_CLOSE_MS 2000 /* a reader leaves no group: closing is quick */
+
 /* A consumer assigned every partition of topic from the beginning, which
  * reports the end of each partition (enable.partition.eof); *ends lists the
- * partitions (offset 1 until its end was reached; free with
- * rd_kafka_topic_partition_list_destroy()). The ends come as events rather
- * than from rd_kafka_query_watermark_offsets(), which waits far beyond its
- * timeout when the broker is gone, deaf to SIGTERM. NULL on an error
- * (errstr). */
+ * partitions for kafka_partition_eof() (free with
+ * rd_kafka_topic_partition_list_destroy()). NULL on an error (errstr). */
 static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 			       rd_kafka_topic_partition_list_t **ends,
 			       char *errstr, size_t errstr_size)
@@ -35,71 +34,34 @@ static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 					    errstr, errstr_size);
 	if (!rk)
 		return NULL;
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, REPLAY_TIMEOUT_MS)
-				      : rd_kafka_last_error();
-	if (rkt)
-		rd_kafka_topic_destroy(rkt);
-	if (!err && (md->topic_cnt != 1 || md->topics[0].err ||
-		     md->topics[0].partition_cnt == 0))
-		err = md->topic_cnt == 1 && md->topics[0].err
-		      ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-	if (err) {
+	*ends = rd_kafka_topic_partition_list_new(16);
+	int found = kafka_topic_partitions(rk, topic, *ends, REPLAY_TIMEOUT_MS,
+					   errstr, errstr_size);
+	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+	if (found == 0)
+		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
+			 rd_kafka_err2str(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+	else if (found > 0 && (err = rd_kafka_assign(rk, *ends)) != 0)
 		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
 			 rd_kafka_err2str(err));
-		if (md)
-			rd_kafka_metadata_destroy(md);
-		rd_kafka_destroy(rk);
-		return NULL;
-	}
-	int n = md->topics[0].partition_cnt;
-	rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(n);
-	*ends = rd_kafka_topic_partition_list_new(n);
-	for (int i = 0; i < n; i++) {
-		int32_t part = md->topics[0].partitions[i].id;
-		rd_kafka_topic_partition_list_add(assign, topic, part)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
-		rd_kafka_topic_partition_list_add(*ends, topic, part)->offset = 1;
-	}
-	rd_kafka_metadata_destroy(md);
-	err = rd_kafka_assign(rk, assign);
-	rd_kafka_topic_partition_list_destroy(assign);
-	if (err) {
-		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
-			 rd_kafka_err2str(err));
+	if (found <= 0 || err) {
 		rd_kafka_topic_partition_list_destroy(*ends);
 		*ends = NULL;
-		rd_kafka_destroy(rk);
+		kafka_consumer_close(rk, REPLAY_CLOSE_MS);
 		return NULL;
 	}
+	/* Read to the end, marked by kafka_partition_eof(). */
+	for (int i = 0; i < (*ends)->cnt; i++)
+		(*ends)->elems[i].offset = 1;
 	return rk;
-}
-
-/* Marks msg's partition done when msg is its end (PARTITION_EOF).
- * Returns 1 when every partition is done. */
-static int replay_reached(rd_kafka_topic_partition_list_t *ends,
-			  const rd_kafka_message_t *msg)
-{
-	int done = 1;
-	for (int i = 0; i < ends->cnt; i++) {
-		rd_kafka_topic_partition_t *p = &ends->elems[i];
-		if (msg && msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
-		    p->partition == msg->partition)
-			p->offset = -1;
-		done &= p->offset < 0;
-	}
-	return done;
 }
 
 static void replay_close(rd_kafka_t *rk, rd_kafka_topic_partition_list_t *ends)
 {
 	if (ends)
 		rd_kafka_topic_partition_list_destroy(ends);
-	if (rk) {
-		rd_kafka_consumer_close(rk);
-		rd_kafka_destroy(rk);
-	}
+	if (rk)
+		kafka_consumer_close(rk, REPLAY_CLOSE_MS);
 }
 
 /* The latest manifest of from_run_id (free with
@@ -113,7 +75,7 @@ static Aij__Manifest *replay_manifest(const struct replay_conf *rc,
 	if (!rk)
 		return NULL;
 	Aij__Manifest *found = NULL;
-	while (!replay_reached(ends, NULL) && !signals_stop) {
+	while (!kafka_partition_eof(ends, NULL) && !signals_stop) {
 		rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 500);
 		if (!msg)
 			continue;
@@ -126,7 +88,7 @@ static Aij__Manifest *replay_manifest(const struct replay_conf *rc,
 				aij__manifest__free_unpacked(m, NULL);
 			}
 		} else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-			replay_reached(ends, msg);
+			kafka_partition_eof(ends, msg);
 		} else {
 			log_warn("'%s': %s", rc->topic_runs, rd_kafka_message_errstr(msg));
 		}
@@ -201,7 +163,7 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 	}
 	uint64_t got = 0;
 	int64_t rc_out = 0;
-	while (got < m->records && !replay_reached(ends, NULL)) {
+	while (got < m->records && !kafka_partition_eof(ends, NULL)) {
 		if (signals_stop) {
 			log_error("stopped after %" PRIu64 " of %" PRIu64 " records: "
 				  "no manifest published", got, m->records);
@@ -218,7 +180,7 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 			continue;
 		if (msg->err) {
 			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
-				replay_reached(ends, msg);
+				kafka_partition_eof(ends, msg);
 			else
 				log_warn("'%s': %s", rc->topic_records,
 					 rd_kafka_message_errstr(msg));

@@ -255,6 +255,49 @@ int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms)
 	return closed ? 0 : -1;
 }
 
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
+			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
+			   char *errstr, size_t errstr_size)
+{
+	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+	if (!rkt) {
+		snprintf(errstr, errstr_size, "cannot use topic '%s': %s", topic,
+			 rd_kafka_err2str(rd_kafka_last_error()));
+		return -1;
+	}
+	const struct rd_kafka_metadata *md = NULL;
+	rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+	rd_kafka_topic_destroy(rkt);
+	if (err) {
+		snprintf(errstr, errstr_size, "cannot get the metadata of '%s': %s",
+			 topic, rd_kafka_err2str(err));
+		return -1;
+	}
+	int found = md->topic_cnt == 1 && !md->topics[0].err &&
+		    md->topics[0].partition_cnt > 0;
+	for (int p = 0; found && p < md->topics[0].partition_cnt; p++)
+		rd_kafka_topic_partition_list_add(list, topic,
+						  md->topics[0].partitions[p].id)->offset =
+			RD_KAFKA_OFFSET_BEGINNING;
+	rd_kafka_metadata_destroy(md);
+	return found;
+}
+
+int kafka_partition_eof(rd_kafka_topic_partition_list_t *ends,
+			const rd_kafka_message_t *msg)
+{
+	int done = 1;
+	for (int i = 0; i < ends->cnt; i++) {
+		rd_kafka_topic_partition_t *p = &ends->elems[i];
+		if (msg && msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
+		    p->partition == msg->partition &&
+		    strcmp(p->topic, rd_kafka_topic_name(msg->rkt)) == 0)
+			p->offset = -1;
+		done &= p->offset < 0;
+	}
+	return done;
+}
+
 int kafka_subscribe(rd_kafka_t *rk, const char *topic,
 		    char *errstr, size_t errstr_size)
 {

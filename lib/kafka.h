@@ -24,7 +24,9 @@ rd_kafka_t *kafka_producer_new(const char *brokers, const char *extra_conf,
 /* A consumer of group_id that reads from the earliest offset when the group
  * has none and never commits by itself: the caller commits once the work for
  * a message is acknowledged. Group rebalances are logged (partitions
- * assigned, revoked) and applied by a callback of ours. Free with kafka_consumer_close(). */
+ * assigned, revoked) and applied by a callback of ours; a consumer that
+ * assigns partitions itself (rd_kafka_assign()) uses none of that. Free with
+ * kafka_consumer_close(). */
 rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 			       const char *extra_conf,
 			       char *errstr, size_t errstr_size);
@@ -37,6 +39,26 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
  * without leaving (logged), and the group notices its absence after its
  * session timeout. Returns 0, or -1 when it gave up. */
 int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms);
+
+/* Reading whole topics, from the beginning to where they end (the reporter,
+ * a replay): no group, an assignment of every partition. */
+
+/* Adds every partition of topic to list with offset RD_KAFKA_OFFSET_BEGINNING
+ * (metadata asked with timeout_ms). Returns 1 when added, 0 when the topic
+ * does not exist (yet), -1 on an error (errstr). */
+int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
+			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
+			   char *errstr, size_t errstr_size);
+
+/* Where each partition of a whole-topic read stands: ends lists them,
+ * offset 1 while reading, -1 once its end came (a consumer with
+ * enable.partition.eof=true reports it as RD_KAFKA_RESP_ERR__PARTITION_EOF:
+ * an event, where rd_kafka_query_watermark_offsets() could block far beyond
+ * its timeout, deaf to SIGTERM, when the broker is gone). Marks msg's
+ * partition (msg may be NULL) and returns 1 when every partition of ends
+ * reached its end. */
+int kafka_partition_eof(rd_kafka_topic_partition_list_t *ends,
+			const rd_kafka_message_t *msg);
 
 /* Subscribes to one topic. Returns 0 or -1 (errstr). */
 int kafka_subscribe(rd_kafka_t *rk, const char *topic,

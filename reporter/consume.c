@@ -12,38 +12,7 @@
 #include "metrics.h"
 #include "signals.h"
 
-/* Adds every partition of topic to list, from the beginning. Returns 1 when
- * done, 0 when the topic does not exist (yet), -1 on an error (errstr). */
-static int consume_partitions(rd_kafka_t *rk, const char *topic,
-			      rd_kafka_topic_partition_list_t *list,
-			      char *errstr, size_t errstr_size)
-{
-	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-	if (!rkt) {
-		snprintf(errstr, errstr_size, "cannot use topic '%s': %s", topic,
-			 rd_kafka_err2str(rd_kafka_last_error()));
-		return -1;
-	}
-	const struct rd_kafka_metadata *md = NULL;
-	rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, 5000);
-	rd_kafka_topic_destroy(rkt);
-	if (err) {
-		snprintf(errstr, errstr_size, "cannot get the metadata of '%s': %s",
-			 topic, rd_kafka_err2str(err));
-		return -1;
-	}
-	int rc = 0;
-	if (md->topic_cnt == 1 && !md->topics[0].err &&
-	    md->topics[0].partition_cnt > 0) {
-		for (int p = 0; p < md->topics[0].partition_cnt; p++)
-			rd_kafka_topic_partition_list_add(
-				list, topic, md->topics[0].partitions[p].id)->offset =
-				RD_KAFKA_OFFSET_BEGINNING;
-		rc = 1;
-	}
-	rd_kafka_metadata_destroy(md);
-	return rc;
-}
+#define CONSUME_CLOSE_MS 2000 /* no group to leave: closing is quick */
 
 /* Assigns every partition of both topics from the beginning: the reporter
  * reads whole topics, no group coordination needed. Waits for the topics
@@ -61,7 +30,8 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 			rd_kafka_topic_partition_list_new(32);
 		int found = 0, rc = 0;
 		for (size_t i = 0; i < 2 && rc >= 0; i++) {
-			rc = consume_partitions(rk, topics[i], list, errstr, errstr_size);
+			rc = kafka_topic_partitions(rk, topics[i], list, 5000, errstr,
+						    errstr_size);
 			found += rc > 0;
 		}
 		if (found == 2) {
@@ -229,8 +199,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	res = CONSUME_COMPLETE;
 out:
 	arena_release(&arena);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	kafka_consumer_close(rk, CONSUME_CLOSE_MS);
 	return res;
 }
 
@@ -435,9 +404,8 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 			int runs = msg->rkt &&
 				   strcmp(rd_kafka_topic_name(msg->rkt), opts->topic_runs) == 0;
 			if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-				for (int i = 0; runs && i < f.runs->cnt; i++)
-					if (f.runs->elems[i].partition == msg->partition)
-						f.runs->elems[i].offset = -1;
+				if (runs)
+					kafka_partition_eof(f.runs, msg);
 				if (runs && !f.caught_up)
 					rc = follow_catch_up(&f, errstr, errstr_size);
 			} else if (msg->err) {
@@ -486,7 +454,6 @@ out:
 		rd_kafka_topic_partition_list_destroy(f.runs_pos);
 	if (all)
 		rd_kafka_topic_partition_list_destroy(all);
-	rd_kafka_consumer_close(f.rk);
-	rd_kafka_destroy(f.rk);
+	kafka_consumer_close(f.rk, CONSUME_CLOSE_MS);
 	return res;
 }
