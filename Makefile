@@ -4,6 +4,7 @@
 #   make test       unit tests (Criterion) then end-to-end tests
 #   make demo       the sample week through the whole pipeline
 #   make deps       install the missing Debian packages (as root)
+#   make deploy-test the docker-compose deployment run with podman (tests/deploy/run)
 #   make fuzz       libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
 #
 # Switches: WERROR=1 (warnings are errors), SANITIZE=address,undefined,
@@ -20,7 +21,8 @@ DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
 	libcriterion-dev redis-server chromium \
-	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc
+	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc \
+	podman runc netavark aardvark-dns iptables debootstrap
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
 
@@ -56,7 +58,7 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/unit/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit e2e demo bench bench-redis clean fuzz fuzz-build
+.PHONY: all deps test unit e2e demo deploy-test bench bench-redis clean fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Objects are not intermediates to delete: the next make would rebuild them.
 .SECONDARY:
@@ -106,6 +108,13 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) deploy/demo
+
+# The docker-compose deployment, run for real with podman (as root; a few
+# minutes, the first time more: it makes the base image and builds the
+# images); closes with "N passed, N failed".
+deploy-test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/deploy/run
 
 # Fuzzing: tests/fuzz/fuzz_<target>.c, each built with clang and libFuzzer
 # (with ASan + UBSan) from the library's sources, then run by tests/fuzz/run.
