@@ -22,14 +22,15 @@ SANITIZE ?=
 # Debian packages: the build's, the demo's (deploy/aij-local: Redis, curl for
 # --serve, python3 for the summary), and the tests' (Criterion, the browser
 # tests' Chromium, fuzzing with clang, valgrind, the compose tests:
-# docker-compose, and podman to run the deployment, the benchmark's sqlite3).
+# docker-compose, and podman to run the deployment, the benchmark's sqlite3
+# and postgresql).
 DEB_BUILD = make gcc libc6-dev pkg-config \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev
 DEB_RUN  = redis-server curl python3
 DEB_TEST = libcriterion-dev procps chromium clang libclang-rt-14-dev valgrind \
 	docker-compose podman runc netavark aardvark-dns iptables debootstrap \
-	sqlite3 bc
+	sqlite3 bc postgresql
 DEB_PACKAGES = $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
@@ -56,7 +57,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/aij.pb-c.o
 LIBAIJ   = $(BUILD)/libaij.a
 
 # One program per pipeline folder: <dir>/*.c -> $(BUILD)/bin/aij-<dir>.
-STAGES   = ingest matcher reporter indexer
+STAGES   = ingest matcher reporter indexer inbox
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
 # Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
@@ -109,8 +110,18 @@ $(PROTO_C): proto/aij.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
-# Every object may include the generated header: generate it first.
-$(BUILD)/obj/%.o: %.c | $(PROTO_C)
+# Redis Lua scripts (lib/lua/*.lua) become C string literals, included
+# where they are used: the scripts stay files that can be linted and run
+# with redis-cli --eval.
+LUA_SRC = $(wildcard lib/lua/*.lua)
+LUA_H   = $(LUA_SRC:lib/lua/%.lua=$(GEN)/%.lua.h)
+
+$(GEN)/%.lua.h: lib/lua/%.lua
+	@mkdir -p $(GEN)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $< > $@
+
+# Every object may include the generated headers: generate them first.
+$(BUILD)/obj/%.o: %.c | $(PROTO_C) $(LUA_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -161,7 +172,7 @@ FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS    = -std=c11 -O1 -g $(filter-out -Wmissing-prototypes -Wundef,$(WARN)) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h) $(PROTO_C)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h) $(PROTO_C) $(LUA_H)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) $(PROTO_C) $(LDLIBS)
 
@@ -177,7 +188,8 @@ BENCH_DOSSIERS ?= 2000000
 BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
-	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o publish.o)
+	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o \
+		publish.o attached.o journal.o)
 
 all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "aij.pb-c.h"
@@ -42,8 +43,11 @@ struct ingest_conf {
 	const char *group;
 	const char *max_ahead;
 	long max_ahead_n;
+	const char *attempt;
+	const char *accept;
 	const char *log_level;
 	char run_id_default[32];
+	char attempt_default[300];
 };
 
 /* How a run ended. */
@@ -63,6 +67,21 @@ static void ingest_week_today(char *buf, size_t size)
 	strftime(buf, size, "%G-W%V", &tm);
 }
 
+/* A new attempt id for run_id: "<run_id>#<8 random hex digits>". Returns 0,
+ * or -1 with errstr. */
+static int ingest_attempt_new(const char *run_id, char *buf, size_t size,
+			      char *errstr, size_t errstr_size)
+{
+	uint32_t r;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		snprintf(errstr, errstr_size, "cannot draw an attempt id: %s",
+			 strerror(errno));
+		return -1;
+	}
+	snprintf(buf, size, "%s#%08x", run_id, r);
+	return 0;
+}
+
 /* Returns 0, or the exit code: 0 after --help, 2 on bad usage. */
 static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 			     int *exit_code)
@@ -79,6 +98,11 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		  "Kafka bootstrap servers", &ic->brokers },
 		{ "run-id", "AIJ_RUN_ID", ic->run_id_default, "ID",
 		  "run id (default: the ISO week of today)", &ic->run_id },
+		{ "attempt", "AIJ_ATTEMPT", NULL, "ID",
+		  "this pass of the run, unique (default: <run id>#<8 random hex "
+		  "digits>)", &ic->attempt },
+		{ "accept", "AIJ_ACCEPT", NULL, NULL,
+		  "have the reporter publish this run over its guards", &ic->accept },
 		{ "topic-records", "AIJ_TOPIC_RECORDS", KAFKA_TOPIC_RECORDS, "TOPIC",
 		  "topic of the records", &ic->topic_records },
 		{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
@@ -125,6 +149,16 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 	}
 	if (rc == 0 && !*ic->run_id) {
 		snprintf(errstr, sizeof(errstr), "empty --run-id");
+		rc = -1;
+	}
+	if (rc == 0 && !ic->attempt &&
+	    ingest_attempt_new(ic->run_id, ic->attempt_default,
+			       sizeof(ic->attempt_default), errstr, sizeof(errstr)) == 0)
+		ic->attempt = ic->attempt_default;
+	else if (rc == 0 && !ic->attempt)
+		rc = -1;
+	if (rc == 0 && !*ic->attempt) {
+		snprintf(errstr, sizeof(errstr), "empty --attempt");
 		rc = -1;
 	}
 	if (rc < 0) {
@@ -179,6 +213,7 @@ static int ingest_line(const struct ingest_conf *ic,
 
 	Aij__Record rec = AIJ__RECORD__INIT;
 	rec.run_id = (char *)ic->run_id;
+	rec.attempt = (char *)ic->attempt;
 	rec.line = line->line;
 	rec.n_fields = kept;
 	rec.fields = fields;
@@ -284,6 +319,8 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 
 	Aij__Manifest m = AIJ__MANIFEST__INIT;
 	m.run_id = (char *)ic->run_id;
+	m.attempt = (char *)ic->attempt;
+	m.accept = conf_true(ic->accept);
 	m.source_name = (char *)basename(ic->file); /* GNU: no copy, no change */
 	m.sha256 = sha256;
 	m.records = records;
@@ -306,10 +343,11 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 			  "the run is not complete, run ingest again");
 		return -1;
 	}
-	log_info("manifest published to '%s': %llu records, last line %llu, "
-		 "%zu skipped range(s), sha256 %s", ic->topic_runs,
-		 (unsigned long long)m.records, (unsigned long long)m.last_line,
-		 nskipped, sha256);
+	log_info("manifest published to '%s': attempt %s, %llu records, last "
+		 "line %llu, %zu skipped range(s), sha256 %s%s", ic->topic_runs,
+		 ic->attempt, (unsigned long long)m.records,
+		 (unsigned long long)m.last_line, nskipped, sha256,
+		 m.accept ? ", to publish over the guards (--accept)" : "");
 	return 0;
 }
 
@@ -379,14 +417,23 @@ static int ingest_replay(const struct ingest_conf *ic)
 		publish_release(&pub);
 		return EXIT_USAGE;
 	}
+	struct referential *ref = referential_load(ic->communes, ic->motifs, NULL,
+						   errstr, sizeof(errstr));
+	if (!ref) {
+		log_error("%s", errstr);
+		publish_release(&pub);
+		return EXIT_USAGE;
+	}
 	struct replay_conf rc = {
 		.brokers = ic->brokers, .kafka_conf = ic->kafka_conf,
 		.from_run_id = ic->replay, .run_id = ic->run_id,
+		.attempt = ic->attempt, .accept = conf_true(ic->accept), .ref = ref,
 		.topic_records = ic->topic_records, .topic_runs = ic->topic_runs,
 	};
 	struct progress pg;
 	progress_init(&pg, &pub);
 	int code = replay_run(&rc, &pub, &pg);
+	referential_free(ref);
 	if (code != 0)
 		publish_drain(&pub, INGEST_STOP_DRAIN_MS);
 	publish_release(&pub);
@@ -403,6 +450,7 @@ int main(int argc, char **argv)
 	if (ingest_conf_parse(argc, argv, &ic, &code) < 0)
 		return code;
 	log_set_run(ic.run_id);
+	log_info("attempt %s", ic.attempt);
 	signals_install();
 	if (ic.replay)
 		return ingest_replay(&ic);

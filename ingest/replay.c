@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "record.h"
 #include "log.h"
 #include "signals.h"
 
@@ -161,7 +162,31 @@ static void replay_missing(const uint8_t *seen, uint64_t records, uint64_t missi
 		  list, missing > (uint64_t)shown ? ", ..." : "");
 }
 
-/* Reads the records of m's run and publishes them as rc->run_id. Returns
+/* Validates rec again against the current referentials (a motif added
+ * since, a commune code that came back): its fields as kept on Kafka, its
+ * field count as the file had it. A line cut for its length or with another
+ * count than 12 stays 01. */
+static void replay_validate(Aij__Record *rec, const struct referential *ref)
+{
+	if (rec->validation_code == CODE_COLUMNS || rec->field_count != RECORD_FIELDS ||
+	    rec->n_fields != RECORD_FIELDS)
+		return;
+	struct record_fields f;
+	for (size_t i = 0; i < RECORD_FIELDS; i++)
+		f.field[i] = rec->fields[i] ? rec->fields[i] : "";
+	f.count = rec->field_count;
+	rec->validation_code = (uint32_t)record_validate(&f, 0, ref);
+}
+
+/* Whether rec belongs to the attempt of m (an older producer's records and
+ * manifests had no attempt: the run id alone then). */
+static int replay_of_attempt(const Aij__Record *rec, const Aij__Manifest *m)
+{
+	return strcmp(rec->run_id, m->run_id) == 0 &&
+	       strcmp(rec->attempt ? rec->attempt : "", m->attempt ? m->attempt : "") == 0;
+}
+
+/* Reads the records of m's attempt and publishes them as rc->run_id. Returns
  * the number of distinct records published, or -1 on an error (logged). */
 static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest *m,
 			      struct publisher *pub, struct progress *pg,
@@ -201,12 +226,15 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 			continue;
 		}
 		Aij__Record *rec = aij__record__unpack(NULL, msg->len, msg->payload);
-		if (rec && strcmp(rec->run_id, rc->from_run_id) == 0 &&
+		if (rec && replay_of_attempt(rec, m) &&
 		    rec->seq < m->records && !((seen[rec->seq / 8] >> (rec->seq % 8)) & 1)) {
-			char *old = rec->run_id;
+			char *old = rec->run_id, *old_attempt = rec->attempt;
 			rec->run_id = (char *)rc->run_id;
+			rec->attempt = (char *)rc->attempt;
+			replay_validate(rec, rc->ref);
 			int rc_pub = publish_record(pub, rec, errstr, sizeof(errstr));
 			rec->run_id = old; /* freed with the record */
+			rec->attempt = old_attempt;
 			if (rc_pub < 0) {
 				log_error("record %" PRIu64 " (line %" PRIu64 "): %s",
 					  rec->seq, rec->line, errstr);
@@ -233,13 +261,8 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	       struct progress *pg)
 {
 	char errstr[512];
-	if (strcmp(rc->from_run_id, rc->run_id) == 0) {
-		log_error("the replay needs a new run id: --run-id '%s' is the run "
-			  "replayed", rc->run_id);
-		return 2;
-	}
-	log_info("replaying run %s as run %s: reading its manifest from '%s'",
-		 rc->from_run_id, rc->run_id, rc->topic_runs);
+	log_info("replaying run %s as run %s (attempt %s): reading its manifest "
+		 "from '%s'", rc->from_run_id, rc->run_id, rc->attempt, rc->topic_runs);
 	Aij__Manifest *m = replay_manifest(rc, errstr, sizeof(errstr));
 	if (!m) {
 		if (errstr[0]) {
@@ -251,9 +274,10 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 			  rc->from_run_id, rc->topic_runs);
 		return 2;
 	}
-	log_info("run %s: %" PRIu64 " records from '%s' (sha256 %.12s...): reading "
-		 "them back from '%s'", rc->from_run_id, m->records, m->source_name,
-		 m->sha256, rc->topic_records);
+	log_info("run %s, attempt %s: %" PRIu64 " records from '%s' (sha256 "
+		 "%.12s...): reading them back from '%s' and validating them again",
+		 rc->from_run_id, m->attempt, m->records, m->source_name, m->sha256,
+		 rc->topic_records);
 	uint8_t *seen = calloc(m->records / 8 + 1, 1);
 	if (!seen) {
 		log_error("out of memory");
@@ -277,11 +301,19 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 			  "the broker: no manifest published, run the replay again",
 			  unacked, m->records);
 	} else {
-		char *old = m->run_id;
+		char *old = m->run_id, *old_attempt = m->attempt, *old_replay = m->replay_of;
+		char replay_of[600];
+		snprintf(replay_of, sizeof(replay_of), "%s", *m->attempt ? m->attempt
+									  : m->run_id);
 		m->run_id = (char *)rc->run_id;
+		m->attempt = (char *)rc->attempt;
+		m->replay_of = replay_of;
+		m->accept = rc->accept;
 		m->created_at = (int64_t)time(NULL);
 		int rc_pub = publish_manifest(pub, m, errstr, sizeof(errstr));
 		m->run_id = old;
+		m->attempt = old_attempt;
+		m->replay_of = old_replay;
 		if (rc_pub < 0) {
 			log_error("cannot publish the manifest: %s", errstr);
 		} else if (publish_drain(pub, publish_drain_budget_ms(pub)) > 0 ||
@@ -289,9 +321,10 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 			log_error("the manifest was not acknowledged by the broker: "
 				  "run the replay again");
 		} else {
-			log_info("run %s replayed as run %s: %" PRIu64 " records and "
-				 "the manifest published to '%s'", rc->from_run_id,
-				 rc->run_id, m->records, rc->topic_runs);
+			log_info("run %s replayed as run %s (attempt %s): %" PRIu64
+				 " records and the manifest published to '%s'",
+				 rc->from_run_id, rc->run_id, rc->attempt, m->records,
+				 rc->topic_runs);
 			code = 0;
 		}
 	}

@@ -1,5 +1,6 @@
 #include "clock.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 long clock_now_ms(void)
@@ -20,4 +21,10 @@ void clock_sleep_ms(long ms)
 {
 	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
 	nanosleep(&ts, NULL);
+}
+
+void clock_use_paris(void)
+{
+	setenv("TZ", "Europe/Paris", 1);
+	tzset();
 }

@@ -13,4 +13,10 @@ double clock_now_s(void);
  * on a condition (and on signals_stop), so the sleep is not resumed. */
 void clock_sleep_ms(long ms);
 
+/* The time zone of the people who read our dates: Mission Locale staff and
+ * the national team, in France. Makes localtime_r() and mktime() work in
+ * Europe/Paris (tzdata), whatever the machine's zone; log_init() calls it,
+ * so every program shows its dates in Paris time (its log lines stay UTC). */
+void clock_use_paris(void);
+
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <uthash.h>
 
 #include "array.h"
 #include "date.h"
@@ -284,8 +285,8 @@ static const char *index_row_problem(char *field[COLS], size_t n, char *why,
 static int index_add_row(struct index_data *d, char *field[COLS])
 {
 	const char *id_text = field[COL_ID];
-	size_t id_len = strlen(id_text);
-	size_t cap = id_len + strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
+	size_t id_len = strlen(id_text), ml_len = strlen(field[COL_ML]);
+	size_t cap = id_len + ml_len + strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
 		     strlen(field[COL_DATE]) + strlen(field[COL_PE1]) +
 		     strlen(field[COL_PE2]) + 8;
 	char stack[1024];
@@ -294,15 +295,24 @@ static int index_add_row(struct index_data *d, char *field[COLS])
 		return -1;
 	int rc = -1;
 
-	/* ident and ml values: "<id>"; pe1/pe2 values: "<id>\t<N(nom)>". */
+	/* pe1/pe2 values: "<id>\t<N(nom)>\t<ml>"; ident: "<id>\t<ml>"; the ml
+	 * table: dossier id -> "<ml>". The matchers learn the ML of the dossier
+	 * they integrate a line into without one more command. */
 	const char *id = index_strdup(d, id_text, id_len);
 	memcpy(buf, id_text, id_len);
 	buf[id_len] = '\t';
 	size_t len = id_len + 1 + name_normalize(field[COL_NOM], buf + id_len + 1,
 						 cap - id_len - 1);
+	buf[len++] = '\t';
+	memcpy(buf + len, field[COL_ML], ml_len);
+	len += ml_len;
 	size_t id_nom_len = len;
 	const char *id_nom = id ? index_strdup(d, buf, len) : NULL;
-	if (!id_nom)
+	/* "<id>\t<ml>": the end of id_nom's copy would do, but not its start. */
+	memcpy(buf + id_len + 1, field[COL_ML], ml_len);
+	size_t id_ml_len = id_len + 1 + ml_len;
+	const char *id_ml = id_nom ? index_strdup(d, buf, id_ml_len) : NULL;
+	if (!id_ml)
 		goto out;
 
 	len = index_pe_key(field[COL_PE1], buf, cap);
@@ -322,10 +332,10 @@ static int index_add_row(struct index_data *d, char *field[COLS])
 	len = index_ident_key(field[COL_NOM], field[COL_PRENOM], field[COL_DATE],
 			      buf, cap);
 	const char *key = index_strdup(d, buf, len);
-	size_t ml_len = strlen(field[COL_ML]);
-	const char *ml = key ? index_strdup(d, field[COL_ML], ml_len) : NULL;
-	if (!ml || index_table_add(&d->table[TABLE_IDENT], key, len, id, id_len, id_len) ||
-	    index_table_add(&d->table[TABLE_ML], id, id_len, ml, ml_len, id_len))
+	const char *ml = key ? id_ml + id_len + 1 : NULL;
+	if (!ml || index_table_add(&d->table[TABLE_IDENT], key, len, id_ml, id_ml_len,
+				   id_len) ||
+	    index_table_add(&d->table[TABLE_ML], id, id_len, ml, ml_len, ml_len))
 		goto out;
 	rc = 0;
 out:
@@ -896,104 +906,13 @@ int index_publish(redisContext *rc, const struct index_data *d,
 /* ------------------------------------------------------------------ */
 /* The cascade                                                         */
 
-/* ARGV: n, then for each record seven values: P, index_hash(P) in 8 hex
- * digits, N(nom), ident key, index_hash(ident key), identity, the dispositif
- * as stored (lib/dispositif.h). Returns, for each record, {step, dossier_id} when it integrated, else
- * {0, code, code...}. Runs whole: it reads the current generation itself,
- * so a reload is seen entirely or not at all. Written for speed (Lua's
- * string.format and closures cost more than the HGETs): none in the loop. */
-#define INDEX_ARGS_PER_RECORD 7
-
+/* lib/lua/index_resolve.lua, embedded at build time (Makefile). */
 static const char index_resolve_lua[] =
-	"local gen = redis.call('GET', 'aij:index:current')\n"
-	"if not gen then\n"
-	"  return redis.error_reply('ERR no dossier index loaded (aij:index:current is missing)')\n"
-	"end\n"
-	"local prefix = 'aij:index:' .. gen .. ':'\n"
-	"local digits = tonumber(redis.call('HGET', prefix .. 'meta', 'digits'))\n"
-	"if not digits then\n"
-	"  return redis.error_reply('ERR index generation ' .. gen .. ' has no meta')\n"
-	"end\n"
-	"-- A field's bucket: the last hex digits of its hash.\n"
-	"local pe1, pe2, ident = prefix .. 'pe1:', prefix .. 'pe2:', prefix .. 'ident:'\n"
-	"local sub, find, byte = string.sub, string.find, string.byte\n"
-	"local call = redis.call\n"
-	"local n = tonumber(ARGV[1])\n"
-	"local out, done = {}, {}\n"
-	"\n"
-	"-- Steps 1 and 2 (one of them): the numero PE P in hash h. A value is\n"
-	"-- '<id>\\t<N(nom)>' for one dossier, '\\t<count>' for several.\n"
-	"-- Returns the dossier id, or nil and the step's code.\n"
-	"local function by_pe(h, p, bucket, nom)\n"
-	"  local v = call('HGET', h .. bucket, p)\n"
-	"  if not v then return nil, 5 end\n"
-	"  local tab = find(v, '\\t', 1, true)\n"
-	"  if tab == 1 then return nil, 2 end\n"
-	"  if sub(v, tab + 1) ~= nom then return nil, 3 end\n"
-	"  return sub(v, 1, tab - 1)\n"
-	"end\n"
-	"\n"
-	"for i = 1, n do\n"
-	"  local a = 1 + (i - 1) * 7\n"
-	"  local p, nom = ARGV[a + 1], ARGV[a + 3]\n"
-	"  local c1, c2, c3, step, dossier\n"
-	"  if p ~= '' then\n"
-	"    local bucket = sub(ARGV[a + 2], -digits)\n"
-	"    dossier, c1 = by_pe(pe1, p, bucket, nom)\n"
-	"    if dossier then step = 1 else\n"
-	"      dossier, c2 = by_pe(pe2, p, bucket, nom)\n"
-	"      if dossier then step = 2 end\n"
-	"    end\n"
-	"  end\n"
-	"  -- Step 3: N(nom)|N(prenom)|date. '<id>' or '\\t<count>'.\n"
-	"  if not step then\n"
-	"    local v = call('HGET', ident .. sub(ARGV[a + 5], -digits), ARGV[a + 4])\n"
-	"    if not v then c3 = 5\n"
-	"    elseif byte(v, 1) == 9 then c3 = 4\n"
-	"    else step, dossier = 3, v end\n"
-	"  end\n"
-	"  if step then\n"
-	"    out[i] = { step, dossier }\n"
-	"    done[#done + 1] = i\n"
-	"    done[#done + 1] = dossier\n"
-	"  elseif c1 then out[i] = { 0, c1, c2, c3 }\n"
-	"  else out[i] = { 0, c3 } end\n"
-	"end\n"
-	"if #done == 0 then return out end\n"
-	"\n"
-	"-- Attach: one copy per dispositif identity. The owner hash says which\n"
-	"-- dossier holds it; a dispositif now matched to another dossier leaves\n"
-	"-- the old one. Records of the batch are applied in their order.\n"
-	"local owner = {}\n"
-	"for s = 1, #done, 2000 do\n"
-	"  local fields = {}\n"
-	"  for j = s, math.min(s + 1999, #done), 2 do\n"
-	"    fields[#fields + 1] = ARGV[1 + (done[j] - 1) * 7 + 6]\n"
-	"  end\n"
-	"  local got = call('HMGET', 'aij:dispositif_owner', unpack(fields))\n"
-	"  for j = 1, #fields do\n"
-	"    if owner[fields[j]] == nil then owner[fields[j]] = got[j] end\n"
-	"  end\n"
-	"end\n"
-	"local moved = {}\n"
-	"for j = 1, #done, 2 do\n"
-	"  local a = 1 + (done[j] - 1) * 7\n"
-	"  local dossier, identity = done[j + 1], ARGV[a + 6]\n"
-	"  local old = owner[identity]\n"
-	"  if old and old ~= dossier then\n"
-	"    call('HDEL', 'aij:dispositifs:' .. old, identity)\n"
-	"  end\n"
-	"  call('HSET', 'aij:dispositifs:' .. dossier, identity, ARGV[a + 7])\n"
-	"  if old ~= dossier then\n"
-	"    moved[#moved + 1] = identity\n"
-	"    moved[#moved + 1] = dossier\n"
-	"    owner[identity] = dossier\n"
-	"  end\n"
-	"end\n"
-	"for s = 1, #moved, 2000 do\n"
-	"  call('HSET', 'aij:dispositif_owner', unpack(moved, s, math.min(s + 1999, #moved)))\n"
-	"end\n"
-	"return out\n";
+#include "index_resolve.lua.h"
+	;
+
+#define INDEX_ARGS_HEAD       3  /* prefix, stride, n */
+#define INDEX_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, hash(ident) */
 
 /* Hex SHA-1 of the script, as EVALSHA names it. */
 static void index_script_sha(char hex[41])
@@ -1005,6 +924,33 @@ static void index_script_sha(char hex[41])
 	for (unsigned int i = 0; i < md_len && i < 20; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	hex[40] = '\0';
+}
+
+/* Splits an index value of step (1-2: "<id>\t<N(nom)>\t<ml>", 3:
+ * "<id>\t<ml>"; an index loaded before the ML was there has none) into
+ * o->dossier_id and o->ml_code. -1 when a part does not fit. */
+static int index_parse_value(unsigned step, const char *v, size_t len,
+			     struct index_result *o)
+{
+	const char *tab = memchr(v, '\t', len);
+	size_t id_len = tab ? (size_t)(tab - v) : len;
+	const char *ml = NULL;
+	if (tab) {
+		ml = tab + 1;
+		if (step < 3) {
+			ml = memchr(ml, '\t', len - (size_t)(ml - v));
+			ml = ml ? ml + 1 : NULL;
+		}
+	}
+	size_t ml_len = ml ? len - (size_t)(ml - v) : 0;
+	if (id_len == 0 || id_len >= INDEX_ID_MAX || ml_len >= INDEX_ML_MAX)
+		return -1;
+	memcpy(o->dossier_id, v, id_len);
+	o->dossier_id[id_len] = '\0';
+	if (ml_len)
+		memcpy(o->ml_code, ml, ml_len);
+	o->ml_code[ml_len] = '\0';
+	return 0;
 }
 
 static int index_parse_results(const redisReply *reply, size_t n,
@@ -1026,12 +972,11 @@ static int index_parse_results(const redisReply *reply, size_t n,
 			goto bad;
 		long long step = r->element[0]->integer;
 		if (step >= 1 && step <= 3) {
-			const redisReply *id = r->element[1];
-			if (id->type != REDIS_REPLY_STRING || id->len >= INDEX_ID_MAX)
+			const redisReply *v = r->element[1];
+			if (v->type != REDIS_REPLY_STRING ||
+			    index_parse_value((unsigned)step, v->str, v->len, o) != 0)
 				goto bad;
 			o->step = (unsigned)step;
-			memcpy(o->dossier_id, id->str, id->len);
-			o->dossier_id[id->len] = '\0';
 			continue;
 		}
 		if (step != 0 || r->elements > 4)
@@ -1053,16 +998,14 @@ bad:
 
 int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *reply = redisCommand(rc, "SCRIPT LOAD %b", index_resolve_lua,
-					 sizeof(index_resolve_lua) - 1);
-	if (!reply) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
+	redisReply *reply = index_command(rc, errstr, errstr_size, "SCRIPT LOAD %b",
+					  index_resolve_lua, sizeof(index_resolve_lua) - 1);
+	if (!reply)
 		return -1;
-	}
 	int status = 0;
 	if (reply->type != REDIS_REPLY_STRING) {
-		snprintf(errstr, errstr_size, "redis: SCRIPT LOAD of the look-up script: %s",
-			 reply->type == REDIS_REPLY_ERROR ? reply->str : "unexpected reply");
+		snprintf(errstr, errstr_size, "redis: SCRIPT LOAD of the look-up script: "
+			 "unexpected reply");
 		status = -1;
 	}
 	freeReplyObject(reply);
@@ -1074,7 +1017,8 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 {
 	if (n == 0)
 		return 0;
-	size_t argc = 4 + INDEX_ARGS_PER_RECORD * n;
+	size_t head = 3 + INDEX_ARGS_HEAD;
+	size_t argc = head + INDEX_ARGS_PER_RECORD * n;
 	const char **argv = malloc(argc * sizeof(*argv));
 	size_t *argvlen = malloc(argc * sizeof(*argvlen));
 	char (*hashes)[2][12] = malloc(n * sizeof(*hashes));
@@ -1083,15 +1027,18 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		snprintf(errstr, errstr_size, "out of memory");
 		goto out;
 	}
-	char sha[41], count[24];
+	char sha[41], stride[8], count[24];
 	index_script_sha(sha);
+	snprintf(stride, sizeof(stride), "%d", INDEX_ARGS_PER_RECORD);
 	snprintf(count, sizeof(count), "%zu", n);
 	argv[0] = "EVALSHA";
 	argv[1] = sha;
 	argv[2] = "0";
-	argv[3] = count;
+	argv[3] = INDEX_KEY_PREFIX;
+	argv[4] = stride;
+	argv[5] = count;
 	for (size_t i = 0; i < n; i++) {
-		const char **a = argv + 4 + INDEX_ARGS_PER_RECORD * i;
+		const char **a = argv + head + INDEX_ARGS_PER_RECORD * i;
 		snprintf(hashes[i][0], sizeof(hashes[i][0]), "%08x",
 			 index_hash(q[i].pe, strlen(q[i].pe)));
 		snprintf(hashes[i][1], sizeof(hashes[i][1]), "%08x",
@@ -1101,8 +1048,6 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		a[2] = q[i].nom;
 		a[3] = q[i].ident;
 		a[4] = hashes[i][1];
-		a[5] = q[i].identity;
-		a[6] = q[i].dispositif;
 	}
 	for (size_t i = 0; i < argc; i++)
 		argvlen[i] = strlen(argv[i]);
@@ -1139,23 +1084,43 @@ int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
 	return status;
 }
 
-/* ARGV: dossier_id, index_hash(dossier_id) in 8 hex digits. Returns its ml_code or nil. */
+int index_current(redisContext *rc, char *gen, size_t gen_size,
+		  uint64_t *dossiers, char *errstr, size_t errstr_size)
+{
+	redisReply *r = index_command(rc, errstr, errstr_size, "GET %s",
+				      INDEX_KEY_CURRENT);
+	if (!r)
+		return -1;
+	int found = r->type == REDIS_REPLY_STRING;
+	if (found && gen)
+		snprintf(gen, gen_size, "%s", r->str);
+	if (found && dossiers) {
+		redisReply *m = index_command(rc, errstr, errstr_size,
+					      "HGET " INDEX_KEY_PREFIX "%s:meta dossiers",
+					      r->str);
+		if (!m) {
+			freeReplyObject(r);
+			return -1;
+		}
+		*dossiers = m->type == REDIS_REPLY_STRING ? strtoull(m->str, NULL, 10) : 0;
+		freeReplyObject(m);
+	}
+	freeReplyObject(r);
+	return found;
+}
+
+/* lib/lua/index_ml.lua, embedded at build time (Makefile). */
 static const char index_ml_lua[] =
-	"local gen = redis.call('GET', 'aij:index:current')\n"
-	"if not gen then\n"
-	"  return redis.error_reply('ERR no dossier index loaded (aij:index:current is missing)')\n"
-	"end\n"
-	"local prefix = 'aij:index:' .. gen .. ':'\n"
-	"local digits = tonumber(redis.call('HGET', prefix .. 'meta', 'digits'))\n"
-	"return redis.call('HGET', prefix .. 'ml:' .. string.sub(ARGV[2], -digits), ARGV[1])\n";
+#include "index_ml.lua.h"
+	;
 
 int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
 		 size_t ml_size, char *errstr, size_t errstr_size)
 {
 	char hash[12];
 	snprintf(hash, sizeof(hash), "%08x", index_hash(dossier_id, strlen(dossier_id)));
-	redisReply *r = index_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s",
-				      index_ml_lua, dossier_id, hash);
+	redisReply *r = index_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
+				      index_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
 	if (!r)
 		return -1;
 	int found = r->type == REDIS_REPLY_STRING;
@@ -1163,4 +1128,196 @@ int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
 		snprintf(ml, ml_size, "%s", r->str);
 	freeReplyObject(r);
 	return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* Attaching dispositifs at publication                                */
+
+/* The dossier each identity of a chunk belongs to, as the chunk is
+ * applied in order. */
+struct index_owner {
+	const char *identity;       /* borrowed from the chunk */
+	const char *dossier;        /* borrowed: from the chunk or the reply */
+	int changed;                /* the owner hash must be written */
+	UT_hash_handle hh;
+};
+
+/* A chunk's commands in Redis's protocol (RESP), built here and handed to
+ * hiredis at once (redisAppendFormattedCommand): a week has a million of
+ * them, and hiredis's own formatting (redisAppendCommandArgv) was a sixth
+ * of the reporter's instructions (callgrind, 50,000-line week). */
+struct index_resp {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+/* Appends "$<len>\r\n<bytes>\r\n" (or "*<n>\r\n" with bulk NULL). */
+static void index_resp_put(struct index_resp *r, const char *bulk, size_t len)
+{
+	char head[32], digits[24];
+	size_t n = 0, d = 0;
+	head[n++] = bulk ? '$' : '*';
+	size_t v = len;
+	do {
+		digits[d++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (d)
+		head[n++] = digits[--d];
+	head[n++] = '\r';
+	head[n++] = '\n';
+	size_t need = r->len + n + (bulk ? len + 2 : 0);
+	char *buf = r->failed ? NULL : array_grow(r->buf, &r->cap, need, 1, 65536);
+	if (!buf) {
+		r->failed = 1;
+		return;
+	}
+	r->buf = buf;
+	memcpy(r->buf + r->len, head, n);
+	r->len += n;
+	if (bulk) {
+		memcpy(r->buf + r->len, bulk, len);
+		memcpy(r->buf + r->len + len, "\r\n", 2);
+		r->len += len + 2;
+	}
+}
+
+/* One command "<cmd> <key> <field> [<value>]". */
+static void index_resp_cmd(struct index_resp *r, const char *cmd, const char *key,
+			   size_t key_len, const char *field, const char *value)
+{
+	index_resp_put(r, NULL, value ? 4 : 3);
+	index_resp_put(r, cmd, strlen(cmd));
+	index_resp_put(r, key, key_len);
+	index_resp_put(r, field, strlen(field));
+	if (value)
+		index_resp_put(r, value, strlen(value));
+}
+
+/* Sends and reads the pipelined commands of one chunk. */
+static int index_attach_chunk(redisContext *rc, const struct index_attachment *a,
+			      size_t n, struct index_attach_stats *stats,
+			      char *errstr, size_t errstr_size)
+{
+	const char **argv = malloc((2 + 2 * n) * sizeof(*argv));
+	size_t *argvlen = malloc((2 + 2 * n) * sizeof(*argvlen));
+	struct index_owner *owners = calloc(n, sizeof(*owners)), *map = NULL;
+	char key[INDEX_ID_MAX + sizeof(INDEX_KEY_DISPOSITIFS) + 8];
+	const size_t prefix = sizeof(INDEX_KEY_DISPOSITIFS) - 1;
+	struct index_resp resp = { NULL, 0, 0, 0 };
+	redisReply *got = NULL;
+	size_t pending = 0;
+	int status = -1;
+	if (!argv || !argvlen || !owners) {
+		snprintf(errstr, errstr_size, "out of memory");
+		goto out;
+	}
+	memcpy(key, INDEX_KEY_DISPOSITIFS, prefix);
+	/* 1. Who holds each identity now. */
+	argv[0] = "HMGET";
+	argv[1] = INDEX_KEY_OWNER;
+	for (size_t i = 0; i < n; i++)
+		argv[2 + i] = a[i].identity;
+	for (size_t i = 0; i < 2 + n; i++)
+		argvlen[i] = strlen(argv[i]);
+	if (redisAppendCommandArgv(rc, (int)(2 + n), argv, argvlen) != REDIS_OK ||
+	    !(got = index_reply(rc, errstr, errstr_size)))
+		goto fail;
+	if (got->type != REDIS_REPLY_ARRAY || got->elements != n) {
+		snprintf(errstr, errstr_size, "redis: HMGET of the owners: unexpected reply");
+		goto out;
+	}
+	/* 2. In order: leave the old dossier, join the new one. */
+	size_t n_owners = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct index_owner *o = NULL;
+		HASH_FIND_STR(map, a[i].identity, o);
+		if (!o) {
+			o = &owners[n_owners++];
+			o->identity = a[i].identity;
+			o->dossier = got->element[i]->type == REDIS_REPLY_STRING ?
+				     got->element[i]->str : NULL;
+			HASH_ADD_KEYPTR(hh, map, o->identity, strlen(o->identity), o);
+		}
+		int moved = o->dossier && strcmp(o->dossier, a[i].dossier_id) != 0;
+		if (moved) {
+			size_t len = strlen(o->dossier);
+			if (len >= INDEX_ID_MAX)
+				len = INDEX_ID_MAX - 1;
+			memcpy(key + prefix, o->dossier, len);
+			index_resp_cmd(&resp, "HDEL", key, prefix + len, a[i].identity, NULL);
+			pending++;
+			stats->moved++;
+		}
+		if (!o->dossier || moved) {
+			o->dossier = a[i].dossier_id;
+			o->changed = 1;
+		}
+		size_t len = strlen(a[i].dossier_id);
+		if (len >= INDEX_ID_MAX)
+			len = INDEX_ID_MAX - 1;
+		memcpy(key + prefix, a[i].dossier_id, len);
+		index_resp_cmd(&resp, "HSET", key, prefix + len, a[i].identity, a[i].dispositif);
+		pending++;
+		stats->attached++;
+	}
+	/* 3. The owners that changed, in one command. */
+	size_t argc = 2;
+	argv[0] = "HSET";
+	for (size_t k = 0; k < n_owners; k++)
+		if (owners[k].changed) {
+			argv[argc++] = owners[k].identity;
+			argv[argc++] = owners[k].dossier;
+		}
+	if (argc > 2) {
+		index_resp_put(&resp, NULL, argc);
+		for (size_t i = 0; i < argc; i++)
+			index_resp_put(&resp, argv[i], strlen(argv[i]));
+		pending++;
+	}
+	if (resp.failed || (resp.len &&
+			    redisAppendFormattedCommand(rc, resp.buf, resp.len) != REDIS_OK)) {
+		snprintf(errstr, errstr_size, "out of memory");
+		pending = 0;
+		goto out;
+	}
+	while (pending > 0) {
+		redisReply *r = index_reply(rc, errstr, errstr_size);
+		if (!r)
+			goto fail;
+		freeReplyObject(r);
+		pending--;
+	}
+	status = 0;
+	goto out;
+fail:
+	/* The replies still due are lost with the connection: the caller
+	 * reconnects and applies the chunk again, which gives the same state. */
+	if (!rc->err)
+		while (pending-- > 0) {
+			void *r = NULL;
+			if (redisGetReply(rc, &r) != REDIS_OK)
+				break;
+			freeReplyObject(r);
+		}
+out:
+	HASH_CLEAR(hh, map);
+	freeReplyObject(got);
+	free(resp.buf);
+	free(owners);
+	free(argv);
+	free(argvlen);
+	return status;
+}
+
+int index_attach(redisContext *rc, const struct index_attachment *a, size_t n,
+		 struct index_attach_stats *stats, char *errstr, size_t errstr_size)
+{
+	for (size_t done = 0; done < n; done += INDEX_ATTACH_CHUNK) {
+		size_t k = n - done < INDEX_ATTACH_CHUNK ? n - done : INDEX_ATTACH_CHUNK;
+		if (index_attach_chunk(rc, a + done, k, stats, errstr, errstr_size))
+			return -1;
+	}
+	return 0;
 }

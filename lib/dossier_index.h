@@ -1,5 +1,6 @@
 /* The dossier index in Redis: loading the i-milo export (SPEC §2.3), the
- * matching cascade (SPEC §4) and the attachment of integrated dispositifs.
+ * matching cascade (SPEC §4) and the attachment of integrated dispositifs
+ * when a run is published.
  *
  * Redis key layout
  * ----------------
@@ -13,7 +14,7 @@
  *                                      -> value
  *   aij:index:<gen>:pe2:<b>  HASH    P (pe_complement, same) -> value
  *   aij:index:<gen>:ident:<b> HASH   "N(nom)|N(prenom)|JJ/MM/AAAA" -> value
- *   aij:index:<gen>:ml:<b>   HASH    dossier_id -> ml_code (editions service)
+ *   aij:index:<gen>:ml:<b>   HASH    dossier_id -> ml_code
  *   aij:dispositifs:<dossier_id>  HASH  "<sigma>;<type>;<date_debut>" -> the
  *                                    dispositif (its 12 fields, run_id, line)
  *                                    as lib/dispositif.h stores it
@@ -26,24 +27,26 @@
  * instead of one hash-table insert per field (several times faster, a
  * quarter of the memory). To read one: HGET of index_bucket_key(...) P.
  *
- * Look-up values: one dossier is "<dossier_id>\t<N(nom_naissance)>" in pe1
- * and pe2 (steps 1 and 2 compare the birth name) and "<dossier_id>" in ident;
- * several dossiers are "\t<count>" (a dossier id never starts with a tab).
- * Empty numéros PE are not indexed.
+ * Look-up values: one dossier is "<dossier_id>\t<N(nom_naissance)>\t<ml_code>"
+ * in pe1 and pe2 (steps 1 and 2 compare the birth name) and
+ * "<dossier_id>\t<ml_code>" in ident; several dossiers are "\t<count>" (a
+ * dossier id never starts with a tab). Empty numéros PE are not indexed.
  *
  * A load writes a new generation (meta first, then the buckets), switches
  * aij:index:current to it with one SET (only ever forward), then UNLINKs the
- * older generations. The look-up of a batch is one Lua script (EVALSHA) that
- * reads aij:index:current itself: it runs whole between two commands of a
- * loader, so it never sees half an index. Per record it issues one HGET per
- * step tried and one HSET when integrated; per batch one GET, one HGET, one
- * HMGET and one HSET (the owner hash).
+ * older generations. The look-up of a batch is one read-only Lua script
+ * (lib/lua/index_resolve.lua, EVALSHA) that reads aij:index:current itself:
+ * it runs whole between two commands of a loader, so it never sees half an
+ * index. Per record it issues one HGET per step tried; per batch one GET
+ * and one HGET.
  *
- * A dispositif's identity is "<identifiant_sigma>;<type_dispositif>;
- * <date_debut>": integrating it again overwrites it (HSET); integrating
- * it into another dossier moves it (HDEL from the old dossier), so there is
- * never a second copy. Single Redis instance (not Redis Cluster): the script
- * reaches keys it computes. Run one loader at a time. */
+ * The matchers never write. The reporter attaches the integrated
+ * dispositifs of a run when it publishes it (index_attach()): a
+ * dispositif's identity is "<identifiant_sigma>;<type_dispositif>;
+ * <date_debut>"; attaching it again overwrites it (HSET); attaching it to
+ * another dossier moves it (HDEL from the old dossier), so there is never a
+ * second copy. Single Redis instance (not Redis Cluster): the script reaches
+ * keys it computes. Run one loader at a time. */
 #ifndef AIJ_DOSSIER_INDEX_H
 #define AIJ_DOSSIER_INDEX_H
 
@@ -64,6 +67,11 @@
 	"dossier_id;ml_code;nom_naissance;prenom;date_naissance;pe_cotraitance;pe_complement"
 
 #define INDEX_ID_MAX 128   /* dossier ids are shorter; longer rows are malformed */
+#define INDEX_ML_MAX 64    /* an ML code from the index, longer is cut off */
+
+/* The look-up script's error when Redis holds no index (restarted empty, or
+ * never loaded): not a failure of Redis, the records wait for a load. */
+#define INDEX_ERR_NO_INDEX "no dossier index loaded"
 
 /* Splits "host:port" into host (host_size bytes) and port. Returns 0, or -1
  * with errstr ("redis address 'x' is not HOST:PORT"). */
@@ -138,20 +146,19 @@ struct index_query {
 	const char *pe;        /* P (index_pe_key); "" skips steps 1 and 2 */
 	const char *nom;       /* N(nom_naissance) */
 	const char *ident;     /* index_ident_key() of the record */
-	const char *identity;  /* "<sigma>;<type>;<date_debut>" */
-	const char *dispositif; /* stored when integrated (lib/dispositif.h) */
 };
 
 struct index_result {
 	unsigned step;                  /* 1, 2 or 3 when integrated, else 0 */
 	char dossier_id[INDEX_ID_MAX];  /* when integrated */
+	char ml_code[INDEX_ML_MAX];     /* when integrated: the dossier's ML */
 	unsigned codes[3];              /* when failed: one per step tried */
 	size_t ncodes;
 };
 
 /* Runs the cascade of SPEC §4 for the n records of q against the current
- * generation and attaches the integrated ones, in one script call (one round
- * trip, atomic), in two halves so that a caller keeps several batches in
+ * generation, in one read-only script call (one round trip, atomic), in
+ * two halves so that a caller keeps several batches in
  * flight on one connection (pipelining: Redis works on one while the caller
  * prepares the next). index_resolve_send() sends the call for q (copied: q
  * may go then); index_resolve_recv() reads the reply of the oldest batch sent
@@ -172,6 +179,36 @@ int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
 /* Caches the look-up script on the server (SCRIPT LOAD). 0, or -1 with
  * errstr. */
 int index_script_load(redisContext *rc, char *errstr, size_t errstr_size);
+
+/* Whether an index is loaded: 1 with its generation in gen (gen_size
+ * bytes, gen may be NULL) and its dossier count in *dossiers (may be NULL),
+ * 0 when none is, -1 with errstr on a Redis failure. */
+int index_current(redisContext *rc, char *gen, size_t gen_size,
+		  uint64_t *dossiers, char *errstr, size_t errstr_size);
+
+/* One integrated dispositif to attach to its dossier. */
+struct index_attachment {
+	const char *dossier_id;
+	const char *identity;   /* "<sigma>;<type>;<date_debut>" */
+	const char *dispositif; /* the stored form (lib/dispositif.h) */
+};
+
+struct index_attach_stats {
+	uint64_t attached;      /* HSETs into a dossier */
+	uint64_t moved;         /* of which left another dossier (HDEL) */
+};
+
+#define INDEX_ATTACH_CHUNK 1000 /* dispositifs a round trip */
+
+/* Attaches a[0..n) in their order (the last of one identity wins), a
+ * chunk a round trip: one HMGET of the owners, then pipelined HDEL from a
+ * previous dossier, HSET into the dossier, and one HSET of the owners that
+ * changed. Adds to *stats. Doing it again gives the same state: a
+ * publication interrupted midway is simply done again. Returns 0, or -1
+ * with errstr (rc->err set: the connection is lost; reconnect and call
+ * again). */
+int index_attach(redisContext *rc, const struct index_attachment *a, size_t n,
+		 struct index_attach_stats *stats, char *errstr, size_t errstr_size);
 
 /* Reads the ML of a dossier in the current generation into ml (ml_size
  * bytes). Returns 1 when found, 0 when the dossier is not in the index, -1

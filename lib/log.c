@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
+
 static char log_prog[64] = "aij";
 static char log_run[128];
 static enum log_level log_threshold = LOG_LVL_INFO;
@@ -17,6 +19,7 @@ void log_init(const char *prog, const char *run_id)
 {
 	snprintf(log_prog, sizeof(log_prog), "%s", prog ? prog : "aij");
 	log_set_run(run_id);
+	clock_use_paris();
 }
 
 void log_set_run(const char *run_id)

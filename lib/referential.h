@@ -11,7 +11,9 @@
 struct referential;
 
 /* Loads the files that are not NULL:
- *   communes: "code_insee;code_postal;nom_commune", a header, one row per pair
+ *   communes: "code_insee;code_postal;nom_commune", a header, one row per pair;
+ *             a row with an empty code_postal makes the code known with
+ *             no postal code ("98412;;Archipel des Kerguelen", SPEC §2.2)
  *   motifs:   "code;libelle", a header
  *   coverage: "ml_code;ml_nom;code_postal", a header, one row per pair
  * A missing file or a malformed row is an error naming file and line.
@@ -23,10 +25,12 @@ struct referential *referential_load(const char *communes, const char *motifs,
 void referential_free(struct referential *ref);
 
 /* 1 when insee is a known commune code (current commune, arrondissement
- * municipal, commune déléguée or associée), else 0. */
+ * municipal, commune déléguée or associée, with or without postal code),
+ * else 0. */
 int ref_commune_known(const struct referential *ref, const char *insee);
 
-/* The commune's postal codes (owned by ref), or 0 and NULL if unknown. */
+/* The commune's postal codes (owned by ref), or 0 and NULL if unknown or
+ * known without postal code (then no ML zone can hold it: SPEC §5). */
 size_t ref_commune_postcodes(const struct referential *ref, const char *insee,
 			     const char *const **postcodes);
 

@@ -52,11 +52,16 @@
 					* is (nearly) spent */
 #define MATCHER_HEALTH_MS      1000  /* --health-file touched at most this often */
 
-/* The consumer's prefetch, before AIJ_KAFKA_CONF (which may change it):
- * librdkafka's default, 64 MiB, made the matcher's memory grow with the
- * week (53 MiB at 100k lines, 73 MiB at 1M); 4 MiB is still ~25,000
- * records, 50 batches ahead. */
-#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=4096"
+/* The consumer's settings, before AIJ_KAFKA_CONF (which may change them).
+ * The prefetch: librdkafka's default, 64 MiB, made the matcher's memory
+ * grow with the week (53 MiB at 100k lines, 73 MiB at 1M); 4 MiB is still
+ * ~25,000 records, 50 batches ahead. The poll interval: a batch may wait
+ * for Redis for the whole retry budget (10 min) or for an index to be
+ * loaded (for as long as it takes), without polling; the group must not
+ * hand its partitions to another matcher meanwhile, which would only wait
+ * the same. A matcher that died is still noticed within the session
+ * timeout (librdkafka's own thread sends the heartbeats). */
+#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=4096,max.poll.interval.ms=86400000"
 /* glibc's malloc arenas: librdkafka's threads allocate the messages the
  * main thread frees, and each thread's arena kept growing with the week's
  * length (peak RSS +13% from 100k to 1M lines); 2 arenas: +5%. */
@@ -65,8 +70,8 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	const char *health_file;
-	long batch_max, redis_retry_ms, session_timeout_ms;
+	const char *index_alert, *health_file;
+	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
 };
 
 struct matcher {
@@ -99,9 +104,13 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		  "topic of the outcomes", &mc->topic_outcomes },
 		{ "batch", "AIJ_BATCH", "500", "N",
 		  "records resolved together in one Redis call", &mc->batch },
-		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "30000", "N",
-		  "how long Redis is retried before records get code 10",
-		  &mc->retry_ms },
+		{ "redis-retry-ms", "AIJ_REDIS_RETRY_MS", "600000", "N",
+		  "how long a batch retries an unreachable Redis before its records "
+		  "get code 10 (the reporter then holds the run if they are more "
+		  "than 1 %)", &mc->retry_ms },
+		{ "index-alert", "AIJ_INDEX_ALERT", "60", "SEC",
+		  "Redis without a dossier index this long: an ERROR alert (the "
+		  "records wait for a load meanwhile, and after)", &mc->index_alert },
 		{ "session-timeout-ms", "AIJ_SESSION_TIMEOUT_MS", "6000", "N",
 		  "how long the group waits for a silent matcher before giving "
 		  "its partitions to the others", &mc->session_timeout },
@@ -132,7 +141,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
 		       &mc->redis_retry_ms, errstr, sizeof(errstr)) ||
 	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
-		       &mc->session_timeout_ms, errstr, sizeof(errstr))))
+		       &mc->session_timeout_ms, errstr, sizeof(errstr)) ||
+	     conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
+		       errstr, sizeof(errstr))))
 		rc = -1;
 	char host[256];
 	int port;
@@ -569,6 +580,7 @@ int main(int argc, char **argv)
 	m.mc = &mc;
 	m.work.addr = mc.redis;
 	m.work.retry_ms = mc.redis_retry_ms;
+	m.work.alert_ms = mc.index_alert_s * 1000;
 
 	char errstr[512];
 	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,

@@ -8,7 +8,6 @@
 
 #include "aij.pb-c.h"
 #include "clock.h"
-#include "dispositif.h"
 #include "dossier_index.h"
 #include "log.h"
 #include "normalize.h"
@@ -19,11 +18,16 @@
 #define WORK_BACKOFF_MAX_MS   2000
 #define WORK_REDIS_TIMEOUT_MS 5000
 
+/* A missing index is an alert, not a retry: said at INFO when first seen
+ * (a one-shot run starts the week while the index loads), at ERROR once it
+ * lasted w->alert_ms, then again this often while it lasts. */
+#define WORK_NO_INDEX_REMIND_MS (10 * 60 * 1000)
+#define WORK_NO_INDEX_POLL_MS   200
+
 /* A valid record on its way through the look-up. */
 struct work_item {
 	size_t msg;                 /* index in the batch */
-	char *buf;                  /* holds pe, nom, ident, identity */
-	char *dispositif;           /* dispositif_encode(): free() */
+	char *buf;                  /* holds pe, nom, ident */
 	struct index_query q;
 };
 
@@ -86,31 +90,20 @@ static int work_prepare(struct work_item *it, const Aij__Record *r)
 	const char *nom = work_field(r, FIELD_NOM);
 	const char *prenom = work_field(r, FIELD_PRENOM);
 	const char *date = work_field(r, FIELD_DATE_NAISSANCE);
-	const char *sigma = work_field(r, FIELD_SIGMA);
-	const char *type = work_field(r, FIELD_TYPE);
-	const char *debut = work_field(r, FIELD_DATE_DEBUT);
 
 	size_t pe_size = strlen(pe) + 1, nom_size = strlen(nom) + 1;
 	size_t ident_size = strlen(nom) + strlen(prenom) + strlen(date) + 3;
-	size_t identity_size = strlen(sigma) + strlen(type) + strlen(debut) + 3;
-	it->buf = malloc(pe_size + nom_size + ident_size + identity_size);
-	const char *fields[RECORD_FIELDS];
-	for (size_t i = 0; i < RECORD_FIELDS; i++)
-		fields[i] = work_field(r, i);
-	it->dispositif = dispositif_encode(r->line, r->run_id, fields);
-	if (!it->buf || !it->dispositif)
+	it->buf = malloc(pe_size + nom_size + ident_size);
+	if (!it->buf)
 		return -1;
 	char *pe_key = it->buf, *nom_key = pe_key + pe_size;
-	char *ident = nom_key + nom_size, *identity = ident + ident_size;
+	char *ident = nom_key + nom_size;
 	index_pe_key(pe, pe_key, pe_size);
 	name_normalize(nom, nom_key, nom_size);
 	index_ident_key(nom, prenom, date, ident, ident_size);
-	snprintf(identity, identity_size, "%s;%s;%s", sigma, type, debut);
 	it->q.pe = pe_key;
 	it->q.nom = nom_key;
 	it->q.ident = ident;
-	it->q.identity = identity;
-	it->q.dispositif = it->dispositif;
 	return 0;
 }
 
@@ -125,10 +118,16 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 	Aij__Failed failed = AIJ__FAILED__INIT;
 	uint32_t c[3];
 	out.run_id = r->run_id;
+	out.attempt = r->attempt;
 	out.line = r->line;
 	out.seq = r->seq;
+	/* A failed line's fields go into the reports; an integrated line's
+	 * are the dispositif the reporter attaches when it publishes the run. */
+	out.n_fields = r->n_fields;
+	out.fields = r->fields;
 	if (res && res->step) {
 		integrated.dossier_id = (char *)res->dossier_id;
+		integrated.ml_code = (char *)res->ml_code;
 		integrated.step = res->step;
 		out.result_case = AIJ__OUTCOME__RESULT_INTEGRATED;
 		out.integrated = &integrated;
@@ -139,9 +138,6 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 		failed.codes = c;
 		out.result_case = AIJ__OUTCOME__RESULT_FAILED;
 		out.failed = &failed;
-		/* The reports show a failed line's fields. */
-		out.n_fields = r->n_fields;
-		out.fields = r->fields;
 	}
 	o->len = aij__outcome__get_packed_size(&out);
 	o->payload = malloc(o->len ? o->len : 1);
@@ -155,7 +151,7 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
  * the message is, under run_id (the run of its batch's records, or "").
  * 0 or -1 (memory). */
 static int work_pack_poison(struct work_outcome *o, const rd_kafka_message_t *m,
-			    const char *run_id)
+			    const char *run_id, const char *attempt)
 {
 	static uint32_t technical = CODE_TECHNICAL;
 	Aij__Outcome out = AIJ__OUTCOME__INIT;
@@ -164,6 +160,7 @@ static int work_pack_poison(struct work_outcome *o, const rd_kafka_message_t *m,
 	snprintf(source, sizeof(source), "%s[%" PRId32 "]@%" PRId64,
 		 rd_kafka_topic_name(m->rkt), m->partition, m->offset);
 	out.run_id = (char *)run_id;
+	out.attempt = (char *)attempt;
 	out.line = 0;
 	out.seq = UINT64_MAX;
 	out.source = source;
@@ -246,15 +243,50 @@ static int work_receive(struct work *w, char *errstr, size_t errstr_size)
 	return -1;
 }
 
+/* Sleeps ms in slices, so that a stop request is seen at once. Returns
+ * -1 when stopped. */
+static int work_sleep(long ms)
+{
+	for (long slept = 0; slept < ms && !signals_stop; slept += 50)
+		clock_sleep_ms(ms - slept < 50 ? ms - slept : 50);
+	return signals_stop ? -1 : 0;
+}
+
+/* Redis answers but holds no index: the records wait (code 10 would fail
+ * lines that match once an export is loaded). Said at INFO, at ERROR after
+ * w->alert_ms and every WORK_NO_INDEX_REMIND_MS; polls every 200 ms.
+ * Returns -1 when stopped. */
+static int work_wait_index(struct work *w, size_t nitems)
+{
+	long now = clock_now_ms();
+	if (!w->no_index_since) {
+		w->no_index_since = now;
+		w->no_index_said = 0;
+		log_info("no dossier index in redis yet: %zu records wait for an export "
+			 "to be loaded (an alert in %ld s)", nitems, w->alert_ms / 1000);
+	} else if ((!w->no_index_said && now - w->no_index_since >= w->alert_ms) ||
+		   (w->no_index_said && now - w->no_index_said >= WORK_NO_INDEX_REMIND_MS)) {
+		w->no_index_said = now;
+		log_error("alert: redis holds no dossier index (restarted empty, or never "
+			  "loaded) for %ld s: the records wait until an export is loaded "
+			  "(aij-indexer)", (now - w->no_index_since) / 1000);
+	}
+	return work_sleep(WORK_NO_INDEX_POLL_MS);
+}
+
 /* Gets b's results: sends it if it is not in flight, reads replies up to
  * its own, retrying Redis within the budget (backoff 100 ms doubling to
- * 2 s). Returns 0 with b->res filled, 1 when the budget ran out (code 10),
- * -1 when stopped. */
+ * 2 s). Once a batch spent the whole budget, Redis is taken for down: the
+ * next batches get one attempt each, until one succeeds (else a week would
+ * wait the budget once per batch). A missing index is waited for, without
+ * budget. Returns 0 with b->res filled, 1 when the budget ran out (code
+ * 10), -1 when stopped. */
 static int work_resolve(struct work *w, struct work_batch *b)
 {
-	long deadline = clock_now_ms() + w->retry_ms;
+	long start = clock_now_ms();
+	long deadline = w->down_since ? start : start + w->retry_ms;
 	long delay = WORK_BACKOFF_FIRST_MS;
-	for (int attempt = 1;; attempt++) {
+	for (;;) {
 		char errstr[512] = "";
 		int failed = 0;
 		while (b->state != WORK_RESOLVED && !failed) {
@@ -266,22 +298,48 @@ static int work_resolve(struct work *w, struct work_batch *b)
 					 b->state != WORK_SENT;
 		}
 		if (!failed) {
-			if (attempt > 1)
-				log_info("redis is back after %d attempts", attempt);
+			long now = clock_now_ms();
+			if (w->down_since)
+				log_info("redis is back after %ld s down", (now - w->down_since) / 1000);
+			else if (w->failed_attempts > 0)
+				log_info("redis is back after %d attempts", w->failed_attempts + 1);
+			if (w->no_index_since)
+				log_info("a dossier index is loaded: the records waited %ld s",
+					 (now - w->no_index_since) / 1000);
+			w->failed_attempts = 0;
+			w->no_index_since = 0;
+			w->down_since = 0;
 			return 0;
 		}
+		if (strstr(errstr, INDEX_ERR_NO_INDEX)) {
+			if (work_wait_index(w, b->nitems) != 0)
+				return -1;
+			deadline = clock_now_ms() + w->retry_ms; /* Redis answers */
+			continue;
+		}
+		w->failed_attempts++;
 		long now = clock_now_ms();
 		if (now + delay > deadline) {
-			log_error("redis still failing after %d attempts in %ld ms (%s): "
-				  "%zu records get code 10", attempt, w->retry_ms,
-				  errstr, b->nitems);
+			if (!w->down_since) {
+				w->down_since = now;
+				log_error("redis still failing after %d attempts in %ld s (%s): "
+					  "%zu records get code 10; the next batches get one "
+					  "attempt each until redis answers", w->failed_attempts,
+					  (now - start) / 1000, errstr, b->nitems);
+			} else {
+				log_error("redis down for %ld s (%s): %zu records get code 10",
+					  (now - w->down_since) / 1000, errstr, b->nitems);
+			}
 			return 1;
 		}
-		log_warn("redis: %s; retry %d in %ld ms", errstr, attempt, delay);
-		/* Sleep in slices so that a stop request is seen at once. */
-		for (long slept = 0; slept < delay && !signals_stop; slept += 50)
-			clock_sleep_ms(delay - slept < 50 ? delay - slept : 50);
-		if (signals_stop)
+		if (w->failed_attempts == 1)
+			log_warn("redis: %s; retrying for up to %ld s (--redis-retry-ms) "
+				 "before the records get code 10", errstr,
+				 (deadline - now) / 1000);
+		else
+			log_warn("redis: %s; retry %d in %ld ms", errstr, w->failed_attempts,
+				 delay);
+		if (work_sleep(delay) != 0)
 			return -1;
 		delay = delay * 2 > WORK_BACKOFF_MAX_MS ? WORK_BACKOFF_MAX_MS : delay * 2;
 	}
@@ -313,10 +371,8 @@ static int work_batch_reserve(struct work_batch *b, size_t n)
 /* Frees what b holds for its current batch; keeps its arrays and blocks. */
 static void work_batch_clear(struct work_batch *b)
 {
-	for (size_t k = 0; k < b->nitems; k++) {
+	for (size_t k = 0; k < b->nitems; k++)
 		free(b->items[k].buf);
-		free(b->items[k].dispositif);
-	}
 	b->nitems = 0;
 	b->n = 0;
 	b->state = WORK_UNSENT;
@@ -418,12 +474,15 @@ int work_end(struct work *w, struct work_batch *b, struct work_stats *stats)
 		}
 	}
 	if (b->poison > 0) {
-		const char *run_id = "";
+		const char *run_id = "", *attempt = "";
 		for (size_t i = 0; i < n && !*run_id; i++)
-			if (b->rec[i])
+			if (b->rec[i]) {
 				run_id = b->rec[i]->run_id;
+				attempt = b->rec[i]->attempt;
+			}
 		for (size_t i = 0; i < n; i++)
-			if (!b->rec[i] && work_pack_poison(&out[i], b->msgs[i], run_id))
+			if (!b->rec[i] &&
+			    work_pack_poison(&out[i], b->msgs[i], run_id, attempt))
 				goto oom;
 	}
 	status = 0;

@@ -37,6 +37,13 @@ struct work {
 	redisContext *rc;           /* NULL while disconnected: reconnected */
 	const char *addr;           /* Redis "host:port" */
 	long retry_ms;              /* total retry budget before code 10 */
+	long alert_ms;              /* no index for this long: an ERROR */
+	long down_since;            /* clock_now_ms() when a batch spent the
+				       whole budget; 0 while Redis answers */
+	long no_index_since;        /* when Redis was first seen without an
+				       index; 0 while one is loaded */
+	long no_index_said;         /* when that was last logged */
+	int failed_attempts;        /* in a row, since Redis last answered */
 	/* Batches sent on rc, oldest first: Redis answers in this order. */
 	struct work_batch *queue[WORK_INFLIGHT_MAX];
 	size_t inflight;
@@ -75,7 +82,9 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 
 /* Finishes the oldest started batch b: reads its look-up results,
  * retrying Redis with backoff (100 ms doubling to 2 s) within
- * w->retry_ms, after which its records get Failed{10}; packs an outcome
+ * w->retry_ms, after which its records get Failed{10} (and the next
+ * batches one attempt each until Redis answers); waits, without budget,
+ * while Redis holds no index (an alert at ERROR); packs an outcome
  * for each of its messages into the out given to work_start(). Batches
  * are finished in the order they were started. Adds to *stats. Returns 0,
  * or -1 when a stop was requested during the retries or memory ran out

@@ -17,13 +17,15 @@
 #define COLLECT_SEQ_LIMIT (UINT64_C(1) << 28)
 
 
-int collect_init(struct collect *c, const char *run_id,
+int collect_init(struct collect *c, const char *run_id, const char *attempt,
 		 const struct collect_spill_conf *conf,
 		 char *errstr, size_t errstr_size)
 {
 	memset(c, 0, sizeof(*c));
 	c->run_id = strdup(run_id);
-	if (!c->run_id) {
+	if (attempt && *attempt)
+		c->attempt = strdup(attempt);
+	if (!c->run_id || (attempt && *attempt && !c->attempt)) {
 		snprintf(errstr, errstr_size, "out of memory");
 		return -1;
 	}
@@ -32,9 +34,25 @@ int collect_init(struct collect *c, const char *run_id,
 	return c->spill ? 0 : -1;
 }
 
+int collect_takes(struct collect *c, const char *run_id, const char *attempt)
+{
+	if (strcmp(run_id, c->run_id) != 0)
+		return 0;
+	if (!attempt)
+		attempt = "";
+	if (!c->attempt) {
+		if (c->skip && c->skip(attempt, c->skip_arg))
+			return 0;
+		c->attempt = strdup(attempt);
+		return c->attempt ? 1 : -1;
+	}
+	return strcmp(attempt, c->attempt) == 0;
+}
+
 void collect_release(struct collect *c)
 {
 	free(c->run_id);
+	free(c->attempt);
 	free(c->skipped);
 	free(c->seen);
 	free(c->failed);
@@ -104,6 +122,9 @@ int collect_manifest(struct collect *c, const Aij__Manifest *m,
 	c->skipped = skipped;
 	c->n_skipped = m->n_skipped;
 	c->have_manifest = 1;
+	c->accept = m->accept;
+	snprintf(c->replay_of, sizeof(c->replay_of), "%s", m->replay_of ? m->replay_of : "");
+	c->created_at = m->created_at;
 	c->records = m->records;
 	c->last_line = m->last_line;
 	snprintf(c->sha256, sizeof(c->sha256), "%s", m->sha256);
@@ -168,6 +189,40 @@ static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
 	return 0;
 }
 
+/* Spills an integrated line: the dossier, its ML, then the 12 fields of the
+ * dispositif, each with its NUL (2 + RECORD_FIELDS strings). */
+static int collect_add_integrated(struct collect *c, const Aij__Outcome *o,
+				  char *errstr, size_t errstr_size)
+{
+	const Aij__Integrated *in = o->integrated;
+	const char *strs[2 + RECORD_FIELDS];
+	size_t len = 0;
+	strs[0] = in->dossier_id ? in->dossier_id : "";
+	strs[1] = in->ml_code ? in->ml_code : "";
+	for (size_t i = 0; i < RECORD_FIELDS; i++)
+		strs[2 + i] = i < o->n_fields && o->fields[i] ? o->fields[i] : "";
+	for (size_t i = 0; i < 2 + RECORD_FIELDS; i++)
+		len += strlen(strs[i]) + 1;
+	char stack[2048];
+	char *blob = len <= sizeof(stack) ? stack : malloc(len);
+	if (!blob) {
+		snprintf(errstr, errstr_size, "out of memory keeping the outcome of line %llu",
+			 (unsigned long long)o->line);
+		return -1;
+	}
+	size_t off = 0;
+	for (size_t i = 0; i < 2 + RECORD_FIELDS; i++) {
+		size_t n = strlen(strs[i]) + 1;
+		memcpy(blob + off, strs[i], n);
+		off += n;
+	}
+	int rc = spill_add(c->spill, o->line, o->seq, in->step, blob, len,
+			   errstr, errstr_size);
+	if (blob != stack)
+		free(blob);
+	return rc;
+}
+
 /* A poison message a matcher reported: kept once per source, loudly. */
 static int collect_poison(struct collect *c, const char *source,
 			  char *errstr, size_t errstr_size)
@@ -220,11 +275,8 @@ int collect_outcome(struct collect *c, const Aij__Outcome *o,
 	if (o->result_case == AIJ__OUTCOME__RESULT_FAILED) {
 		if (collect_add_failed(c, o))
 			goto oom;
-	} else {
-		const Aij__Integrated *in = o->integrated;
-		if (spill_add(c->spill, o->line, o->seq, in->step,
-			      in->dossier_id ? in->dossier_id : "", errstr, errstr_size))
-			return -1;
+	} else if (collect_add_integrated(c, o, errstr, errstr_size)) {
+		return -1;
 	}
 	c->seen[o->seq / 8] |= (uint8_t)(1u << (o->seq % 8));
 	c->received++;
@@ -340,9 +392,25 @@ static int collect_walk_line(const struct spill_line *l, void *arg,
 	const struct collect_walk *w = arg;
 	if (l->seq >= w->c->records)
 		return 0;
-	struct collect_integrated in = {
-		.line = l->line, .seq = l->seq, .step = l->step, .dossier = l->dossier
-	};
+	struct collect_integrated in = { .line = l->line, .seq = l->seq, .step = l->step };
+	/* The blob of collect_add_integrated(): 2 + RECORD_FIELDS strings. */
+	const char *p = l->blob, *end = l->blob + l->blob_len;
+	const char **dst[2 + RECORD_FIELDS];
+	dst[0] = &in.dossier;
+	dst[1] = &in.ml_code;
+	for (size_t i = 0; i < RECORD_FIELDS; i++)
+		dst[2 + i] = &in.fields[i];
+	for (size_t i = 0; i < 2 + RECORD_FIELDS; i++) {
+		const char *nul = p < end ? memchr(p, '\0', (size_t)(end - p)) : NULL;
+		if (!nul) {
+			snprintf(errstr, errstr_size, "run %s: the integrated line %llu "
+				 "read back is damaged", w->c->run_id,
+				 (unsigned long long)l->line);
+			return -1;
+		}
+		*dst[i] = p;
+		p = nul + 1;
+	}
 	return w->fn(&in, w->arg, errstr, errstr_size);
 }
 

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "aij.pb-c.h"
+#include "record.h"
 
 /* The fields of a failed line that its report row needs (SPEC §6). */
 enum collect_col {
@@ -24,12 +25,15 @@ struct collect_failed {
 	uint32_t code_mask; /* bit c set when code c (1..31) is among the codes */
 };
 
-/* One integrated line, as collect_integrated_walk() hands it over. */
+/* One integrated line, as collect_integrated_walk() hands it over. The
+ * strings are owned by the collect, valid during the call. */
 struct collect_integrated {
 	uint64_t line;
 	uint64_t seq;
 	uint32_t step;
-	const char *dossier; /* owned by the collect, valid during the call */
+	const char *dossier;
+	const char *ml_code;                 /* the dossier's ML ("" unknown) */
+	const char *fields[RECORD_FIELDS];   /* the dispositif, as the file gave it */
 };
 
 /* Where the integrated lines wait for the end of the run (NULL: the
@@ -43,8 +47,16 @@ struct spill; /* spill.h: the temporary file and the pending chunk */
 
 struct collect {
 	char *run_id;
+	char *attempt;          /* the attempt collected; NULL: the first seen */
+	/* When set, an attempt it says is decided already (the run history) is
+	 * never the one taken up. */
+	int (*skip)(const char *attempt, void *arg);
+	void *skip_arg;
 
 	int have_manifest;
+	int accept;             /* the manifest's: publish over the guards */
+	char replay_of[256];    /* the manifest's: a replay of that attempt */
+	int64_t created_at;     /* the manifest's */
 	uint64_t records;       /* the manifest's record count */
 	uint64_t last_line;
 	Aij__LineRange *skipped; /* copy of the manifest's skipped ranges */
@@ -77,12 +89,20 @@ struct collect {
 	size_t n_poison, cap_poison;
 };
 
-/* Starts collecting for run_id (copied), with the integrated lines' temporary
- * file created (and unlinked) at once in conf->dir. Release with
- * collect_release(), also after a failure. Returns 0 or -1 (errstr). */
-int collect_init(struct collect *c, const char *run_id,
+/* Starts collecting for run_id and its attempt attempt (both copied;
+ * attempt NULL or "": the attempt of the first message taken), with the
+ * integrated lines' temporary file created (and unlinked) at once in
+ * conf->dir. Release with collect_release(), also after a failure. Returns
+ * 0 or -1 (errstr). */
+int collect_init(struct collect *c, const char *run_id, const char *attempt,
 		 const struct collect_spill_conf *conf,
 		 char *errstr, size_t errstr_size);
+
+/* Whether a message of run_id and attempt belongs to the attempt c
+ * collects (messages of an older producer have no attempt: ""). Takes the
+ * attempt when c has none yet, unless c->skip says it was decided. Returns
+ * 1 or 0; -1 out of memory. */
+int collect_takes(struct collect *c, const char *run_id, const char *attempt);
 
 /* Frees what c holds, its temporary file closed (its space back); c may then
  * be initialised again. A zeroed c is fine. */

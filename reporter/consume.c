@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -102,10 +103,11 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 	return -1;
 }
 
-/* Feeds one message to c. Returns 1 when it brought something new, 0 when
- * not, -1 on an error (errstr). */
+/* Feeds one message to c, unpacking an outcome in arena (reset after).
+ * Returns 1 when it brought something new, 0 when not, -1 on an error
+ * (errstr). */
 static int consume_message(const struct consume_opts *opts, struct collect *c,
-			   const rd_kafka_message_t *msg,
+			   struct arena *arena, const rd_kafka_message_t *msg,
 			   char *errstr, size_t errstr_size)
 {
 	const char *topic = rd_kafka_topic_name(msg->rkt);
@@ -116,27 +118,37 @@ static int consume_message(const struct consume_opts *opts, struct collect *c,
 				 topic, msg->partition, msg->offset);
 			return 0;
 		}
-		int rc = 0;
-		if (strcmp(m->run_id, c->run_id) == 0) {
+		int rc = collect_takes(c, m->run_id, m->attempt);
+		if (rc < 0) {
+			snprintf(errstr, errstr_size, "out of memory");
+		} else if (rc > 0) {
 			rc = collect_manifest(c, m, errstr, errstr_size);
 			if (rc > 0)
-				log_info("manifest: %llu records from '%s' (sha256 %.12s...)",
+				log_info("manifest of attempt %s: %llu records from '%s' "
+					 "(sha256 %.12s...)", m->attempt,
 					 (unsigned long long)m->records, m->source_name,
 					 m->sha256);
+		} else if (rc == 0 && strcmp(m->run_id, c->run_id) == 0) {
+			log_warn("manifest of another attempt of run %s (%s, not %s): "
+				 "ignored", m->run_id, m->attempt, c->attempt);
 		}
 		aij__manifest__free_unpacked(m, NULL);
 		return rc;
 	}
-	Aij__Outcome *o = aij__outcome__unpack(NULL, msg->len, msg->payload);
+	ProtobufCAllocator alloc = arena_protobuf(arena);
+	Aij__Outcome *o = aij__outcome__unpack(&alloc, msg->len, msg->payload);
 	if (!o) {
+		arena_reset(arena);
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not an outcome, ignored",
 			 topic, msg->partition, msg->offset);
 		return 0;
 	}
-	int rc = 0;
-	if (strcmp(o->run_id, c->run_id) == 0)
+	int rc = collect_takes(c, o->run_id, o->attempt);
+	if (rc < 0)
+		snprintf(errstr, errstr_size, "out of memory");
+	else if (rc > 0)
 		rc = collect_outcome(c, o, errstr, errstr_size);
-	aij__outcome__free_unpacked(o, NULL);
+	arena_reset(arena);
 	return rc;
 }
 
@@ -175,6 +187,8 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	if (!rk)
 		return CONSUME_ERROR;
 	enum consume_result res = CONSUME_ERROR;
+	struct arena arena;
+	arena_init(&arena, 0);
 	if (consume_assign(rk, opts, NULL, errstr, errstr_size)) {
 		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
 		goto out;
@@ -194,7 +208,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 				if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 					log_warn("kafka: %s", rd_kafka_message_errstr(msg));
 			} else {
-				rc = consume_message(opts, c, msg, errstr, errstr_size);
+				rc = consume_message(opts, c, &arena, msg, errstr, errstr_size);
 			}
 			rd_kafka_message_destroy(msg);
 			if (rc < 0)
@@ -214,6 +228,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	consume_progress(c, start, 0);
 	res = CONSUME_COMPLETE;
 out:
+	arena_release(&arena);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	return res;
@@ -230,7 +245,9 @@ struct follow {
 	rd_kafka_topic_partition_list_t *runs_pos; /* offset: the next to read */
 	int caught_up;          /* the runs topic read up to its end at start */
 	char target[256];       /* the run followed ("" none yet) */
+	char target_attempt[320]; /* and its attempt */
 	struct collect c;
+	struct arena arena;     /* the outcome being unpacked */
 	int collecting;         /* c holds target's run, not complete yet */
 	int stalled;
 	double last_new, start;
@@ -263,18 +280,20 @@ static int follow_rewind(struct follow *f, char *errstr, size_t errstr_size)
 	return 0;
 }
 
-/* A manifest of another run than the one followed: follow that one. */
+/* A manifest of another attempt than the one followed: follow that one. */
 static int follow_switch(struct follow *f, const Aij__Manifest *m,
 			 char *errstr, size_t errstr_size)
 {
 	if (f->collecting && f->caught_up)
-		log_warn("run %s left incomplete (%llu of %llu outcomes): run %s "
-			 "is newer", f->target, (unsigned long long)f->c.in_range,
-			 (unsigned long long)f->c.records, m->run_id);
+		log_warn("run %s (attempt %s) left incomplete (%llu of %llu outcomes): "
+			 "attempt %s of run %s is newer", f->target, f->target_attempt,
+			 (unsigned long long)f->c.in_range,
+			 (unsigned long long)f->c.records, m->attempt, m->run_id);
 	collect_release(&f->c);
 	f->collecting = 0;
 	snprintf(f->target, sizeof(f->target), "%s", m->run_id);
-	if (collect_init(&f->c, m->run_id, NULL, errstr, errstr_size) < 0 ||
+	snprintf(f->target_attempt, sizeof(f->target_attempt), "%s", m->attempt);
+	if (collect_init(&f->c, m->run_id, m->attempt, NULL, errstr, errstr_size) < 0 ||
 	    collect_manifest(&f->c, m, errstr, errstr_size) < 0)
 		return -1;
 	f->collecting = 1;
@@ -282,9 +301,9 @@ static int follow_switch(struct follow *f, const Aij__Manifest *m,
 	f->last_new = f->start = clock_now_s();
 	f->start_count = 0;
 	log_set_run(m->run_id);
-	log_info("run %s: manifest of %llu records from '%s' (sha256 %.12s...): "
-		 "collecting its outcomes", m->run_id, (unsigned long long)m->records,
-		 m->source_name, m->sha256);
+	log_info("run %s: manifest of attempt %s, %llu records from '%s' (sha256 "
+		 "%.12s...): collecting its outcomes", m->run_id, m->attempt,
+		 (unsigned long long)m->records, m->source_name, m->sha256);
 	metrics_run_begin(m->run_id);
 	metrics_progress(f->messages, 0, m->records);
 	return f->caught_up ? follow_rewind(f, errstr, errstr_size) : 0;
@@ -303,13 +322,13 @@ static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
 		return 0;
 	}
 	int rc = 0;
-	if (strcmp(m->run_id, f->target) != 0)
+	if (strcmp(m->run_id, f->target) != 0 || strcmp(m->attempt, f->target_attempt) != 0)
 		rc = follow_switch(f, m, errstr, errstr_size);
 	else if (f->collecting && collect_manifest(&f->c, m, errstr, errstr_size) < 0)
 		rc = -1;
 	else if (!f->collecting && f->caught_up)
-		log_info("manifest of run %s again: that run is written already, ignored",
-			 m->run_id);
+		log_info("manifest of attempt %s again: that attempt is decided "
+			 "already, ignored", m->attempt);
 	aij__manifest__free_unpacked(m, NULL);
 	return rc;
 }
@@ -318,8 +337,7 @@ static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
  * its outcomes may come, all of them from the beginning (a few may have
  * come before the pause took hold, while an older run was the target).
  * Returns 0 or -1 (errstr). */
-static int follow_catch_up(struct follow *f, const char *written_run_id,
-			   char *errstr, size_t errstr_size)
+static int follow_catch_up(struct follow *f, char *errstr, size_t errstr_size)
 {
 	for (int i = 0; i < f->runs->cnt; i++)
 		if (f->runs->elems[i].offset > 0)
@@ -328,12 +346,11 @@ static int follow_catch_up(struct follow *f, const char *written_run_id,
 	if (!f->target[0]) {
 		log_info("no run on '%s' yet: waiting for a manifest", f->opts->topic_runs);
 		metrics_state(METRICS_WAITING);
-	} else if (written_run_id && strcmp(written_run_id, f->target) == 0) {
-		log_info("run %s, the latest, is written already: waiting for the next run",
-			 f->target);
+	} else if (f->hooks->decided && f->hooks->decided(f->target_attempt, f->hooks->arg)) {
+		log_info("run %s, attempt %s, the latest, is decided already (DIR/runs.json): "
+			 "waiting for the next run", f->target, f->target_attempt);
 		collect_release(&f->c);
 		f->collecting = 0;
-		metrics_state(METRICS_WRITTEN);
 	}
 	rd_kafka_resume_partitions(f->rk, f->outcomes);
 	return f->messages > 0 ? follow_rewind(f, errstr, errstr_size) : 0;
@@ -344,16 +361,20 @@ static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
 {
 	if (!f->collecting)
 		return 0;
-	Aij__Outcome *o = aij__outcome__unpack(NULL, msg->len, msg->payload);
+	ProtobufCAllocator alloc = arena_protobuf(&f->arena);
+	Aij__Outcome *o = aij__outcome__unpack(&alloc, msg->len, msg->payload);
 	if (!o) {
+		arena_reset(&f->arena);
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not an outcome, ignored",
 			 f->opts->topic_outcomes, msg->partition, msg->offset);
 		return 0;
 	}
-	int rc = 0;
-	if (strcmp(o->run_id, f->target) == 0)
+	int rc = collect_takes(&f->c, o->run_id, o->attempt);
+	if (rc > 0)
 		rc = collect_outcome(&f->c, o, errstr, errstr_size);
-	aij__outcome__free_unpacked(o, NULL);
+	else if (rc < 0)
+		snprintf(errstr, errstr_size, "out of memory");
+	arena_reset(&f->arena);
 	if (rc > 0) {
 		f->last_new = clock_now_s();
 		if (f->stalled) {
@@ -365,12 +386,12 @@ static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
 }
 
 enum consume_result consume_follow(const struct consume_opts *opts,
-				   const char *written_run_id,
 				   const struct consume_follow_hooks *hooks,
 				   char *errstr, size_t errstr_size)
 {
 	struct follow f = { .opts = opts, .hooks = hooks };
 	enum consume_result res = CONSUME_ERROR;
+	arena_init(&f.arena, 0);
 	rd_kafka_topic_partition_list_t *all = NULL;
 	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
 	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
@@ -402,7 +423,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	/* The outcomes wait until the latest run is known: no run's outcomes
 	 * are collected only to be dropped for a newer one. */
 	rd_kafka_pause_partitions(f.rk, f.outcomes);
-	if (follow_catch_up(&f, written_run_id, errstr, errstr_size) < 0)
+	if (follow_catch_up(&f, errstr, errstr_size) < 0)
 		goto out;
 
 	double last_log = clock_now_s();
@@ -418,8 +439,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 					if (f.runs->elems[i].partition == msg->partition)
 						f.runs->elems[i].offset = -1;
 				if (runs && !f.caught_up)
-					rc = follow_catch_up(&f, written_run_id,
-							     errstr, errstr_size);
+					rc = follow_catch_up(&f, errstr, errstr_size);
 			} else if (msg->err) {
 				log_warn("kafka: %s", rd_kafka_message_errstr(msg));
 			} else if (runs) {
@@ -436,8 +456,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 			consume_progress(&f.c, f.start, f.start_count);
 			metrics_progress(f.messages, f.c.in_range, f.c.records);
 			f.collecting = 0;
-			if (hooks->on_complete(&f.c, hooks->arg) < 0)
-				metrics_state(METRICS_FAILED);
+			hooks->on_complete(&f.c, hooks->arg);
 			collect_release(&f.c); /* memory back, run after run */
 			log_info("waiting for the next run");
 		}
@@ -458,6 +477,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	res = CONSUME_STOPPED;
 out:
 	collect_release(&f.c);
+	arena_release(&f.arena);
 	if (f.outcomes)
 		rd_kafka_topic_partition_list_destroy(f.outcomes);
 	if (f.runs)

@@ -30,8 +30,12 @@ enum consume_result consume_run(const struct consume_opts *opts,
 
 /* What the follower does with a run (consume_follow). */
 struct consume_follow_hooks {
-	/* c (finished) is complete: write it. Returns 0 or -1 (logged). */
-	int (*on_complete)(struct collect *c, void *arg);
+	/* Whether attempt was decided already (published, held...): found
+	 * again as the latest at start, it is not collected again. */
+	int (*decided)(const char *attempt, void *arg);
+	/* c is complete: decide and publish it (or not). Failures are the
+	 * hook's to log and record. */
+	void (*on_complete)(struct collect *c, void *arg);
 	/* Lines of c are missing and nothing new came for stall_timeout_s:
 	 * say which (the follower keeps waiting). */
 	void (*on_stalled)(const struct collect *c, int stall_s, void *arg);
@@ -39,14 +43,12 @@ struct consume_follow_hooks {
 };
 
 /* Follows every run, for ever: reads the runs topic to its end first, then
- * collects the run of the latest manifest and hands it to on_complete once
- * complete; a newer manifest (another run id) starts that run over, reading
- * the outcomes again from the beginning. Only one run is held in memory.
- * written_run_id (or NULL) is the run already in the output folder: found
- * again as the latest at start, it is not written again. Returns
- * CONSUME_STOPPED on SIGTERM/SIGINT, CONSUME_ERROR on a Kafka error. */
+ * collects the attempt of the latest manifest and hands it to on_complete
+ * once complete; a newer manifest (another attempt) starts that one over,
+ * reading the outcomes again from the beginning. Only one attempt is held
+ * in memory. Returns CONSUME_STOPPED on SIGTERM/SIGINT, CONSUME_ERROR on a
+ * Kafka error. */
 enum consume_result consume_follow(const struct consume_opts *opts,
-				   const char *written_run_id,
 				   const struct consume_follow_hooks *hooks,
 				   char *errstr, size_t errstr_size);
 

@@ -20,6 +20,7 @@
 #include "editions_store.h"
 #include "editions_users.h"
 #include "log.h"
+#include "health.h"
 #include "metrics.h"
 #include "referential.h"
 
@@ -870,12 +871,22 @@ static enum MHD_Result editions_on_request(void *cls, struct MHD_Connection *c,
 	}
 
 	switch (req->route) {
-	case ROUTE_HEALTHZ:
-		return editions_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
-				      strdup("ok\n"), 3, NULL, NULL, NULL, NULL);
+	case ROUTE_HEALTHZ: {
+		char reason[512], *text = NULL;
+		/* The run history only: Redis is the reporter's to watch. */
+		int degraded = health_check(e->dir, NULL, reason, sizeof(reason));
+		int len = degraded ? asprintf(&text, "degraded: %s\n", reason)
+				   : asprintf(&text, "ok\n");
+		return len < 0 ? MHD_NO
+			       : editions_reply(c, MHD_HTTP_OK, "text/plain; charset=utf-8",
+						text, (size_t)len, NULL, NULL, NULL, NULL);
+	}
 	case ROUTE_METRICS: {
 		size_t len = 0;
-		char *text = metrics_render(&len);
+		char reason[512];
+		if (!health_check(e->dir, NULL, reason, sizeof(reason)))
+			reason[0] = '\0';
+		char *text = metrics_render(reason, &len);
 		return text ? editions_reply(c, MHD_HTTP_OK,
 					     "text/plain; version=0.0.4; charset=utf-8",
 					     text, len, NULL, NULL, NULL, NULL)

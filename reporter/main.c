@@ -1,8 +1,12 @@
-/* aij-reporter: waits until every record of a run has its outcome, then
- * writes the run's reports, integrated.csv and summary.json (SPEC §5-§7). */
+/* aij-reporter: waits until every record of a run has its outcome, decides
+ * the run with the guards (lib/guard.h), then publishes it in one step:
+ * the dispositifs attached to their dossiers, the reports, integrated.csv,
+ * attached/ and summary.json (SPEC §5-§7, reporter/publish.h), and the run
+ * history DIR/runs.json. A held run publishes nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -11,6 +15,8 @@
 #include "conf.h"
 #include "consume.h"
 #include "editions.h"
+#include "guard.h"
+#include "history.h"
 #include "kafka.h"
 #include "log.h"
 #include "metrics.h"
@@ -18,58 +24,169 @@
 #include "referential.h"
 #include "signals.h"
 
+#define EXIT_RUNTIME    1
+#define EXIT_USAGE      2
 #define EXIT_INCOMPLETE 3
-#define MISSING_SHOWN 20
+#define EXIT_HELD       4
+#define MISSING_SHOWN   20
 
-static const char *opt_brokers, *opt_topic_outcomes, *opt_topic_runs,
-	*opt_run_id, *opt_out, *opt_communes, *opt_coverage, *opt_stall,
-	*opt_group, *opt_once, *opt_log_level, *opt_serve, *opt_users, *opt_redis,
-	*opt_follow;
-
-static const struct conf_opt options[] = {
-	{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
-	  "Kafka bootstrap servers", &opt_brokers },
-	{ "topic-outcomes", "AIJ_TOPIC_OUTCOMES", KAFKA_TOPIC_OUTCOMES, "TOPIC",
-	  "topic of the outcomes", &opt_topic_outcomes },
-	{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
-	  "topic of the run manifests", &opt_topic_runs },
-	{ "run-id", "AIJ_RUN_ID", NULL, "ID",
-	  "the run to report (required unless --follow)", &opt_run_id },
-	{ "follow", "AIJ_FOLLOW", NULL, NULL,
-	  "report every run, for ever: the run of the latest manifest, each "
-	  "complete one replacing the previous reports (instead of --run-id)",
-	  &opt_follow },
-	{ "out", "AIJ_OUT", NULL, "DIR",
-	  "output folder: reports/, integrated.csv, summary.json (required)", &opt_out },
-	{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
-	  "communes referential (code_insee;code_postal;nom_commune)", &opt_communes },
-	{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
-	  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &opt_coverage },
-	{ "stall-timeout", "AIJ_STALL_TIMEOUT", "60", "SEC",
-	  "fail when lines are missing and nothing new came for this long", &opt_stall },
-	{ "group", "AIJ_GROUP", "aij-reporter", "ID",
-	  "consumer group id (nothing is committed)", &opt_group },
-	{ "once", "AIJ_ONCE", NULL, NULL,
-	  "exit once the run is written (else stay until SIGTERM)", &opt_once },
-	{ "serve", "AIJ_SERVE", NULL, "ADDR:PORT",
-	  "serve the editions of --out over HTTP (stays up until SIGTERM, even "
-	  "with --once; without --run-id it only serves)", &opt_serve },
-	{ "users", "AIJ_USERS", NULL, "FILE",
-	  "editions users (login;token_sha256;structure;droits), with --serve",
-	  &opt_users },
-	{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
-	  "Redis of the dossier index, for /dossiers/<id>/dispositifs", &opt_redis },
-	CONF_OPT_LOG_LEVEL(&opt_log_level),
-	{ NULL, NULL, NULL, NULL, NULL, NULL }
+struct reporter_conf {
+	const char *brokers, *topic_outcomes, *topic_runs, *run_id, *attempt, *out;
+	const char *communes, *coverage, *stall, *group, *once, *log_level;
+	const char *serve, *users, *redis, *follow, *attach_retry;
+	const char *max_invalid, *max_columns, *max_technical;
+	long stall_s, attach_retry_s;
+	struct guard_limits limits;
 };
 
+/* What deciding and publishing a run needs. */
+struct reporter {
+	const struct reporter_conf *rc;
+	const struct referential *ref;
+	char history[4200];          /* DIR/runs.json */
+	char stalled_attempt[320];   /* the stalled attempt recorded as failed, */
+	int stalled_recorded;        /* once */
+};
+
+/* Parses a percentage option into *pct. 0, or -1 with errstr. */
+static int reporter_pct(const char *name, const char *text, double *pct,
+			char *errstr, size_t errstr_size)
+{
+	char *end;
+	double v = strtod(text, &end);
+	if (end == text || *end || v < 0 || v > 100) {
+		snprintf(errstr, errstr_size, "option '--%s' wants a percentage from 0 "
+			 "to 100, not '%s'", name, text);
+		return -1;
+	}
+	*pct = v;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
+static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
+			       int *exit_code)
+{
+	memset(rc, 0, sizeof(*rc));
+	const struct conf_opt opts[] = {
+		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
+		  "Kafka bootstrap servers", &rc->brokers },
+		{ "topic-outcomes", "AIJ_TOPIC_OUTCOMES", KAFKA_TOPIC_OUTCOMES, "TOPIC",
+		  "topic of the outcomes", &rc->topic_outcomes },
+		{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
+		  "topic of the run manifests", &rc->topic_runs },
+		{ "run-id", "AIJ_RUN_ID", NULL, "ID",
+		  "the run to report (required unless --follow)", &rc->run_id },
+		{ "attempt", "AIJ_ATTEMPT", NULL, "ID",
+		  "with --run-id: that attempt of the run only (default: the first "
+		  "seen)", &rc->attempt },
+		{ "follow", "AIJ_FOLLOW", NULL, NULL,
+		  "report every run, for ever: the attempt of the latest manifest, "
+		  "each decided and published in turn (instead of --run-id)",
+		  &rc->follow },
+		{ "out", "AIJ_OUT", NULL, "DIR",
+		  "output folder: reports/, integrated.csv, attached/, summary.json, "
+		  "runs.json (required)", &rc->out },
+		{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
+		  "communes referential (code_insee;code_postal;nom_commune)", &rc->communes },
+		{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
+		  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &rc->coverage },
+		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
+		  "Redis of the dossier index: the dispositifs are attached there when "
+		  "a run is published", &rc->redis },
+		{ "attach-retry", "AIJ_ATTACH_RETRY", "600", "SEC",
+		  "how long a publication retries an unreachable Redis", &rc->attach_retry },
+		{ "max-invalid-pct", "AIJ_MAX_INVALID_PCT", "30", "PCT",
+		  "hold a week when more of its lines fail validation (01 06 07 08 09)",
+		  &rc->max_invalid },
+		{ "max-columns-pct", "AIJ_MAX_COLUMNS_PCT", "10", "PCT",
+		  "hold a week when more of its lines have code 01 (a column added or "
+		  "moved)", &rc->max_columns },
+		{ "max-technical-pct", "AIJ_MAX_TECHNICAL_PCT", "1", "PCT",
+		  "hold a week when more of its lines have code 10 (Redis unreachable)",
+		  &rc->max_technical },
+		{ "stall-timeout", "AIJ_STALL_TIMEOUT", "60", "SEC",
+		  "fail when lines are missing and nothing new came for this long",
+		  &rc->stall },
+		{ "group", "AIJ_GROUP", "aij-reporter", "ID",
+		  "consumer group id (nothing is committed)", &rc->group },
+		{ "once", "AIJ_ONCE", NULL, NULL,
+		  "exit once the run is decided (else stay until SIGTERM)", &rc->once },
+		{ "serve", "AIJ_SERVE", NULL, "ADDR:PORT",
+		  "serve the editions of --out over HTTP (stays up until SIGTERM, even "
+		  "with --once; without --run-id it only serves)", &rc->serve },
+		{ "users", "AIJ_USERS", NULL, "FILE",
+		  "editions users (login;token_sha256;structure;droits), with --serve",
+		  &rc->users },
+		CONF_OPT_LOG_LEVEL(&rc->log_level),
+		{ NULL, NULL, NULL, NULL, NULL, NULL }
+	};
+	char errstr[1024];
+	int r = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
+	if (r == 1) {
+		conf_usage(stdout, "aij-reporter",
+			   "Decides a run once every record has its outcome, and "
+			   "publishes it (or holds it).\nExit: 0 published (or the "
+			   "same file again), 3 incomplete, 4 held by a guard.", opts);
+		*exit_code = 0;
+		return -1;
+	}
+	int serving = rc->serve && *rc->serve;
+	int following = rc->follow && conf_true(rc->follow);
+	int collecting = following || !serving || (rc->run_id && *rc->run_id);
+	if (r == 0 && log_level_set_name(rc->log_level, errstr, sizeof(errstr)))
+		r = -1;
+	if (r == 0 && following && rc->run_id && *rc->run_id) {
+		snprintf(errstr, sizeof(errstr),
+			 "options '--follow' and '--run-id' exclude each other");
+		r = -1;
+	}
+	if (r == 0 && collecting && !following && (!rc->run_id || !*rc->run_id)) {
+		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
+		r = -1;
+	}
+	if (r == 0 && serving && (!rc->users || !*rc->users)) {
+		snprintf(errstr, sizeof(errstr), "option '--serve' needs '--users'");
+		r = -1;
+	}
+	if (r == 0 && (!rc->out || !*rc->out)) {
+		snprintf(errstr, sizeof(errstr), "option '--out' is required");
+		r = -1;
+	}
+	if (r == 0 && collecting && (!rc->coverage || !*rc->coverage)) {
+		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
+		r = -1;
+	}
+	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
+	rc->limits = defaults;
+	if (r == 0 &&
+	    (conf_long("stall-timeout", rc->stall, 1, 86400 * 7, &rc->stall_s, errstr,
+		       sizeof(errstr)) ||
+	     conf_long("attach-retry", rc->attach_retry, 0, 86400, &rc->attach_retry_s,
+		       errstr, sizeof(errstr)) ||
+	     reporter_pct("max-invalid-pct", rc->max_invalid, &rc->limits.max_invalid_pct,
+			  errstr, sizeof(errstr)) ||
+	     reporter_pct("max-columns-pct", rc->max_columns, &rc->limits.max_columns_pct,
+			  errstr, sizeof(errstr)) ||
+	     reporter_pct("max-technical-pct", rc->max_technical,
+			  &rc->limits.max_technical_pct, errstr, sizeof(errstr))))
+		r = -1;
+	if (r) {
+		log_error("%s", errstr);
+		*exit_code = EXIT_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
 /* The loud failure of a run that cannot complete: which lines are missing. */
-static void run_incomplete(const struct collect *c, int stall_s)
+static void reporter_incomplete_reason(const struct collect *c, int stall_s,
+				       char *reason, size_t reason_size)
 {
 	if (!c->have_manifest) {
-		log_error("run %s incomplete: no manifest, %llu outcomes received "
-			  "(nothing new for %d s; nothing written): did ingest finish?",
-			  c->run_id, (unsigned long long)c->received, stall_s);
+		snprintf(reason, reason_size, "no manifest, %llu outcomes received "
+			 "(nothing new for %d s): did ingest finish?",
+			 (unsigned long long)c->received, stall_s);
 		return;
 	}
 	uint64_t lines[MISSING_SHOWN];
@@ -83,224 +200,310 @@ static void run_incomplete(const struct collect *c, int stall_s)
 	if (missing > n)
 		snprintf(list + len, sizeof(list) - len, ", ... (%llu more)",
 			 (unsigned long long)(missing - n));
-	log_error("run %s incomplete: %llu of %llu lines have no outcome: lines %s "
-		  "(nothing new for %d s; nothing written)", c->run_id,
-		  (unsigned long long)missing, (unsigned long long)c->records,
-		  list, stall_s);
+	snprintf(reason, reason_size, "%llu of %llu lines have no outcome: lines %s "
+		 "(nothing new for %d s)", (unsigned long long)missing,
+		 (unsigned long long)c->records, list, stall_s);
 }
 
-/* Writes every output of the complete run c into dir, atomically, and
- * says so. */
-static int write_outputs(const char *dir, struct collect *c,
-			 const struct referential *ref,
-			 char *errstr, size_t errstr_size)
+/* The history entry of c's attempt (strings borrowed from c and v). */
+static struct history_entry reporter_entry(const struct collect *c, const char *status,
+					   const char *guard, const char *reason)
 {
-	size_t n_reports = 0;
-	if (publish_run(dir, c, ref, &n_reports, errstr, errstr_size))
-		return -1;
-	log_info("run %s written to '%s': %zu lines, %zu integrated, %zu failed, "
-		 "%zu reports", c->run_id, dir, c->n_failed + c->n_integrated,
-		 c->n_integrated, c->n_failed, n_reports);
-	metrics_written(c, n_reports);
-	return 0;
+	struct history_entry e = {
+		.kind = HISTORY_KIND_WEEK, .run_id = c->run_id,
+		.attempt = c->attempt ? c->attempt : "", .source = c->source_name,
+		.sha256 = c->sha256, .status = status, .guard = guard, .reason = reason,
+		.lines = c->n_failed + c->n_integrated, .integrated = c->n_integrated,
+		.failed = c->n_failed, .started_at = (time_t)c->created_at,
+		.finished_at = time(NULL),
+	};
+	return e;
 }
 
-/* The run id of dir/summary.json (a copy, free() it), or NULL. */
-static char *written_run_id(const char *dir)
+static void reporter_record(struct reporter *r, const struct history_entry *e)
 {
-	char path[4200];
-	snprintf(path, sizeof(path), "%s/summary.json", dir);
-	json_t *j = json_load_file(path, 0, NULL);
-	const char *id = j ? json_string_value(json_object_get(j, "run_id")) : NULL;
-	char *copy = id ? strdup(id) : NULL;
-	json_decref(j);
-	return copy;
+	char errstr[512];
+	if (history_append(r->history, e, errstr, sizeof(errstr)))
+		log_error("run %s: cannot record it in the run history: %s", e->run_id,
+			  errstr);
 }
 
-struct follow_ctx {
-	const char *out;
-	const struct referential *ref;
-};
-
-static int follow_on_complete(struct collect *c, void *arg)
+/* A run that stalled: said loudly, recorded once as failed. */
+static void reporter_stalled(struct reporter *r, const struct collect *c)
 {
-	const struct follow_ctx *fc = arg;
-	char errstr[1024];
-	if (write_outputs(fc->out, c, fc->ref, errstr, sizeof(errstr)) < 0) {
-		log_error("run %s complete but not written: %s", c->run_id, errstr);
-		return -1;
+	char reason[MISSING_SHOWN * 22 + 256];
+	reporter_incomplete_reason(c, (int)r->rc->stall_s, reason, sizeof(reason));
+	log_error("run %s incomplete: %s; nothing published", c->run_id, reason);
+	const char *attempt = c->attempt ? c->attempt : "";
+	if (r->stalled_recorded && strcmp(r->stalled_attempt, attempt) == 0)
+		return;
+	snprintf(r->stalled_attempt, sizeof(r->stalled_attempt), "%s", attempt);
+	r->stalled_recorded = 1;
+	struct history_entry e = reporter_entry(c, HISTORY_FAILED, GUARD_INCOMPLETE, reason);
+	e.lines = c->records;
+	e.integrated = e.failed = 0;
+	reporter_record(r, &e);
+	metrics_verdict(HISTORY_FAILED);
+}
+
+/* Counts c's failed lines for the guards (c finished). */
+static void reporter_counts(const struct collect *c, struct guard_week *w)
+{
+	const uint32_t validation = (1u << 1) | (1u << 6) | (1u << 7) | (1u << 8) | (1u << 9);
+	for (size_t i = 0; i < c->n_failed; i++) {
+		uint32_t mask = c->failed[i].code_mask;
+		w->invalid += (mask & validation) != 0;
+		w->columns += (mask >> 1) & 1;
+		w->technical += (mask >> 10) & 1;
 	}
-	return 0;
+	w->lines = c->n_failed + c->n_integrated;
+}
+
+/* Decides the complete run c and publishes it or not. Returns the exit
+ * code: 0 published or skipped, 4 held, 1 failed. */
+static int reporter_decide(struct reporter *r, struct collect *c)
+{
+	char errstr[1024];
+	if (collect_finish(c, errstr, sizeof(errstr))) {
+		log_error("run %s complete but not published: %s", c->run_id, errstr);
+		struct history_entry e = reporter_entry(c, HISTORY_FAILED, GUARD_ERROR, errstr);
+		reporter_record(r, &e);
+		metrics_verdict(HISTORY_FAILED);
+		return EXIT_RUNTIME;
+	}
+	json_t *h = history_load(r->history, errstr, sizeof(errstr));
+	if (!h) {
+		log_error("run %s complete but not published: %s", c->run_id, errstr);
+		metrics_verdict(HISTORY_FAILED);
+		return EXIT_RUNTIME;
+	}
+	struct guard_week w = {
+		.run_id = c->run_id, .sha256 = c->sha256, .replay_of = c->replay_of,
+		.accept = c->accept, .history = h,
+	};
+	reporter_counts(c, &w);
+	struct guard_verdict v;
+	guard_week_decide(&w, &r->rc->limits, &v);
+	json_decref(h);
+
+	if (v.status == GUARD_SKIP) {
+		log_warn("run %s: %s: nothing done", c->run_id, v.reason);
+		struct history_entry e = reporter_entry(c, HISTORY_ALREADY, v.guard, v.reason);
+		e.reason_fr = v.reason_fr;
+		reporter_record(r, &e);
+		metrics_verdict(HISTORY_ALREADY);
+		return 0;
+	}
+	if (v.status == GUARD_HOLD) {
+		log_error("run %s held: %s; nothing published (--accept publishes it "
+			  "anyway)", c->run_id, v.reason);
+		struct history_entry e = reporter_entry(c, HISTORY_HELD, v.guard, v.reason);
+		e.reason_fr = v.reason_fr;
+		reporter_record(r, &e);
+		metrics_verdict(HISTORY_HELD);
+		return EXIT_HELD;
+	}
+	if (v.note[0])
+		log_warn("run %s: %s", c->run_id, v.note);
+
+	struct history_entry e = reporter_entry(c, HISTORY_PUBLISHED,
+						v.accepted ? v.guard : "", v.note);
+	e.accepted = v.accepted;
+	e.reason_fr = v.accepted ? v.reason_fr : "";
+	json_t *entry = history_entry_json(&e);
+	size_t n_reports = 0;
+	int rc = entry ? publish_run(r->rc->out, c, r->ref, r->rc->redis,
+				     (int)r->rc->attach_retry_s, entry, &n_reports,
+				     errstr, sizeof(errstr))
+		       : -1;
+	json_decref(entry);
+	if (rc == 0) {
+		log_info("run %s published in '%s': %zu lines, %zu integrated, %zu failed, "
+			 "%zu reports", c->run_id, r->rc->out, c->n_failed + c->n_integrated,
+			 c->n_integrated, c->n_failed, n_reports);
+		metrics_written(c, n_reports);
+		return 0;
+	}
+	if (!entry)
+		snprintf(errstr, sizeof(errstr), "out of memory");
+	log_error("run %s complete but not published: %s", c->run_id, errstr);
+	if (rc != PUBLISH_PENDING) {
+		struct history_entry f = reporter_entry(c, HISTORY_FAILED, GUARD_ERROR, errstr);
+		reporter_record(r, &f);
+	}
+	metrics_verdict(HISTORY_FAILED);
+	return EXIT_RUNTIME;
+}
+
+/* An attempt id identifies one pass: "" (a producer without attempts)
+ * does not, and is never taken for decided. */
+static int follow_decided(const char *attempt, void *arg)
+{
+	const struct reporter *r = arg;
+	char errstr[512];
+	if (!*attempt)
+		return 0;
+	json_t *h = history_load(r->history, errstr, sizeof(errstr));
+	int decided = h && history_find_attempt(h, attempt) != NULL;
+	json_decref(h);
+	return decided;
+}
+
+/* --run-id without --attempt: an attempt of the run decided before (in the
+ * history loaded at start, arg) is not the one to collect: a replay or a
+ * new ingest of the run comes after it. */
+static int once_decided(const char *attempt, void *arg)
+{
+	return *attempt && history_find_attempt(arg, attempt) != NULL;
+}
+
+static void follow_on_complete(struct collect *c, void *arg)
+{
+	reporter_decide(arg, c);
 }
 
 static void follow_on_stalled(const struct collect *c, int stall_s, void *arg)
 {
-	(void)arg;
-	run_incomplete(c, stall_s);
+	(void)stall_s;
+	reporter_stalled(arg, c);
 	log_warn("still waiting for run %s (a newer run replaces it)", c->run_id);
 }
 
 /* --follow: every run, until SIGTERM. Returns the exit code. */
-static int main_follow(const struct consume_opts *copts,
-		       const struct referential *ref)
+static int reporter_follow(struct reporter *r, const struct consume_opts *copts)
 {
 	char errstr[1024];
-	char *written = written_run_id(opt_out);
-	struct follow_ctx fc = { .out = opt_out, .ref = ref };
 	struct consume_follow_hooks hooks = {
+		.decided = follow_decided,
 		.on_complete = follow_on_complete,
 		.on_stalled = follow_on_stalled,
-		.arg = &fc,
+		.arg = r,
 	};
-	log_info("following every run on %s (reports into '%s'%s%s)", copts->brokers,
-		 opt_out, written ? "; written already: run " : "", written ? written : "");
-	enum consume_result res = consume_follow(copts, written, &hooks,
-						 errstr, sizeof(errstr));
-	free(written);
+	log_info("following every run on %s (publishing into '%s')", copts->brokers,
+		 r->rc->out);
+	enum consume_result res = consume_follow(copts, &hooks, errstr, sizeof(errstr));
 	if (res == CONSUME_STOPPED) {
 		log_info("stopped");
 		return 0;
 	}
 	log_error("%s", errstr);
-	return 1;
+	return EXIT_RUNTIME;
+}
+
+/* --run-id: that run only. Returns the exit code. */
+static int reporter_once(struct reporter *r, const struct consume_opts *copts)
+{
+	char errstr[1024];
+	const struct reporter_conf *rc = r->rc;
+	struct collect c;
+	if (collect_init(&c, rc->run_id, rc->attempt, NULL, errstr, sizeof(errstr))) {
+		log_error("%s", errstr);
+		collect_release(&c);
+		return EXIT_RUNTIME;
+	}
+	json_t *decided = rc->attempt ? NULL : history_load(r->history, errstr, sizeof(errstr));
+	if (decided) {
+		c.skip = once_decided;
+		c.skip_arg = decided;
+	}
+	log_info("waiting for the outcomes of run %s%s%s on %s", rc->run_id,
+		 rc->attempt ? ", attempt " : "", rc->attempt ? rc->attempt : "",
+		 rc->brokers);
+	int status = 0;
+	switch (consume_run(copts, &c, errstr, sizeof(errstr))) {
+	case CONSUME_COMPLETE:
+		status = reporter_decide(r, &c);
+		break;
+	case CONSUME_STALLED:
+		reporter_stalled(r, &c);
+		status = EXIT_INCOMPLETE;
+		break;
+	case CONSUME_STOPPED:
+		log_warn("stopped before the run was complete: nothing published");
+		status = EXIT_RUNTIME;
+		break;
+	case CONSUME_ERROR:
+		log_error("%s", errstr);
+		status = EXIT_RUNTIME;
+		break;
+	}
+	collect_release(&c);
+	json_decref(decided);
+	return status;
 }
 
 int main(int argc, char **argv)
 {
+	struct reporter_conf rc;
+	int code = 0;
 	char errstr[1024];
 	log_init("reporter", NULL);
-	int rc = conf_parse(options, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-reporter",
-			   "Writes a run's reports once every record has its outcome.",
-			   options);
-		return 0;
-	}
-	long stall = 0;
-	if (rc == 0 && log_level_set_name(opt_log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	/* With --serve and no --run-id the reporter only serves the editions;
-	 * --follow reports every run. */
-	int serving = opt_serve && *opt_serve;
-	int following = opt_follow && conf_true(opt_follow);
-	int collecting = following || !serving || (opt_run_id && *opt_run_id);
-	if (rc == 0 && following && opt_run_id && *opt_run_id) {
-		snprintf(errstr, sizeof(errstr),
-			 "options '--follow' and '--run-id' exclude each other");
-		rc = -1;
-	}
-	if (rc == 0 && collecting && !following && (!opt_run_id || !*opt_run_id)) {
-		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
-		rc = -1;
-	}
-	if (rc == 0 && serving && (!opt_users || !*opt_users)) {
-		snprintf(errstr, sizeof(errstr), "option '--serve' needs '--users'");
-		rc = -1;
-	}
-	if (rc == 0 && (!opt_out || !*opt_out)) {
-		snprintf(errstr, sizeof(errstr), "option '--out' is required");
-		rc = -1;
-	}
-	if (rc == 0 && collecting && (!opt_coverage || !*opt_coverage)) {
-		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = conf_long("stall-timeout", opt_stall, 1, 86400 * 7, &stall,
-			       errstr, sizeof(errstr));
-	if (rc) {
-		log_error("%s", errstr);
-		return 2;
-	}
-	log_set_run(opt_run_id);
+	if (reporter_conf_parse(argc, argv, &rc, &code) < 0)
+		return code;
+	log_set_run(rc.run_id);
 	signals_install();
+	int serving = rc.serve && *rc.serve;
+	int following = rc.follow && conf_true(rc.follow);
+	int collecting = following || !serving || (rc.run_id && *rc.run_id);
 
 	/* Reference data first: a bad file is a usage error, before any wait. */
 	struct referential *ref = referential_load(
-		collecting || access(opt_communes, R_OK) == 0 ? opt_communes : NULL,
-		NULL, opt_coverage && *opt_coverage ? opt_coverage : NULL,
+		collecting || access(rc.communes, R_OK) == 0 ? rc.communes : NULL,
+		NULL, rc.coverage && *rc.coverage ? rc.coverage : NULL,
 		errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
-		return 2;
+		return EXIT_USAGE;
 	}
+	struct reporter r = { .rc = &rc, .ref = ref };
+	snprintf(r.history, sizeof(r.history), "%s/" HISTORY_FILE, rc.out);
 
 	struct editions *editions = NULL;
 	if (serving) {
 		struct editions_conf econf = {
-			.listen = opt_serve, .dir = opt_out, .users = opt_users,
-			.redis = opt_redis, .ref = ref,
+			.listen = rc.serve, .dir = rc.out, .users = rc.users,
+			.redis = rc.redis, .ref = ref,
 		};
 		editions = editions_start(&econf, errstr, sizeof(errstr));
 		if (!editions) {
 			log_error("%s", errstr);
 			referential_free(ref);
-			return 2;
+			return EXIT_USAGE;
 		}
 	}
-	if (!collecting) {
-		while (!signals_stop)
-			pause();
+	if (collecting && publish_mkdirs(rc.out, errstr, sizeof(errstr)) != 0) {
+		log_error("%s", errstr);
 		editions_stop(editions);
 		referential_free(ref);
-		return 0;
+		return EXIT_USAGE;
 	}
+	if (collecting && publish_recover(rc.out, rc.redis, (int)rc.attach_retry_s, errstr,
+					  sizeof(errstr)) != 0)
+		log_error("a publication left midway could not be finished: %s", errstr);
 
 	struct consume_opts copts = {
-		.brokers = opt_brokers,
-		.group = opt_group,
-		.topic_outcomes = opt_topic_outcomes,
-		.topic_runs = opt_topic_runs,
-		.stall_timeout_s = (int)stall,
+		.brokers = rc.brokers,
+		.group = rc.group,
+		.topic_outcomes = rc.topic_outcomes,
+		.topic_runs = rc.topic_runs,
+		.stall_timeout_s = (int)rc.stall_s,
 		.progress_s = 5,
 	};
-	if (following) {
-		int code = main_follow(&copts, ref);
-		editions_stop(editions);
-		referential_free(ref);
-		return code;
-	}
+	if (following)
+		code = reporter_follow(&r, &copts);
+	else if (collecting)
+		code = reporter_once(&r, &copts);
 
-	struct collect c;
-	if (collect_init(&c, opt_run_id, NULL, errstr, sizeof(errstr))) {
-		log_error("%s", errstr);
-		collect_release(&c);
-		editions_stop(editions);
-		referential_free(ref);
-		return 1;
-	}
-	log_info("waiting for the outcomes of run %s on %s", opt_run_id, opt_brokers);
-	int status = 0;
-	switch (consume_run(&copts, &c, errstr, sizeof(errstr))) {
-	case CONSUME_COMPLETE:
-		if (write_outputs(opt_out, &c, ref, errstr, sizeof(errstr))) {
-			log_error("%s", errstr);
-			status = 1;
-		}
-		break;
-	case CONSUME_STALLED:
-		run_incomplete(&c, (int)stall);
-		status = EXIT_INCOMPLETE;
-		break;
-	case CONSUME_STOPPED:
-		log_warn("stopped before the run was complete: nothing written");
-		status = 1;
-		break;
-	case CONSUME_ERROR:
-		log_error("%s", errstr);
-		status = 1;
-		break;
-	}
-	collect_release(&c);
-
-	if (status == 0 && (serving || !conf_true(opt_once))) {
+	if (!collecting ||
+	    (!following && code == 0 && (serving || !conf_true(rc.once)))) {
 		/* A service: stay up for the supervisor until told to stop. */
-		log_info("run written; staying up until SIGTERM%s",
-			 serving ? "" : " (--once to exit)");
+		if (collecting)
+			log_info("run decided; staying up until SIGTERM%s",
+				 serving ? "" : " (--once to exit)");
 		while (!signals_stop)
 			pause();
 	}
 	editions_stop(editions);
 	referential_free(ref);
-	return status;
+	return code;
 }

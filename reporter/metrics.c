@@ -20,12 +20,12 @@ static struct {
 	uint64_t failed_by_code[METRICS_CODES];
 	uint64_t integrated_by_step[4];
 	uint64_t integrated, failed;
-	uint64_t runs_written, reports_written;
+	uint64_t runs_written, reports_written, runs_held;
 	double last_written; /* unix time */
 } m;
 
 static const char *const metrics_state_names[] = {
-	"waiting", "collecting", "stalled", "written", "failed",
+	"waiting", "collecting", "stalled", "written", "failed", "held", "already",
 };
 
 void metrics_run_begin(const char *run_id)
@@ -69,6 +69,20 @@ void metrics_written(const struct collect *c, size_t reports)
 	m.reports_written += reports;
 	m.last_written = (double)time(NULL);
 	m.state = METRICS_WRITTEN;
+	pthread_mutex_unlock(&metrics_lock);
+}
+
+void metrics_verdict(const char *status)
+{
+	pthread_mutex_lock(&metrics_lock);
+	if (strcmp(status, "held") == 0) {
+		m.state = METRICS_HELD;
+		m.runs_held++;
+	} else if (strcmp(status, "already") == 0) {
+		m.state = METRICS_ALREADY;
+	} else if (strcmp(status, "failed") == 0) {
+		m.state = METRICS_FAILED;
+	}
 	pthread_mutex_unlock(&metrics_lock);
 }
 
@@ -116,9 +130,14 @@ static void metrics_label(const char *s, char *out, size_t size)
 	out[i] = '\0';
 }
 
-char *metrics_render(size_t *len)
+char *metrics_render(const char *degraded, size_t *len)
 {
 	struct metrics_buf b = { NULL, 0, 0 };
+	char reason[512];
+	metrics_label(degraded, reason, sizeof(reason));
+	metrics_add(&b, "# HELP aij_reporter_degraded 1 when a week or an export was held or failed, or Redis has no index (reason in the label; /healthz says it too).\n"
+		    "# TYPE aij_reporter_degraded gauge\n"
+		    "aij_reporter_degraded{reason=\"%s\"} %d\n", reason, *degraded ? 1 : 0);
 	pthread_mutex_lock(&metrics_lock);
 	char run[sizeof(m.run_id)];
 	metrics_label(m.run_id, run, sizeof(run));
@@ -160,13 +179,16 @@ char *metrics_render(size_t *len)
 	metrics_add(&b, "# HELP aij_reporter_runs_written_total Runs whose reports were written.\n"
 		    "# TYPE aij_reporter_runs_written_total counter\n"
 		    "aij_reporter_runs_written_total %llu\n"
+		    "# HELP aij_reporter_runs_held_total Complete runs a guard held (nothing published).\n"
+		    "# TYPE aij_reporter_runs_held_total counter\n"
+		    "aij_reporter_runs_held_total %llu\n"
 		    "# HELP aij_reporter_reports_written_total Report files written.\n"
 		    "# TYPE aij_reporter_reports_written_total counter\n"
 		    "aij_reporter_reports_written_total %llu\n"
 		    "# HELP aij_reporter_last_written_seconds Unix time the last run was written (0: none).\n"
 		    "# TYPE aij_reporter_last_written_seconds gauge\n"
 		    "aij_reporter_last_written_seconds %.0f\n",
-		    (unsigned long long)m.runs_written,
+		    (unsigned long long)m.runs_written, (unsigned long long)m.runs_held,
 		    (unsigned long long)m.reports_written, m.last_written);
 	pthread_mutex_unlock(&metrics_lock);
 	*len = b.len;

@@ -15,7 +15,9 @@ enum metrics_state {
 	METRICS_COLLECTING, /* outcomes coming in */
 	METRICS_STALLED,    /* lines missing, nothing new for --stall-timeout */
 	METRICS_WRITTEN,    /* complete, reports written */
-	METRICS_FAILED      /* complete but the reports could not be written */
+	METRICS_FAILED,     /* complete but the reports could not be written */
+	METRICS_HELD,       /* complete, held by a guard: nothing published */
+	METRICS_ALREADY     /* complete, the same file as a published run */
 };
 
 /* A new run is followed (its counters start from zero). */
@@ -32,7 +34,12 @@ void metrics_state(enum metrics_state state);
  * of report files written. */
 void metrics_written(const struct collect *c, size_t reports);
 
-/* The Prometheus text exposition of every counter. Free with free(). */
-char *metrics_render(size_t *len);
+/* What the followed run became: "published", "held", "already" or
+ * "failed" (the run history's status). */
+void metrics_verdict(const char *status);
+
+/* The Prometheus text exposition of every counter, with degraded ("" when
+ * all is well: health_check()). Free with free(). */
+char *metrics_render(const char *degraded, size_t *len);
 
 #endif

@@ -1,36 +1,66 @@
-/* Puts a run's outputs in place atomically: everything is written into a
- * staging folder inside the output folder, then renamed into place, so a
- * reader sees the previous run's reports or the new ones, never half. */
+/* A complete run published in one step, or not at all (issue 14).
+ *
+ * The output folder DIR holds generations of published files and a symbolic
+ * link to the current one; the names readers use point through it:
+ *
+ *   DIR/.published/<n>/     reports/, attached/, integrated.csv, summary.json,
+ *                           entry.json (its run history entry), and until
+ *                           the publication is done, attachments (journal.h)
+ *   DIR/current          -> .published/<n>
+ *   DIR/reports          -> current/reports       (and attached,
+ *   DIR/integrated.csv   -> current/integrated.csv  summary.json alike)
+ *   DIR/runs.json           the run history (lib/history.h)
+ *
+ * A publication: the generation is written as .published/<n>.tmp-<pid>,
+ * synced, and renamed to .published/<n> (from then on the run *will* be
+ * published); the dispositifs are attached in Redis from its journal; the
+ * link current is replaced by one to <n> (one rename: a reader sees the
+ * whole previous run or the whole new one); the history entry is appended;
+ * the older generations go. A reporter that dies midway finishes the
+ * publication at its next start (publish_recover): attaching again gives
+ * the same Redis, and each later step checks whether it was done. Only one
+ * reporter publishes into a DIR. */
 #ifndef AIJ_REPORTER_PUBLISH_H
 #define AIJ_REPORTER_PUBLISH_H
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 struct collect;
 struct referential;
 
-/* Creates dir (with its parents) and an empty staging folder inside it,
- * dir/.tmp-<pid>, holding an empty reports/ folder; its path goes to stage.
- * Returns 0 or -1 (errstr). */
-int publish_begin(const char *dir, char *stage, size_t stage_size,
-		  char *errstr, size_t errstr_size);
+#define PUBLISH_PENDING (-2)
 
-/* Moves stage/reports, stage/integrated.csv and stage/summary.json into
- * dir, replacing the previous ones (the reports folder is swapped whole,
- * summary.json last), then removes stage with the previous reports.
- * Returns 0 or -1 (errstr). */
-int publish_commit(const char *dir, const char *stage,
-		   char *errstr, size_t errstr_size);
+/* Creates dir and its parents (mkdir -p). Returns 0 or -1 (errstr). */
+int publish_mkdirs(const char *dir, char *errstr, size_t errstr_size);
 
-/* Removes stage and everything in it; NULL or "" is fine. */
-void publish_abort(const char *stage);
+/* Writes the files of the complete run c (finished by collect_finish())
+ * into the existing empty folder dir: reports/ (SPEC §5-6), attached/,
+ * integrated.csv and summary.json (SPEC §7), and when journal is not NULL
+ * the attachments to make there. n_reports (may be NULL) receives the
+ * number of reports written. Returns 0 or -1 (errstr). */
+int publish_files(const char *dir, const struct collect *c,
+		  const struct referential *ref, const char *journal,
+		  size_t *n_reports, char *errstr, size_t errstr_size);
 
-/* Writes every output of the complete run c into dir, atomically: finishes
- * c (collect_finish), writes the reports (SPEC §5-6), integrated.csv and
- * summary.json into a staging folder, then publish_commit(). n_reports (may
- * be NULL) receives the number of reports written. Returns 0, or -1
- * (errstr) with dir left as it was. */
-int publish_run(const char *dir, struct collect *c, const struct referential *ref,
-		size_t *n_reports, char *errstr, size_t errstr_size);
+/* Finishes c (collect_finish()) and publishes it into out (created if
+ * needed) as above, with redis ("HOST:PORT") for the attachments, retried
+ * for up to retry_s seconds while Redis does not answer. entry is the
+ * run's history entry (history_entry_json()); its "dossiers" is filled
+ * with the size of the index in use. n_reports as publish_files(). Any
+ * publication left unfinished in out is finished first. Returns 0; -1
+ * (errstr) when nothing was published (out unchanged); PUBLISH_PENDING
+ * (errstr) when the publication is committed but could not be finished
+ * (Redis): the next publish_recover() finishes it. */
+int publish_run(const char *out, struct collect *c, const struct referential *ref,
+		const char *redis, int retry_s, json_t *entry, size_t *n_reports,
+		char *errstr, size_t errstr_size);
+
+/* Finishes a publication a reporter left midway in out (there may be
+ * none), and removes what a dead reporter left half written. Returns 0
+ * (logging what it did), or -1 (errstr) when one is left to finish. */
+int publish_recover(const char *out, const char *redis, int retry_s,
+		    char *errstr, size_t errstr_size);
 
 #endif

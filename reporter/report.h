@@ -4,6 +4,7 @@
 #define AIJ_REPORTER_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "collect.h"
@@ -26,11 +27,17 @@ int report_write_all(const char *dir, const struct collect *c,
 		     const struct referential *ref, struct report_count **counts,
 		     size_t *n_counts, char *errstr, size_t errstr_size);
 
-/* Writes path: "line;dossier_id;step", then one row per integrated line of c
- * (finished) in line order, LF line ends, streamed from c's temporary file.
- * Returns 0 or -1 (errstr; path is then incomplete: not to publish). */
-int report_write_integrated(const char *path, const struct collect *c,
-			    char *errstr, size_t errstr_size);
+#define REPORT_INTEGRATED_HEADER "line;dossier_id;step"
+
+/* Appends the row of an integrated line to integrated.csv (SPEC §7, LF
+ * line ends); a write error shows at report_close(). */
+void report_integrated_row(FILE *f, const struct collect_integrated *in);
+
+/* Writes v in decimal into out, NUL-terminated; returns its length. */
+size_t report_u64(char out[24], uint64_t v);
+
+/* Whether an ML code can be a file name: it must stay inside the folder. */
+int report_name_ok(const char *ml_code);
 
 /* Flushes and closes f, written to path; returns 0 or -1 (errstr).
  * Closes f in every case. */

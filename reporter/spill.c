@@ -15,21 +15,21 @@
  * merged when the run is written. Memory: one chunk, then one read buffer a
  * run (64k lines a chunk: ~3 MiB, and 16 runs for a million lines). */
 #define SPILL_CHUNK_ROWS 65536
-/* Nothing bounds a dossier id's length: a chunk is written out at this too. */
+/* Nothing bounds a line's blob: a chunk is written out at this too. */
 #define SPILL_CHUNK_BYTES ((size_t)4 << 20)
 #define SPILL_WRITE_BUF ((size_t)64 << 10)
 /* The merge's read buffers, all runs together, and per run. */
 #define SPILL_READ_BUDGET ((size_t)4 << 20)
 #define SPILL_READ_MIN ((size_t)4 << 10)
 #define SPILL_READ_MAX ((size_t)64 << 10)
-/* A row in the file: line, seq (u64), step, length of the dossier id with
- * its NUL (u32), then the id and its NUL; native byte order (the file lives
- * as long as the process). */
+/* A row in the file: line, seq (u64), step, length of the blob (u32), then
+ * the blob; native byte order (the file lives as long as the process). */
 #define SPILL_HEAD 24
 
 struct spill_row {
 	uint64_t line, seq;
-	size_t off;      /* dossier id in ids */
+	size_t off;      /* the blob in blobs */
+	uint32_t len;
 	uint32_t step;
 };
 
@@ -43,8 +43,8 @@ struct spill {
 	size_t chunk_rows;
 	struct spill_row *rows; /* the chunk not written yet */
 	size_t n_rows, cap_rows;
-	char *ids;
-	size_t ids_len, ids_cap;
+	char *blobs;
+	size_t blobs_len, blobs_cap;
 	char *wbuf;           /* SPILL_WRITE_BUF bytes */
 	size_t wlen;
 	off_t file_len;
@@ -62,7 +62,7 @@ void spill_free(struct spill *s)
 		close(s->fd);
 	free(s->dir);
 	free(s->rows);
-	free(s->ids);
+	free(s->blobs);
 	free(s->wbuf);
 	free(s->runs);
 	free(s);
@@ -186,15 +186,13 @@ static int spill_write_chunk(struct spill *s, char *errstr,
 	off_t start = s->file_len;
 	for (size_t i = 0; i < s->n_rows; i++) {
 		const struct spill_row *r = &s->rows[i];
-		const char *id = s->ids + r->off;
-		uint32_t len = (uint32_t)strlen(id) + 1;
 		char head[SPILL_HEAD];
 		memcpy(head, &r->line, 8);
 		memcpy(head + 8, &r->seq, 8);
 		memcpy(head + 16, &r->step, 4);
-		memcpy(head + 20, &len, 4);
+		memcpy(head + 20, &r->len, 4);
 		if (spill_write(s, head, sizeof(head), errstr, errstr_size) ||
-		    spill_write(s, id, len, errstr, errstr_size))
+		    spill_write(s, s->blobs + r->off, r->len, errstr, errstr_size))
 			return -1;
 	}
 	if (spill_flush(s, errstr, errstr_size))
@@ -203,16 +201,15 @@ static int spill_write_chunk(struct spill *s, char *errstr,
 	s->runs[s->n_runs].end = s->file_len;
 	s->n_runs++;
 	s->n_rows = 0;
-	s->ids_len = 0;
+	s->blobs_len = 0;
 	return 0;
 }
 
 int spill_add(struct spill *s, uint64_t line, uint64_t seq, uint32_t step,
-	      const char *id, char *errstr, size_t errstr_size)
+	      const void *blob, size_t len, char *errstr, size_t errstr_size)
 {
-	size_t len = strlen(id) + 1;
 	if (len > UINT32_MAX / 2) {
-		snprintf(errstr, errstr_size, "dossier id of line %llu too long (%zu bytes)",
+		snprintf(errstr, errstr_size, "outcome of line %llu too long (%zu bytes)",
 			 (unsigned long long)line, len);
 		return -1;
 	}
@@ -221,20 +218,22 @@ int spill_add(struct spill *s, uint64_t line, uint64_t seq, uint32_t step,
 	if (!rows)
 		goto oom;
 	s->rows = rows;
-	char *ids = array_grow(s->ids, &s->ids_cap, s->ids_len + len, 1, 65536);
-	if (!ids)
+	char *blobs = array_grow(s->blobs, &s->blobs_cap, s->blobs_len + len + 1, 1, 65536);
+	if (!blobs)
 		goto oom;
-	s->ids = ids;
+	s->blobs = blobs;
 	struct spill_row *r = &s->rows[s->n_rows++];
 	r->line = line;
 	r->seq = seq;
 	r->step = step;
-	r->off = s->ids_len;
-	memcpy(s->ids + s->ids_len, id, len);
-	s->ids_len += len;
+	r->off = s->blobs_len;
+	r->len = (uint32_t)len;
+	if (len)
+		memcpy(s->blobs + s->blobs_len, blob, len);
+	s->blobs_len += len;
 	s->count++;
 	s->by_step[step >= 1 && step <= 3 ? step : 0]++;
-	if (s->n_rows >= s->chunk_rows || s->ids_len >= SPILL_CHUNK_BYTES)
+	if (s->n_rows >= s->chunk_rows || s->blobs_len >= SPILL_CHUNK_BYTES)
 		return spill_write_chunk(s, errstr, errstr_size);
 	return 0;
 oom:
@@ -313,17 +312,14 @@ static int spill_reader_next(const struct spill *s, struct spill_reader *r,
 	memcpy(&r->row.seq, head + 8, 8);
 	memcpy(&r->row.step, head + 16, 4);
 	memcpy(&len, head + 20, 4);
-	if (len == 0 || len > UINT32_MAX / 2) {
+	if (len > UINT32_MAX / 2) {
 		spill_read_error(s, "a row is damaged", errstr, errstr_size);
 		return -1;
 	}
 	if (spill_reader_fill(s, r, SPILL_HEAD + (size_t)len, errstr, errstr_size))
 		return -1;
-	r->row.dossier = r->buf + r->pos + SPILL_HEAD;
-	if (r->row.dossier[len - 1] != '\0') {
-		spill_read_error(s, "a row is damaged", errstr, errstr_size);
-		return -1;
-	}
+	r->row.blob = r->buf + r->pos + SPILL_HEAD;
+	r->row.blob_len = len;
 	r->pos += SPILL_HEAD + (size_t)len;
 	return 1;
 }

@@ -2,7 +2,8 @@
  * national week has about a million integrated lines and the reporter's
  * memory must grow with the failures only: the lines are sorted in memory a
  * chunk at a time, appended as runs to an unlinked temporary file, and read
- * back merged in (line, seq) order. */
+ * back merged in (line, seq) order. Each line carries an opaque blob (the
+ * collector puts the dossier, its ML and the dispositif's fields there). */
 #ifndef AIJ_REPORTER_SPILL_H
 #define AIJ_REPORTER_SPILL_H
 
@@ -16,7 +17,8 @@ struct spill_line {
 	uint64_t line;
 	uint64_t seq;
 	uint32_t step;
-	const char *dossier; /* owned by the walk, valid during the call */
+	const char *blob;    /* owned by the walk, valid during the call */
+	size_t blob_len;
 };
 
 /* A spill whose temporary file is created (and unlinked) at once in dir
@@ -28,10 +30,11 @@ struct spill *spill_open(const char *dir, size_t chunk_rows,
 /* Closes the temporary file (its space back) and frees s. NULL is fine. */
 void spill_free(struct spill *s);
 
-/* Takes one integrated line (dossier copied); a full chunk is written out.
- * Returns 0 or -1 (errstr: out of memory, the file cannot be written). */
+/* Takes one integrated line (blob_len bytes of blob copied); a full chunk
+ * is written out. Returns 0 or -1 (errstr: out of memory, the file cannot
+ * be written). */
 int spill_add(struct spill *s, uint64_t line, uint64_t seq, uint32_t step,
-	      const char *dossier, char *errstr, size_t errstr_size);
+	      const void *blob, size_t blob_len, char *errstr, size_t errstr_size);
 
 /* Writes the lines still in memory as a last run; call before spill_walk()
  * (again is harmless, more spill_add() may follow). Returns 0 or -1

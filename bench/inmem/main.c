@@ -453,7 +453,9 @@ static void inmem_keys_guess(int fd, off_t file_size, size_t guess[K_COUNT])
  * computed, waiting for its batch to be added. */
 struct inmem_row {
 	char id[INDEX_ID_MAX];
+	char ml[INDEX_ML_MAX];
 	size_t id_len, nom_len;       /* N(nom) is key[K_IDENT][0..nom_len) */
+	size_t ml_len;
 	size_t len[K_COUNT];          /* 0: no key (an empty numéro PE) */
 	uint32_t tag[K_COUNT];
 	char key[K_COUNT][1024];
@@ -467,10 +469,13 @@ static int inmem_row_prepare(const struct inmem *m, char *f[D_COLS],
 	long days;
 	if (!*f[D_ID] || fl[D_ID] >= INDEX_ID_MAX || memchr(f[D_ID], '\t', fl[D_ID]) ||
 	    date_parse(f[D_DATE], &days) != 0 || fl[D_NOM] >= 512 ||
+	    fl[D_ML] >= INDEX_ML_MAX ||
 	    fl[D_NOM] + fl[D_PRENOM] + fl[D_DATE] + 3 > sizeof(r->key[K_IDENT]))
 		return 0;
 	memcpy(r->id, f[D_ID], fl[D_ID] + 1);
 	r->id_len = fl[D_ID];
+	memcpy(r->ml, f[D_ML], fl[D_ML] + 1);
+	r->ml_len = fl[D_ML];
 	/* The step-3 key starts with N(nom) (N() has no '|'), the name steps 1
 	 * and 2 compare: the name is normalised once. */
 	char *ident = r->key[K_IDENT];
@@ -492,7 +497,8 @@ static int inmem_row_prepare(const struct inmem *m, char *f[D_COLS],
 static int inmem_row_add(struct inmem *m, const struct inmem_row *r)
 {
 	struct inmem_table *t[K_COUNT] = { &m->pe1, &m->pe2, &m->ident };
-	size_t rec_size = r->id_len + 1 + r->nom_len + 1;
+	/* The dossier: "<id>\0<N(nom)>\0<ml>\0". */
+	size_t rec_size = r->id_len + 1 + r->nom_len + 1 + r->ml_len + 1;
 	uint32_t d = 0;
 	/* pe1 first: the entry most look-ups find lands just before its
 	 * dossier. */
@@ -506,6 +512,7 @@ static int inmem_row_add(struct inmem *m, const struct inmem_row *r)
 	memcpy(rec, r->id, r->id_len + 1);
 	memcpy(rec + r->id_len + 1, r->key[K_IDENT], r->nom_len);
 	rec[r->id_len + 1 + r->nom_len] = '\0';
+	memcpy(rec + r->id_len + 1 + r->nom_len + 1, r->ml, r->ml_len + 1);
 	return 0;
 }
 
@@ -689,6 +696,8 @@ static void inmem_cascade(const struct inmem *m, const struct inmem_wline *w,
 	return;
 integrated:
 	integ->dossier_id = (char *)id;
+	id += strlen(id) + 1; /* then N(nom), then the ML */
+	integ->ml_code = (char *)id + strlen(id) + 1;
 	o->result_case = AIJ__OUTCOME__RESULT_INTEGRATED;
 	o->integrated = integ;
 }
@@ -719,10 +728,8 @@ static int inmem_wline_collect(const struct inmem *m, const struct inmem_wline *
 	} else {
 		inmem_cascade(m, w, &o, &integ, &failed, codes);
 	}
-	if (o.result_case == AIJ__OUTCOME__RESULT_FAILED) {
-		o.n_fields = kept;
-		o.fields = fields;
-	}
+	o.n_fields = kept;
+	o.fields = fields;
 	return collect_outcome(c, &o, errstr, errstr_size) < 0 ? -1 : 0;
 }
 
@@ -809,6 +816,21 @@ out:
 	return rc;
 }
 
+/* Writes the run's files into out, a new folder, as the reporter writes a
+ * published generation. */
+static int inmem_publish(const char *out, struct collect *c,
+			 const struct referential *ref, char *errstr, size_t errstr_size)
+{
+	if (collect_finish(c, errstr, errstr_size))
+		return -1;
+	if (mkdir(out, 0777) != 0) {
+		snprintf(errstr, errstr_size, "cannot create '%s' (it must not exist): %s",
+			 out, strerror(errno));
+		return -1;
+	}
+	return publish_files(out, c, ref, NULL, NULL, errstr, errstr_size);
+}
+
 static void inmem_free(struct inmem *m)
 {
 	inmem_table_release(&m->pe1);
@@ -833,7 +855,7 @@ int main(int argc, char **argv)
 		  "communes referential", &communes },
 		{ "motifs", "AIJ_MOTIFS", REF_DEFAULT_MOTIFS, "FILE",
 		  "exit reasons", &motifs },
-		{ "out", "AIJ_OUT", NULL, "DIR", "output folder (required)", &out },
+		{ "out", "AIJ_OUT", NULL, "DIR", "output folder, created (required)", &out },
 		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id", &run_id },
 		CONF_OPT_LOG_LEVEL(&log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
@@ -884,7 +906,7 @@ int main(int argc, char **argv)
 		 "%.2f s CPU)", nd, malformed, t1 - t0, (double)nd / (t1 - t0), c1 - c0);
 	struct collect c;
 	int code = 0;
-	if (collect_init(&c, run_id, NULL, errstr, sizeof(errstr)) < 0) {
+	if (collect_init(&c, run_id, NULL, NULL, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		collect_release(&c);
 		code = EXIT_RUNTIME;
@@ -896,7 +918,7 @@ int main(int argc, char **argv)
 		if (n < 0) {
 			log_error("%s", errstr);
 			code = EXIT_USAGE;
-		} else if (publish_run(out, &c, ref, NULL, errstr, sizeof(errstr)) < 0) {
+		} else if (inmem_publish(out, &c, ref, errstr, sizeof(errstr)) < 0) {
 			log_error("%s", errstr);
 			code = EXIT_RUNTIME;
 		} else {

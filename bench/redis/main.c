@@ -1,30 +1,32 @@
-/* aij-bench-redis: the week's Redis work alone, without Kafka (issue 6).
+/* aij-bench-redis: the week's Redis work alone, without Kafka (issues 6,
+ * 14, 17).
  *
- * The week is bounded by one redis-server thread (bench/RESULTS.md): this
- * program measures that floor. It reads the week's valid lines (lib/reader,
- * lib/record and the referential, as ingest and the matchers validate them),
- * sends them by batches against an index aij-indexer has loaded, and prints
- * how much of Redis's CPU (INFO cpu) and how many commands (INFO
- * commandstats) the look-ups and the attachments took:
- *   --mode script    the product's own path: index_resolve_send()/recv(),
- *                    one EVALSHA a batch, as a matcher sends it;
- *   --mode commands  the same cascade and attachments as plain pipelined
- *                    commands, no Lua: one HGET per step tried, one HMGET of
- *                    the owners and one HSET of the moved owners a batch,
- *                    HDEL + HSET per record. Five round trips a batch and no
- *                    atomicity, so not a design the product could use as
- *                    is (a reload or a second matcher could interleave):
- *                    it answers "what would Redis cost without Lua?".
- * Both count the records integrated at each step, so a run can check that
- * the two agree. Run each mode against a fresh Redis with the index just
- * loaded (bench/redis-floor does): both write the dispositifs. */
+ * It reads the week's valid lines (lib/reader, lib/record and the
+ * referential, as ingest and the matchers validate them), sends them by
+ * batches against an index aij-indexer has loaded, then attaches the
+ * integrated ones as the reporter does when it publishes the run, and
+ * prints how much of Redis's CPU (INFO cpu) and how many commands (INFO
+ * commandstats) each phase took:
+ *   look-ups, --mode script    the product's own path: index_resolve_send()/
+ *                              recv(), one read-only EVALSHA a batch, as a
+ *                              matcher sends it;
+ *   look-ups, --mode commands  the same cascade as plain pipelined HGETs, no
+ *                              Lua: three round trips a batch and no
+ *                              atomicity against a reload, so not a design
+ *                              the product could use as is: it answers "what
+ *                              would Redis cost without Lua?";
+ *   attachments                index_attach(), the reporter's publication
+ *                              path (pipelined HMGET, HDEL, HSET), the same
+ *                              in both modes.
+ * Both modes count the records integrated at each step, so a run can check
+ * that the two agree. Run each mode against a fresh Redis with the index
+ * just loaded (bench/redis-floor does). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <hiredis/hiredis.h>
-#include <uthash.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -39,27 +41,25 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE   2
 
-#define BENCH_OWNER_CHUNK 1000 /* moved owners a HSET, as the script does */
-
-/* One valid line's look-up inputs (q points into buf and dispositif). */
+/* One valid line's look-up inputs (q points into buf), and what it
+ * attaches when integrated. */
 struct bench_item {
 	struct index_query q;
 	char *buf;
-	char *dispositif;
+	const char *identity;   /* in buf */
+	char *dispositif;       /* dispositif_encode(): free() */
 	int code1;              /* commands mode: step 1's or step 2's code */
 	struct index_result res;
 };
 
-struct bench_counts {
-	uint64_t records, rejected, step[4], failed;
+/* The integrated lines' attachments, kept for the second phase. */
+struct bench_attachments {
+	struct index_attachment *a;
+	size_t n, cap;
 };
 
-/* An owner seen in the batch (commands mode), by dispositif identity. */
-struct bench_owner {
-	const char *identity;   /* the item's */
-	char dossier[INDEX_ID_MAX];
-	int known;
-	UT_hash_handle hh;
+struct bench_counts {
+	uint64_t records, rejected, step[4], failed;
 };
 
 /* Redis's CPU so far (user + system), in seconds, or -1 with errstr. */
@@ -100,7 +100,8 @@ static int bench_item_prepare(struct bench_item *it, const struct record_fields 
 			ident_size);
 	snprintf(identity, identity_size, "%s;%s;%s", v[FIELD_SIGMA], v[FIELD_TYPE],
 		 v[FIELD_DATE_DEBUT]);
-	it->q = (struct index_query){ pe, nom, ident, identity, it->dispositif };
+	it->q = (struct index_query){ pe, nom, ident };
+	it->identity = identity;
 	return 0;
 }
 
@@ -154,7 +155,8 @@ static void bench_append_hget(redisContext *rc, const struct bench_index *ix,
 	redisAppendCommand(rc, "HGET %s %s", key, field);
 }
 
-/* Steps 1 and 2 as the script reads a pe value: the code, 0 with dossier. */
+/* Steps 1 and 2 as the script reads a pe value ("<id>\t<N(nom)>\t<ml>"):
+ * the code, 0 with dossier. */
 static int bench_by_pe(const redisReply *v, const char *nom, char *dossier)
 {
 	if (v->type != REDIS_REPLY_STRING)
@@ -162,7 +164,9 @@ static int bench_by_pe(const redisReply *v, const char *nom, char *dossier)
 	const char *tab = memchr(v->str, '\t', v->len);
 	if (!tab || tab == v->str)
 		return CODE_PE_SEVERAL;
-	if (strcmp(tab + 1, nom) != 0)
+	const char *name = tab + 1, *end = memchr(name, '\t', v->len - (size_t)(name - v->str));
+	size_t name_len = end ? (size_t)(end - name) : v->len - (size_t)(name - v->str);
+	if (name_len != strlen(nom) || memcmp(name, nom, name_len) != 0)
 		return CODE_NAME_DIFFERS;
 	size_t len = (size_t)(tab - v->str);
 	if (len >= INDEX_ID_MAX)
@@ -172,122 +176,63 @@ static int bench_by_pe(const redisReply *v, const char *nom, char *dossier)
 	return 0;
 }
 
+/* Step 3 as the script reads an ident value ("<id>\t<ml>"). */
 static void bench_step3(const redisReply *v, struct index_result *res)
 {
-	if (v->type != REDIS_REPLY_STRING)
+	if (v->type != REDIS_REPLY_STRING) {
 		res->codes[res->ncodes++] = CODE_NOT_FOUND;
-	else if (v->str[0] == '\t')
+	} else if (v->str[0] == '\t') {
 		res->codes[res->ncodes++] = CODE_IDENTITY_SEVERAL;
-	else {
+	} else {
 		res->step = 3;
-		snprintf(res->dossier_id, sizeof(res->dossier_id), "%s", v->str);
+		snprintf(res->dossier_id, sizeof(res->dossier_id), "%.*s",
+			 (int)strcspn(v->str, "\t"), v->str);
 	}
 }
 
-/* The attachments of an answered batch, as the script makes them. */
-static int bench_attach(redisContext *rc, struct bench_item *items, size_t n,
-			char *errstr, size_t errstr_size)
+/* Keeps the attachments of a batch's integrated items (their strings
+ * copied) for the second phase. 0, or -1 when out of memory. */
+static int bench_keep(struct bench_attachments *all, const struct bench_item *items,
+		      size_t n)
 {
-	struct bench_owner *table = NULL, *slots = calloc(n, sizeof(*slots));
-	size_t max_args = 2 + (n > 2 * BENCH_OWNER_CHUNK ? n : 2 * BENCH_OWNER_CHUNK);
-	const char **argv = malloc(max_args * sizeof(*argv));
-	size_t *lens = malloc(max_args * sizeof(*lens));
-	redisReply *owners = NULL;
-	size_t sent = 0, nargs = 2, k = 0;
-	int rc_ = -1;
-	if (!slots || !argv || !lens) {
-		snprintf(errstr, errstr_size, "out of memory");
-		goto out;
-	}
-	/* The owners of the integrated records, one HMGET (the script's). */
-	argv[0] = "HMGET";
-	argv[1] = INDEX_KEY_OWNER;
-	for (size_t i = 0; i < n; i++)
-		if (items[i].res.step)
-			argv[nargs++] = items[i].q.identity;
-	if (nargs == 2) {
-		rc_ = 0;
-		goto out;
-	}
-	for (size_t a = 0; a < nargs; a++)
-		lens[a] = strlen(argv[a]);
-	redisAppendCommandArgv(rc, (int)nargs, argv, lens);
-	if (!(owners = index_reply(rc, errstr, errstr_size)))
-		goto out;
-	if (owners->type != REDIS_REPLY_ARRAY || owners->elements != nargs - 2) {
-		snprintf(errstr, errstr_size, "redis: HMGET of %zu owners: unexpected reply",
-			 nargs - 2);
-		goto out;
-	}
-	nargs = 2;
-	argv[0] = "HSET";
-	argv[1] = INDEX_KEY_OWNER;
 	for (size_t i = 0; i < n; i++) {
-		struct bench_item *it = &items[i];
-		if (!it->res.step)
+		if (!items[i].res.step)
 			continue;
-		struct bench_owner *o;
-		HASH_FIND_STR(table, it->q.identity, o);
-		if (!o) {
-			o = &slots[i];
-			o->identity = it->q.identity;
-			const redisReply *e = owners->element[k];
-			if ((o->known = e->type == REDIS_REPLY_STRING))
-				snprintf(o->dossier, sizeof(o->dossier), "%s", e->str);
-			HASH_ADD_KEYPTR(hh, table, o->identity, strlen(o->identity), o);
+		if (all->n == all->cap) {
+			size_t cap = all->cap ? 2 * all->cap : 65536;
+			struct index_attachment *a = realloc(all->a, cap * sizeof(*a));
+			if (!a)
+				return -1;
+			all->a = a;
+			all->cap = cap;
 		}
-		k++;
-		const char *dossier = it->res.dossier_id;
-		int moved = !o->known || strcmp(o->dossier, dossier) != 0;
-		if (o->known && moved) {
-			redisAppendCommand(rc, "HDEL %s%s %s", INDEX_KEY_DISPOSITIFS,
-					   o->dossier, it->q.identity);
-			sent++;
+		struct index_attachment *a = &all->a[all->n];
+		a->dossier_id = strdup(items[i].res.dossier_id);
+		a->identity = strdup(items[i].identity);
+		a->dispositif = strdup(items[i].dispositif);
+		if (!a->dossier_id || !a->identity || !a->dispositif) {
+			free((char *)a->dossier_id);
+			free((char *)a->identity);
+			free((char *)a->dispositif);
+			return -1;
 		}
-		redisAppendCommand(rc, "HSET %s%s %s %s", INDEX_KEY_DISPOSITIFS, dossier,
-				   it->q.identity, it->dispositif);
-		sent++;
-		if (moved) {
-			o->known = 1;
-			snprintf(o->dossier, sizeof(o->dossier), "%s", dossier);
-			argv[nargs++] = it->q.identity;
-			argv[nargs++] = it->res.dossier_id;
-		}
-		if (nargs == 2 + 2 * BENCH_OWNER_CHUNK) {
-			for (size_t a = 0; a < nargs; a++)
-				lens[a] = strlen(argv[a]);
-			redisAppendCommandArgv(rc, (int)nargs, argv, lens);
-			sent++;
-			nargs = 2;
-		}
+		all->n++;
 	}
-	if (nargs > 2) {
-		for (size_t a = 0; a < nargs; a++)
-			lens[a] = strlen(argv[a]);
-		redisAppendCommandArgv(rc, (int)nargs, argv, lens);
-		sent++;
+	return 0;
+}
+
+static void bench_attachments_release(struct bench_attachments *all)
+{
+	for (size_t i = 0; i < all->n; i++) {
+		free((char *)all->a[i].dossier_id);
+		free((char *)all->a[i].identity);
+		free((char *)all->a[i].dispositif);
 	}
-	rc_ = 0;
-	for (size_t j = 0; j < sent; j++) {
-		redisReply *r = index_reply(rc, errstr, errstr_size);
-		if (!r) {
-			rc_ = -1;
-			break;
-		}
-		freeReplyObject(r);
-	}
-out:
-	HASH_CLEAR(hh, table);
-	if (owners)
-		freeReplyObject(owners);
-	free(slots);
-	free(argv);
-	free(lens);
-	return rc_;
+	free(all->a);
 }
 
 /* One batch as plain commands: step 1 (or 3 without P), then
- * step 2, then step 3, then the owners and the attachments. */
+ * step 2, then step 3. */
 static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 				struct bench_item *items, size_t n,
 				char *errstr, size_t errstr_size)
@@ -348,7 +293,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 		bench_step3(v, &items[i].res);
 		freeReplyObject(v);
 	}
-	return bench_attach(rc, items, n, errstr, errstr_size);
+	return 0;
 }
 
 /* One batch through the product's script. */
@@ -439,9 +384,9 @@ int main(int argc, char **argv)
 	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
 	if (rc == 1) {
 		conf_usage(stdout, "aij-bench-redis",
-			   "Replays the week's look-ups and attachments against a loaded "
-			   "index, without Kafka,\nand prints the Redis CPU and commands "
-			   "they took (key=value lines).", opts);
+			   "Replays the week's look-ups, then its attachments, against a "
+			   "loaded index, without\nKafka, and prints the Redis CPU and "
+			   "commands each took (key=value lines).", opts);
 		return 0;
 	}
 	if (rc == 0 && log_level_set_name(log_level, errstr, sizeof(errstr)))
@@ -483,6 +428,7 @@ int main(int argc, char **argv)
 	struct bench_item *items = calloc((size_t)batch, sizeof(*items));
 	struct bench_counts c;
 	memset(&c, 0, sizeof(c));
+	struct bench_attachments kept = { NULL, 0, 0 };
 	redisReply *reset = NULL;
 	double cpu0 = -1, t0 = clock_now_s();
 	int code = EXIT_RUNTIME;
@@ -530,8 +476,13 @@ int main(int argc, char **argv)
 			int brc = scripted ? bench_script_batch(rcx, items, n, errstr, sizeof(errstr))
 					   : bench_commands_batch(rcx, &ix, items, n, errstr,
 								  sizeof(errstr));
-			if (brc == 0)
+			if (brc == 0) {
 				bench_count(&c, items, n);
+				if (bench_keep(&kept, items, n) != 0) {
+					snprintf(errstr, sizeof(errstr), "out of memory");
+					brc = -1;
+				}
+			}
 			bench_items_release(items, n);
 			n = 0;
 			if (brc != 0)
@@ -547,21 +498,46 @@ int main(int argc, char **argv)
 	long long calls = bench_commandstats(rcx, errstr, sizeof(errstr));
 	if (calls < 0)
 		goto out;
+
+	/* Phase 2: the attachments, as the reporter publishes them. */
+	struct index_attach_stats astats = { 0, 0 };
+	if (!(reset = index_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")))
+		goto out;
+	freeReplyObject(reset);
+	reset = NULL;
+	double t1 = clock_now_s();
+	if (index_attach(rcx, kept.a, kept.n, &astats, errstr, sizeof(errstr)) != 0)
+		goto out;
+	double attach_wall = clock_now_s() - t1;
+	double cpu2 = bench_redis_cpu(rcx, errstr, sizeof(errstr));
+	if (cpu2 < 0)
+		goto out;
+	printf("phase=attach\n");
+	long long attach_calls = bench_commandstats(rcx, errstr, sizeof(errstr));
+	if (attach_calls < 0)
+		goto out;
+
 	uint64_t looked = c.records - c.rejected;
 	printf("mode=%s records=%llu looked_up=%llu integrated=%llu step1=%llu step2=%llu "
 	       "step3=%llu failed=%llu redis_cpu_s=%.3f us_per_record=%.2f "
-	       "commands_per_record=%.2f wall_s=%.3f\n", mode,
+	       "commands_per_record=%.2f wall_s=%.3f attached=%llu moved=%llu "
+	       "attach_cpu_s=%.3f attach_us_per_record=%.2f "
+	       "attach_commands_per_record=%.2f attach_wall_s=%.3f\n", mode,
 	       (unsigned long long)c.records, (unsigned long long)looked,
 	       (unsigned long long)(c.step[1] + c.step[2] + c.step[3]),
 	       (unsigned long long)c.step[1], (unsigned long long)c.step[2],
 	       (unsigned long long)c.step[3], (unsigned long long)c.failed, cpu1 - cpu0,
 	       looked ? (cpu1 - cpu0) * 1e6 / (double)looked : 0.0,
-	       looked ? (double)calls / (double)looked : 0.0, wall);
+	       looked ? (double)calls / (double)looked : 0.0, wall,
+	       (unsigned long long)astats.attached, (unsigned long long)astats.moved,
+	       cpu2 - cpu1, kept.n ? (cpu2 - cpu1) * 1e6 / (double)kept.n : 0.0,
+	       kept.n ? (double)attach_calls / (double)kept.n : 0.0, attach_wall);
 	code = 0;
 out:
 	if (code != 0)
 		log_error("%s", errstr);
 	free(items);
+	bench_attachments_release(&kept);
 	reader_close(rd);
 	redisFree(rcx);
 	referential_free(ref);

@@ -11,7 +11,9 @@ data/communes.json), e.g. after
 
 Output (default data/communes.csv next to this script's parent folder):
 header `code_insee;code_postal;nom_commune`, one row per distinct
-(INSEE code, postal code) pair, sorted by code then postal code, UTF-8, LF.
+(INSEE code, postal code) pair, and one row with an empty code_postal
+(`98411;;Îles Saint-Paul et Nouvelle-Amsterdam`) for a code that has no postal
+code at all; sorted by code then postal code, UTF-8, LF.
 
 What is kept (SPEC §2.2):
 - current communes (type commune-actuelle) and municipal arrondissements
@@ -22,8 +24,10 @@ What is kept (SPEC §2.2):
 Some codes are both a current commune and a commune déléguée (the chef-lieu of
 a commune nouvelle): the pairs are deduplicated and the row keeps the current
 commune's name (type priority: actuelle, arrondissement, déléguée, associée).
-A commune with no postal code at all (the five districts of the Terres
-australes et antarctiques françaises, uninhabited) is left out and counted.
+A code with no postal code at all (the five districts of the Terres australes
+et antarctiques françaises, uninhabited, have none in the source) is a known
+code all the same (SPEC §2.2): it is kept, with an empty postal code, and
+listed on stderr.
 
 The output depends only on the package's content: running it twice gives the
 same bytes. Python 3 standard library only.
@@ -53,11 +57,12 @@ def load(package_dir):
 
 
 def extract(communes):
-    """Returns ({(code, postcode): name}, stats)."""
+    """Returns ({(code, postcode): name}, stats, [codes without postal code]):
+    postcode is "" for a code that has no postal code."""
     current = {c["code"]: c for c in communes if c["type"] == "commune-actuelle"}
     pairs = {}   # (code, cp) -> (rank, name)
+    bare = {}    # code without postal code -> (rank, name)
     stats = {t: 0 for t in TYPE_RANK}
-    skipped = []
     for c in communes:
         kind = c["type"]
         if kind not in TYPE_RANK:
@@ -66,16 +71,23 @@ def extract(communes):
         if not postcodes and kind in ("commune-deleguee", "commune-associee"):
             parent = current.get(c.get("chefLieu", ""))
             postcodes = parent.get("codesPostaux") if parent else None
-        if not postcodes:
-            skipped.append(f'{c["code"]} {c["nom"]} ({kind})')
-            continue
         stats[kind] += 1
         rank = TYPE_RANK[kind]
+        if not postcodes:
+            if c["code"] not in bare or rank < bare[c["code"]][0]:
+                bare[c["code"]] = (rank, c["nom"])
+            continue
         for cp in postcodes:
             key = (c["code"], cp)
             if key not in pairs or rank < pairs[key][0]:
                 pairs[key] = (rank, c["nom"])
-    return {k: v[1] for k, v in pairs.items()}, stats, skipped
+    # A code that some entry gives postal codes to needs no empty row.
+    with_cp = {k[0] for k in pairs}
+    for code, v in bare.items():
+        if code not in with_cp:
+            pairs[(code, "")] = v
+    rows = {k: v[1] for k, v in pairs.items()}
+    return rows, stats, sorted(k[0] for k in rows if not k[1])
 
 
 def main():
@@ -87,7 +99,7 @@ def main():
 
     with open(os.path.join(args.package_dir, "package.json"), encoding="utf-8") as f:
         pkg = json.load(f)
-    pairs, stats, skipped = extract(load(args.package_dir))
+    pairs, stats, bare = extract(load(args.package_dir))
     for key, name in pairs.items():
         if any(";" in s or "\n" in s for s in (key[0], key[1], name)):
             sys.exit(f"unexpected separator in {key} {name!r}")
@@ -100,12 +112,13 @@ def main():
     os.replace(tmp, args.out)
 
     codes = {k[0] for k in pairs}
-    print(f'{pkg["name"]}@{pkg["version"]}: {len(pairs)} pairs, {len(codes)} INSEE codes, '
-          f'{len({k[1] for k in pairs})} postal codes -> {args.out}', file=sys.stderr)
+    print(f'{pkg["name"]}@{pkg["version"]}: {len(pairs)} rows, {len(codes)} INSEE codes '
+          f'({len(bare)} without postal code), {len({k[1] for k in pairs if k[1]})} postal codes '
+          f'-> {args.out}', file=sys.stderr)
     for kind, n in stats.items():
         print(f"  {kind}: {n} entries", file=sys.stderr)
-    for s in skipped:
-        print(f"  left out (no postal code): {s}", file=sys.stderr)
+    for code in bare:
+        print(f"  kept without postal code: {code} {pairs[(code, '')]}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -17,3 +17,26 @@ done
 for combo in "05/05/05" "02/05/04" "03/03/05"; do
 	grep -rqF ";$combo"$'\r' "$t/out/reports" || fail "no line with codes $combo"
 done
+
+# SPEC §2.2, §5: a code without postal code (the TAAF districts, 98411;;...
+# in communes.csv) is known, never 08: lines on each integrate, and the
+# failed ones are in the national report and no other.
+taaf=0
+for code in 98411 98412 98413 98414 98415; do
+	awk -F';' -v c="$code" '{ gsub(/[ \t]/, "", $7) } $7 == c { print NR }' \
+		"$t/week/week.csv" >"$t/lines-$code"
+	[ -s "$t/lines-$code" ] || fail "no line on $code in the week"
+	n=$(awk -F';' 'NR == FNR { want[$1] = 1; next } FNR > 1 && ($1 in want)' \
+		"$t/lines-$code" "$t/out/integrated.csv" | wc -l)
+	[ "$n" -gt 0 ] || fail "no line on $code integrated"
+	taaf=$((taaf + $(wc -l <"$t/lines-$code") - n))
+done
+[ "$taaf" -gt 0 ] || fail "no failed line on a code without postal code"
+row=$';9841[1-5];[0-9/]+\r$'
+in_reports=$(grep -lE "$row" "$t/out/reports/"*.csv | xargs -n 1 basename)
+[ "$in_reports" = "_national.csv" ] ||
+	fail "failed lines on 98411-98415 in: $(echo $in_reports) (want _national.csv alone)"
+n=$(grep -cE "$row" "$t/out/reports/_national.csv")
+[ "$n" -eq "$taaf" ] || fail "$n national rows on 98411-98415, $taaf failed lines"
+grep -qE $';9841[1-5];08\r$' "$t/out/reports/_national.csv" && fail "a line on 98411-98415 got code 08"
+true

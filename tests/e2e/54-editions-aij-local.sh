@@ -22,7 +22,7 @@ for _ in $(seq 600); do
 	sleep 0.1
 done
 grep -q '^editions: ' "$t/stdout" || { cat "$t/stderr" >&2; fail "aij-local --serve did not reach the serving stage"; }
-grep -q 'run 2026-W48 complete' "$t/stdout" || fail "no run summary on stdout: $(cat "$t/stdout")"
+grep -q 'run 2026-W48 published: ' "$t/stdout" || fail "no run summary on stdout: $(cat "$t/stdout")"
 kill -0 "$local_pid" 2>/dev/null || fail "aij-local exited after the run instead of serving"
 
 # The demo tokens of data/sample/users.md.

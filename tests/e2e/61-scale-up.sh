@@ -9,7 +9,7 @@ ops_run_id=2026-W20
 ops_setup 100000 61
 start_matcher matcher-1
 start_run $ops_run_id
-wait_integrated 8000
+wait_resolved 8000
 mid_run
 start_matcher matcher-2
 start_matcher matcher-3

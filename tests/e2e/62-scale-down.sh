@@ -11,7 +11,7 @@ ops_setup 100000 62
 for m in matcher-1 matcher-2 matcher-3; do start_matcher "$m"; done
 start_run $ops_run_id
 wait_assigned matcher-1 matcher-2 matcher-3
-wait_integrated 15000
+wait_resolved 15000
 mid_run
 stop_matcher matcher-2
 stop_matcher matcher-3

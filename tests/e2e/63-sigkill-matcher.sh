@@ -10,7 +10,7 @@ ops_run_id=2026-W22
 ops_setup 100000 63
 for m in matcher-1 matcher-2; do start_matcher "$m"; done
 start_run $ops_run_id
-wait_integrated 10000
+wait_resolved 10000
 mid_run
 kill -KILL "${matcher_pid[matcher-2]}"
 wait "${matcher_pid[matcher-2]}" 2>/dev/null || true

@@ -53,7 +53,8 @@ for i in 1 2; do
 	e2e_pids+=($!)
 done
 "$AIJ_BIN/aij-reporter" --follow --brokers "$brokers" --out "$t/out" \
-	--coverage "$t/week/coverage.csv" --stall-timeout 60 >"$t/reporter.log" 2>&1 &
+	--coverage "$t/week/coverage.csv" --redis "$redis_addr" --stall-timeout 60 \
+	>"$t/reporter.log" 2>&1 &
 reporter_pid=$!
 e2e_pids+=($!)
 

@@ -36,7 +36,7 @@ vg_check indexer "$rc"
 "${vg[@]}" --log-file="$t/logs/vg-matcher.%p" "$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" 2>"$t/logs/matcher.log" &
 matcher_pids+=($!)
 "${vg[@]}" --log-file="$t/logs/vg-reporter.%p" "$AIJ_BIN/aij-reporter" --once --brokers "$brokers" --run-id VG79 --out "$t/out" \
-	--coverage $week/coverage.csv --stall-timeout 120 2>"$t/logs/reporter.log" &
+	--coverage $week/coverage.csv --redis "$redis_addr" --stall-timeout 120 2>"$t/logs/reporter.log" &
 reporter_pid=$!
 
 rc=0

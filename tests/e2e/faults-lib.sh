@@ -50,17 +50,20 @@ start_matchers() {
 # the background; reporter_pid.
 start_reporter() {
 	"$AIJ_BIN/aij-reporter" --once --brokers "$brokers" --run-id "$2" --out "$3" \
-		--coverage "$1/coverage.csv" --stall-timeout "${4:-60}" \
+		--coverage "$1/coverage.csv" --redis "$redis_addr" --stall-timeout "${4:-60}" \
 		2>"$t/logs/reporter-$2.log" &
 	reporter_pid=$!
 	e2e_pids+=($!)
 }
 
-# run_ingest WEEKDIR RUN_ID: aij-ingest in the foreground; its exit code in ingest_rc.
+# run_ingest WEEKDIR RUN_ID [OPTIONS]: aij-ingest in the foreground; its exit
+# code in ingest_rc.
 run_ingest() {
+	local dir=$1 id=$2
+	shift 2
 	ingest_rc=0
-	"$AIJ_BIN/aij-ingest" --file "$1/week.csv" --brokers "$brokers" --run-id "$2" \
-		2>"$t/logs/ingest-$2.log" || ingest_rc=$?
+	"$AIJ_BIN/aij-ingest" --file "$dir/week.csv" --brokers "$brokers" --run-id "$id" "$@" \
+		2>"$t/logs/ingest-$id.log" || ingest_rc=$?
 }
 
 # wait_reporter: waits (at most 120 s) for the reporter; its exit code in reporter_rc.

@@ -29,6 +29,10 @@ at step 1). The crafted part holds:
   commune that no zone covers (national report), a commune déléguée and an
   associée (their parent's postal codes), municipal arrondissements, lines
   01 and 08 (national), a 07 line with an unknown INSEE code (national);
+- the codes of communes.csv without postal code (`98411;;...`, the TAAF
+  districts 98411-98415): known codes, so a line on each integrates (steps
+  1, 2, 3), and one failing at the cascade (05/05/05) and one with code 09
+  go to the national report only;
 - the same dispositif (identifiant_sigma, type, date_debut) sent twice;
 - blank lines and a line of spaces (skipped but counted in line numbers).
 With --encoding cp1252 the names that Windows-1252 cannot hold are left out.
@@ -106,7 +110,9 @@ FIRSTNAME_VARIANTS = [
 # postal codes apply) and municipal arrondissements.
 DELEGUEES = ["14002", "14011", "14051"]
 ARRONDISSEMENTS = ["75101", "75116", "69381", "13201"]
-UNKNOWN_INSEE = ["99999", "98411", "75000"]
+# Not commune codes: 99134 is a foreign country's code (INSEE 99xxx), 75000
+# a postal code. (98411, a TAAF district, is a known code without postal code.)
+UNKNOWN_INSEE = ["99999", "99134", "75000"]
 
 
 def fail(msg):
@@ -140,9 +146,11 @@ def read_rows(path, header):
 
 class Ref:
     def __init__(self, communes, motifs, coverage):
-        self.cps = {}
+        self.cps = {}   # code -> postal codes; [] for a code without (98411;;...)
         for code, cp, _name in read_rows(communes, "code_insee;code_postal;nom_commune"):
-            self.cps.setdefault(code, []).append(cp)
+            cps = self.cps.setdefault(code, [])
+            if cp:
+                cps.append(cp)
         self.motifs = sorted(r[0] for r in read_rows(motifs, "code;libelle"))
         self.mls_of_cp = {}
         for ml, _name, cp in read_rows(coverage, "ml_code;ml_nom;code_postal"):
@@ -156,7 +164,9 @@ class Ref:
         self.single = [c for c in codes if len(self.mls[c]) == 1]
         # one postal code, held by exactly two MLs
         self.shared = [c for c in codes if len(self.cps[c]) == 1 and len(self.mls[c]) == 2]
-        self.uncovered = [c for c in codes if not self.mls[c]]
+        self.uncovered = [c for c in codes if self.cps[c] and not self.mls[c]]
+        # known codes without postal code: crafted lines only
+        self.no_postcode = [c for c in codes if not self.cps[c]]
         self.covered = [c for c in codes if self.mls[c]]
         for name, pool in (("single-ML", self.single), ("shared", self.shared),
                            ("uncovered", self.uncovered)):
@@ -424,7 +434,6 @@ class Week:
         valid("06 before 08", "06", lambda f: (put(8, "x")(f), put(6, "99999")(f)), route=nat)
         valid("08: empty INSEE code", "08", put(6, ""), route=nat)
         valid("08: unknown INSEE code 99999", "08", put(6, "99999"), route=nat)
-        valid("08: TAAF 98411 (no postal code)", "08", put(6, "98411"), route=nat)
         valid("08 before 09", "08",
               lambda f: (put(6, "75000")(f), put(8, "01/03/2026")(f), put(10, "01/12/2026")(f),
                          put(11, "")(f)),
@@ -456,6 +465,20 @@ class Week:
                      insee=self.commune("shared"))
         self.cascade("02/05/04 in an uncovered commune", "02", "05", "04",
                      insee=self.commune("uncovered"))
+
+        # a known code without postal code (TAAF): not 08, looked up like any
+        # other; a failed line: no zone can hold it, national report only
+        steps = [("ok", "-", "-"), ("05", "ok", "-"), ("05", "05", "ok"), (None, None, "ok")]
+        for i, code in enumerate(r.no_postcode):
+            self.cascade(f"no postal code {code}: integrated", *steps[i % len(steps)],
+                         insee=code)
+        if r.no_postcode:
+            self.cascade(f"no postal code {r.no_postcode[0]}: 05/05/05, national",
+                         "05", "05", "05", insee=r.no_postcode[0])
+            valid(f"no postal code {r.no_postcode[-1]}: 09, national", "09",
+                  lambda f: (put(8, "01/03/2026")(f), put(10, "01/09/2026")(f),
+                             put(11, "")(f)),
+                  insee=r.no_postcode[-1], route=nat)
 
     # --- random lines -------------------------------------------------------------
     def random_lines(self, n):

@@ -19,7 +19,6 @@ ops_setup() {
 	brokers=$(cat "$t/broker.addr")
 	"$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" \
 		>"$t/indexer.log" 2>&1 || fail "aij-indexer (see $t/indexer.log)"
-	redis_base=$(redis-cli -p "$redis_port" dbsize)
 }
 
 # ops_expected: waits for the oracle.
@@ -29,12 +28,13 @@ ops_expected() {
 
 # Matchers are slowed down by small batches (each waits for its outcomes'
 # acknowledgement and a synchronous commit) so that the run lasts long
-# enough for the changes to happen while it goes on.
+# enough for the changes to happen while it goes on. At debug level they log
+# each batch: the run's progress (resolved_so_far).
 declare -A matcher_pid
 start_matcher() {
 	local name=$1
 	"$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" --batch "${ops_batch:-100}" \
-		>"$t/$name.log" 2>&1 &
+		--log-level debug >"$t/$name.log" 2>&1 &
 	matcher_pid[$name]=$!
 	e2e_pids+=($!)
 }
@@ -43,7 +43,8 @@ start_matcher() {
 start_run() {
 	local id=$1
 	"$AIJ_BIN/aij-reporter" --once --brokers "$brokers" --run-id "$id" --out "$t/out" \
-		--coverage "$t/week/coverage.csv" --stall-timeout 60 >"$t/reporter-$id.log" 2>&1 &
+		--coverage "$t/week/coverage.csv" --redis "$redis_addr" --stall-timeout 60 \
+		>"$t/reporter-$id.log" 2>&1 &
 	reporter_pid=$!
 	e2e_pids+=($!)
 	"$AIJ_BIN/aij-ingest" --brokers "$brokers" --run-id "$id" --file "$t/week/week.csv" \
@@ -52,20 +53,22 @@ start_run() {
 	e2e_pids+=($!)
 }
 
-# integrated_so_far: dossiers that got a dispositif in Redis since the start.
-integrated_so_far() {
-	echo $(($(redis-cli -p "$redis_port" dbsize) - redis_base))
+# resolved_so_far: records the matchers resolved since the start (their
+# "batch of N" debug lines; a batch done twice counts twice).
+resolved_so_far() {
+	cat "$t"/matcher-*.log 2>/dev/null |
+		sed -n 's/.* batch of \([0-9]*\): poll .*/\1/p' | awk '{ n += $1 } END { print n + 0 }'
 }
 
-# wait_integrated N: until N dossiers got a dispositif (the run is going on).
-wait_integrated() {
+# wait_resolved N: until the matchers resolved N records (the run is going on).
+wait_resolved() {
 	local n=$1
 	for _ in $(seq 600); do
-		[ "$(integrated_so_far)" -ge "$n" ] && return 0
-		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter ended before $n integrations"
+		[ "$(resolved_so_far)" -ge "$n" ] && return 0
+		kill -0 "$reporter_pid" 2>/dev/null || fail "the reporter ended before $n records resolved"
 		sleep 0.1
 	done
-	fail "fewer than $n integrations after 60 s"
+	fail "fewer than $n records resolved after 60 s"
 }
 
 # wait_assigned NAME...: waits (60 s at most) until each matcher named holds
@@ -81,7 +84,7 @@ wait_assigned() {
 # mid_run: fails unless the run is still going on (the reporter waiting).
 mid_run() {
 	kill -0 "$reporter_pid" 2>/dev/null || fail "the run was over before the change: too fast a week"
-	echo "mid-run: $(integrated_so_far) dossiers integrated so far"
+	echo "mid-run: $(resolved_so_far) records resolved so far"
 }
 
 # finish_run: ingest and the reporter exit 0, the outputs equal the oracle's.

@@ -38,7 +38,10 @@ long), 07, 06, 08, 09. A date is exactly two ASCII digits, `/`, two, `/`, four,
 and a real day of the proleptic Gregorian calendar, year 0001 at least.
 "Earlier than date_debut" compares days; an end date equal to it is fine.
 An INSEE code is known when it is in communes.csv, compared exactly after
-trimming; a motif when it is a `code` of motifs.csv, compared exactly.
+trimming, whether it has postal codes or not: a row with an empty code_postal
+(`98411;;Îles Saint-Paul et Nouvelle-Amsterdam`, the TAAF districts) makes its
+code known with no postal code. A motif is known when it is a `code` of
+motifs.csv, compared exactly.
 
 Matching (SPEC §4)
 - P = the trimmed identifiant_pe with ASCII a-z upper-cased. A dossier's
@@ -60,10 +63,10 @@ Routing (SPEC §5)
 - A failed line whose codes are 01 or 08 goes to the national report only,
   whatever its field 7 holds.
 - Otherwise the postal codes of its commune (the trimmed field 7 in
-  communes.csv; none when unknown, e.g. a 07 line with a bad code) and every
-  ML whose zone holds one of them; the line goes once into each such ML's
-  report. None of the commune's postal codes covered (or no postal code):
-  the national report.
+  communes.csv; none when unknown, e.g. a 07 line with a bad code, or when
+  the commune has none, e.g. 98411) and every ML whose zone holds one of
+  them; the line goes once into each such ML's report. None of the commune's
+  postal codes covered (or no postal code): the national report.
 
 Outputs (SPEC §6–§7)
 - reports/<ml_code>.csv for each ML with at least one failed line, and
@@ -190,11 +193,14 @@ def read_table(path, header):
 
 
 def load_communes(path):
+    """{INSEE code: [postal codes]}; [] for a code without postal code."""
     cps = {}
     for i, f in read_table(path, "code_insee;code_postal;nom_commune"):
-        if len(f) != 3 or not f[0] or not f[1]:
+        if len(f) != 3 or not f[0]:
             raise InputError(f"'{path}' line {i}: malformed row")
-        cps.setdefault(f[0], []).append(f[1])
+        postcodes = cps.setdefault(f[0], [])
+        if f[1]:
+            postcodes.append(f[1])
     return cps
 
 

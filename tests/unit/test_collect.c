@@ -74,8 +74,34 @@ static void start(struct collect *c, size_t chunk_rows)
 {
 	struct collect_spill_conf conf = { .dir = NULL, .chunk_rows = chunk_rows };
 	char errstr[256];
-	cr_assert_eq(collect_init(c, "run-1", &conf, errstr, sizeof(errstr)), 0,
+	cr_assert_eq(collect_init(c, "run-1", NULL, &conf, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
+}
+
+static int integrated_row(const struct collect_integrated *in, void *arg,
+			  char *errstr, size_t errstr_size)
+{
+	(void)errstr;
+	(void)errstr_size;
+	report_integrated_row(arg, in);
+	return 0;
+}
+
+/* Writes integrated.csv of c (finished) as the reporter publishes it. */
+static int report_write_integrated(const char *path, const struct collect *c,
+				   char *errstr, size_t errstr_size)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		snprintf(errstr, errstr_size, "cannot create '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	fputs(REPORT_INTEGRATED_HEADER "\n", f);
+	if (collect_integrated_walk(c, integrated_row, f, errstr, errstr_size)) {
+		fclose(f);
+		return -1;
+	}
+	return report_close(f, path, errstr, errstr_size);
 }
 
 static void finish(struct collect *c)
@@ -361,13 +387,13 @@ Test(collect, unusable_spill_folder_fails_at_init)
 	struct collect c;
 	struct collect_spill_conf conf = { .dir = "/nonexistent-aij-dir" };
 	char errstr[256];
-	cr_expect_eq(collect_init(&c, "run-1", &conf, errstr, sizeof(errstr)), -1);
+	cr_expect_eq(collect_init(&c, "run-1", NULL, &conf, errstr, sizeof(errstr)), -1);
 	cr_expect_str_eq(errstr, "cannot create a temporary file in "
 			 "'/nonexistent-aij-dir': No such file or directory");
 	collect_release(&c);
 	/* Without a folder: $TMPDIR. */
 	cr_assert_eq(setenv("TMPDIR", "/nonexistent-aij-tmp", 1), 0);
-	cr_expect_eq(collect_init(&c, "run-1", NULL, errstr, sizeof(errstr)), -1);
+	cr_expect_eq(collect_init(&c, "run-1", NULL, NULL, errstr, sizeof(errstr)), -1);
 	cr_expect_str_eq(errstr, "cannot create a temporary file in "
 			 "'/nonexistent-aij-tmp': No such file or directory");
 	collect_release(&c);

@@ -160,12 +160,12 @@ Test(dossier_index, each_lookup_key_and_value)
 	     "D2;ML2;Martin;Paul;03/04/2001;SHARED;\n"
 	     "D3;ML2;Martin;Paul;03/04/2001;SHARED;\n"
 	     "D3;ML2;Martin;Paul;03/04/2001;;\n");  /* D3 again: still 2 dossiers */
-	assert_get("pe1", "1234567A", "D1\tLEGOFF");
+	assert_get("pe1", "1234567A", "D1\tLEGOFF\tML1");
 	assert_get("pe1", "1234567a", NULL);
-	assert_get("pe2", "P2A", "D1\tLEGOFF");
+	assert_get("pe2", "P2A", "D1\tLEGOFF\tML1");
 	assert_get("pe1", "SHARED", "\t2");
 	assert_get("pe2", "", NULL);
-	assert_get("ident", "LEGOFF|ANNE|01/02/2000", "D1");
+	assert_get("ident", "LEGOFF|ANNE|01/02/2000", "D1\tML1");
 	assert_get("ident", "MARTIN|PAUL|03/04/2001", "\t2");
 	assert_get("ml", "D1", "ML1");
 
@@ -184,7 +184,7 @@ Test(dossier_index, reload_switches_and_deletes_the_old_generation)
 	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
 	cr_expect_eq(atoll(r->str), g2);
 	freeReplyObject(r);
-	assert_get("pe1", "PE1", "D2\tNEW");
+	assert_get("pe1", "PE1", "D2\tNEW\tML1");
 
 	r = cmd("KEYS " INDEX_KEY_PREFIX "%lld:*", g1);
 	cr_expect_eq(r->elements, 0, "%zu keys of generation %lld left", r->elements, g1);
@@ -220,7 +220,7 @@ Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
 	for (int b = 0; b < 16; b++)
 		freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:pe1:%x PE1 D9\tOLD", b));
 	char errstr[256];
-	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000", "S;AIJ;01/01/2026", "{}" };
+	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000" };
 	struct index_result res;
 	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
@@ -250,8 +250,6 @@ static void prepare(struct prepared *p, const struct rec *r)
 	p->q.pe = p->pe;
 	p->q.nom = p->nom;
 	p->q.ident = p->ident;
-	p->q.identity = p->identity;
-	p->q.dispositif = p->json;
 }
 
 static const char cascade_export[] = HEADER
@@ -353,11 +351,10 @@ Test(dossier_index, one_record_at_a_time_gives_the_same)
 
 /* ------------------------------------------------------------- attaching */
 
-static struct index_result resolve_one(const struct rec *r, const char *json)
+static struct index_result resolve_one(const struct rec *r)
 {
 	struct prepared p;
 	prepare(&p, r);
-	p.q.dispositif = json;
 	struct index_result res;
 	char errstr[256];
 	cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),
@@ -365,9 +362,26 @@ static struct index_result resolve_one(const struct rec *r, const char *json)
 	return res;
 }
 
+static void attach(const struct index_attachment *a, size_t n,
+		   struct index_attach_stats *stats)
+{
+	char errstr[256];
+	struct index_attach_stats ignored = { 0, 0 };
+	cr_assert_eq(index_attach(redis.rc, a, n, stats ? stats : &ignored, errstr,
+				  sizeof(errstr)), 0, "%s", errstr);
+}
+
 static long long hlen(const char *key)
 {
 	redisReply *r = cmd("HLEN %s", key);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+static long long dbsize(void)
+{
+	redisReply *r = cmd("DBSIZE");
 	long long n = r->integer;
 	freeReplyObject(r);
 	return n;
@@ -385,61 +399,78 @@ static void assert_hget(const char *key, const char *field, const char *want)
 	freeReplyObject(r);
 }
 
-Test(dossier_index, integrating_again_updates_the_one_copy)
+/* The matchers only read: a look-up writes nothing, and says the ML of the
+ * dossier it integrates a line into. */
+Test(dossier_index, lookups_write_nothing_and_give_the_ml)
 {
 	load(cascade_export);
-	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
-	cr_assert_eq(resolve_one(&r, "{\"week\":1}").step, 1);
-	cr_assert_eq(resolve_one(&r, "{\"week\":2}").step, 1);
+	long long keys = dbsize();
+	freeReplyObject(cmd("CONFIG RESETSTAT"));
+	const struct rec a = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
+	const struct rec e = { "PEE", "D'Alembert", "Jean", "07/08/2002", "S2" };
+	const struct rec f = { "", "N'Diaye-Sow", "Jean-Édouard", "09/10/2003", "S3" };
+	struct index_result ra = resolve_one(&a), re = resolve_one(&e), rf = resolve_one(&f);
+	cr_expect_eq(ra.step, 1);
+	cr_expect_str_eq(ra.ml_code, "ML1");
+	cr_expect_eq(re.step, 2);
+	cr_expect_str_eq(re.ml_code, "ML1");
+	cr_expect_eq(rf.step, 3);
+	cr_expect_str_eq(rf.dossier_id, "F1");
+	cr_expect_str_eq(rf.ml_code, "ML2");
+	cr_expect_eq(dbsize(), keys, "a look-up created or deleted keys");
+	redisReply *after = cmd("INFO commandstats");
+	cr_expect_null(strstr(after->str, "cmdstat_hset"), "a look-up wrote: %s", after->str);
+	freeReplyObject(after);
+}
+
+Test(dossier_index, attaching_again_updates_the_one_copy)
+{
+	struct index_attachment w1 = { "A1", "S1;AIJ;01/01/2026", "{\"week\":1}" };
+	struct index_attachment w2 = { "A1", "S1;AIJ;01/01/2026", "{\"week\":2}" };
+	struct index_attach_stats stats = { 0, 0 };
+	attach(&w1, 1, &stats);
+	attach(&w2, 1, &stats);
+	cr_expect_eq(stats.attached, 2);
+	cr_expect_eq(stats.moved, 0);
 	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 1);
 	assert_hget(INDEX_KEY_DISPOSITIFS "A1", "S1;AIJ;01/01/2026", "{\"week\":2}");
 	assert_hget(INDEX_KEY_OWNER, "S1;AIJ;01/01/2026", "A1");
-
-	/* A failed line attaches nothing. */
-	const struct rec none = { "NOPE", "Nobody", "X", "01/01/1990", "S2" };
-	cr_assert_eq(resolve_one(&none, "{}").step, 0);
-	assert_hget(INDEX_KEY_OWNER, "S2;AIJ;01/01/2026", NULL);
+	/* Done again, the same state. */
+	attach(&w2, 1, NULL);
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 1);
+	cr_expect_eq(hlen(INDEX_KEY_OWNER), 1);
 }
 
-Test(dossier_index, integrating_into_another_dossier_moves_it)
+Test(dossier_index, attaching_to_another_dossier_moves_it)
 {
-	load(cascade_export);
-	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
-	cr_assert_eq(resolve_one(&r, "{\"to\":\"A1\"}").step, 1);
-
-	/* Next week the numéro PE is in another dossier. */
-	load(HEADER "Z9;ML1;Le Goff;Anne;01/02/2000;PEA;\n");
-	struct index_result res = resolve_one(&r, "{\"to\":\"Z9\"}");
-	cr_assert_eq(res.step, 1);
-	cr_assert_str_eq(res.dossier_id, "Z9");
+	struct index_attachment to_a1 = { "A1", "S1;AIJ;01/01/2026", "{\"to\":\"A1\"}" };
+	struct index_attachment to_z9 = { "Z9", "S1;AIJ;01/01/2026", "{\"to\":\"Z9\"}" };
+	struct index_attach_stats stats = { 0, 0 };
+	attach(&to_a1, 1, NULL);
+	attach(&to_z9, 1, &stats);
+	cr_expect_eq(stats.moved, 1);
 	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 0);
 	assert_hget(INDEX_KEY_DISPOSITIFS "Z9", "S1;AIJ;01/01/2026", "{\"to\":\"Z9\"}");
 	assert_hget(INDEX_KEY_OWNER, "S1;AIJ;01/01/2026", "Z9");
 }
 
-Test(dossier_index, the_same_dispositif_twice_in_a_batch_stays_one_copy)
+Test(dossier_index, the_same_dispositif_twice_in_a_chunk_stays_one_copy)
 {
-	load(cascade_export);
-	/* Same identity (sigma s1, AIJ, 01/01/2026), two lines, two dossiers. */
-	struct prepared p[2];
-	const struct rec a = { "PEA", "Le Goff", "Anne", "01/02/2000", "s1" };
-	const struct rec e = { "PEE", "D'Alembert", "Jean", "07/08/2002", "s1" };
-	prepare(&p[0], &a);
-	prepare(&p[1], &e);
-	struct index_query q[2] = { p[0].q, p[1].q };
-	struct index_result res[2];
-	char errstr[256];
-	cr_assert_eq(resolve(redis.rc, q, 2, res, errstr, sizeof(errstr)), 0,
-		     "%s", errstr);
-	cr_expect_eq(res[0].step, 1);
-	cr_expect_eq(res[1].step, 2);
-	/* The later line wins. */
+	/* Same identity, two lines, two dossiers: the later line wins. */
+	struct index_attachment a[3] = {
+		{ "A1", "s1;AIJ;01/01/2026", "first" },
+		{ "E1", "s1;AIJ;01/01/2026", "second" },
+		{ "E1", "s2;AIJ;01/01/2026", "other" },
+	};
+	attach(a, 3, NULL);
 	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "A1"), 0);
-	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "E1"), 1);
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "E1"), 2);
+	assert_hget(INDEX_KEY_DISPOSITIFS "E1", "s1;AIJ;01/01/2026", "second");
 	assert_hget(INDEX_KEY_OWNER, "s1;AIJ;01/01/2026", "E1");
 }
 
-/* A batch far past Lua's unpack() limits and the HMGET chunks. */
+/* A batch far past Lua's unpack() limits, and attachments over several
+ * chunks (a dispositif moved across a chunk's edge). */
 Test(dossier_index, a_big_batch)
 {
 	enum { N = 2500 };
@@ -455,6 +486,7 @@ Test(dossier_index, a_big_batch)
 	struct prepared *p = calloc(N + 1, sizeof(*p));
 	struct index_query *q = calloc(N + 1, sizeof(*q));
 	struct index_result *res = calloc(N + 1, sizeof(*res));
+	struct index_attachment *a = calloc(N + 1, sizeof(*a));
 	for (int i = 0; i <= N; i++) {
 		char pe[16], nom[16], sigma[16];
 		snprintf(pe, sizeof(pe), "PE%d", i);
@@ -472,12 +504,21 @@ Test(dossier_index, a_big_batch)
 		snprintf(want, sizeof(want), "D%d", i);
 		cr_assert_eq(res[i].step, 1, "record %d", i);
 		cr_assert_str_eq(res[i].dossier_id, want);
+		cr_assert_str_eq(res[i].ml_code, "ML1");
+		a[i] = (struct index_attachment){ res[i].dossier_id, p[i].identity, "x" };
 	}
 	cr_expect_eq(res[N].step, 0);
+	cr_expect_eq(hlen(INDEX_KEY_OWNER), 0, "looking up attached nothing");
+	/* The last one moves the first one's dispositif, a chunk later. */
+	a[N] = (struct index_attachment){ "D1", p[0].identity, "moved" };
+	attach(a, N + 1, NULL);
 	cr_expect_eq(hlen(INDEX_KEY_OWNER), N);
+	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "D0"), 0);
+	assert_hget(INDEX_KEY_DISPOSITIFS "D1", p[0].identity, "moved");
 	free(p);
 	free(q);
 	free(res);
+	free(a);
 }
 
 /* Pipelined: several batches sent before their replies are read; each
@@ -505,7 +546,7 @@ Test(dossier_index, pipelined_batches_answer_in_order)
 
 Test(dossier_index, no_index_loaded_is_an_error)
 {
-	struct index_query q = { "PE1", "X", "X|Y|01/01/2000", "s;AIJ;01/01/2026", "{}" };
+	struct index_query q = { "PE1", "X", "X|Y|01/01/2000" };
 	struct index_result res;
 	char errstr[256];
 	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
@@ -519,7 +560,7 @@ Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
 {
 	load(cascade_export);
 	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
-	cr_assert_eq(resolve_one(&r, "{}").step, 1);
+	cr_assert_eq(resolve_one(&r).step, 1);
 	freeReplyObject(cmd("SCRIPT FLUSH"));
 	struct prepared p;
 	prepare(&p, &r);
@@ -529,7 +570,7 @@ Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
 	cr_expect(strstr(errstr, "NOSCRIPT") != NULL, "%s", errstr);
 	cr_expect_eq(redis.rc->err, 0);
 	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
-	cr_assert_eq(resolve_one(&r, "{}").step, 1);
+	cr_assert_eq(resolve_one(&r).step, 1);
 }
 
 Test(dossier_index, redis_gone_is_an_error_on_the_context)
@@ -538,7 +579,7 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 	redisContext *rc = test_redis_connect(&redis);
 	cr_assert(rc && !rc->err);
 	test_redis_kill(&redis);
-	struct index_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000", "s;AIJ;01/01/2026", "{}" };
+	struct index_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000" };
 	struct index_result res;
 	char errstr[256];
 	cr_expect_eq(resolve(rc, &q, 1, &res, errstr, sizeof(errstr)), -1);

@@ -1,8 +1,9 @@
 /* aij-matcher as a process, against the local broker over TCP and a real
  * redis-server: one outcome per record (validation codes, the cascade, a
  * message that is not a Record), offsets committed after the outcomes,
- * Redis down (code 10 after the retry budget) and Redis back within it,
- * and a clean stop on SIGTERM. */
+ * nothing written to Redis, Redis down (code 10 after the retry budget) and
+ * Redis back within it, Redis without an index (an alert, and the records
+ * wait), and a clean stop on SIGTERM. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -63,15 +64,16 @@ struct rec {
 	unsigned step;
 	const char *dossier;
 	unsigned codes[3];
+	const char *ml;     /* integrated: the dossier's ML */
 };
 
 static const struct rec week[] = {
 	{ 2, 0, { "S1", "R", "pe1", "LE-GOFF", "Anne", "01/02/2000", "75056", "AIJ",
-		  "01/09/2025", "", "", "" }, 1, "D1", { 0 } },
+		  "01/09/2025", "", "", "" }, 1, "D1", { 0 }, "ML1" },
 	{ 3, 0, { "S2", "R", "PE2", "Martin", "Paul", "03/04/2001", "75056", "AIJ",
 		  "01/09/2025", "", "", "" }, 0, NULL, { 2, 5, 4 } },
 	{ 4, 0, { "S3", "R", "", "DURAND", "Lea", "05/06/2002", "75056", "AIJ",
-		  "01/09/2025", "", "", "" }, 3, "D4", { 0 } },
+		  "01/09/2025", "", "", "" }, 3, "D4", { 0 }, "ML2" },
 	{ 5, 0, { "S4", "R", "", "Nobody", "X", "05/06/2002", "75056", "AIJ",
 		  "01/09/2025", "", "", "" }, 0, NULL, { 5 } },
 	{ 6, 7, { "S5", "R", "", "", "X", "05/06/2002", "75056", "AIJ",
@@ -121,7 +123,8 @@ static void start_matcher(long retry_ms)
 {
 	char retry[24];
 	snprintf(retry, sizeof(retry), "%ld", retry_ms);
-	const char *const flags[] = { "--batch", "3", "--redis-retry-ms", retry, NULL };
+	const char *const flags[] = { "--batch", "3", "--redis-retry-ms", retry,
+				      "--index-alert", "1", NULL };
 	cr_assert_eq(test_matcher_start(&fx, flags), 0, "aij-matcher did not start");
 }
 
@@ -200,7 +203,11 @@ static void check_outcome(const Aij__Outcome *o, const struct rec *r, int techni
 			     "line %" PRIu64 " not integrated", r->line);
 		cr_expect_eq(o->integrated->step, r->step, "line %" PRIu64, r->line);
 		cr_expect_str_eq(o->integrated->dossier_id, r->dossier);
-		cr_expect_eq(o->n_fields, 0);
+		cr_expect_str_eq(o->integrated->ml_code, r->ml);
+		/* The reporter attaches the dispositif from its fields. */
+		cr_assert_eq(o->n_fields, 12);
+		for (size_t i = 0; i < 12; i++)
+			cr_expect_str_eq(o->fields[i], r->f[i]);
 		return;
 	}
 	cr_assert_eq(o->result_case, AIJ__OUTCOME__RESULT_FAILED,
@@ -277,15 +284,12 @@ Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
 	check_week(0);
 	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
 
-	/* The integrated dispositifs are attached in Redis. */
-	redisReply *r = redisCommand(fx.redis.rc, "HGET %s %s", INDEX_KEY_DISPOSITIFS "D1",
-				     "S1;AIJ;01/09/2025");
-	cr_assert(r && r->type == REDIS_REPLY_STRING, "dispositif S1 not attached to D1");
-	json_t *d = dispositif_decode(r->str);
-	cr_assert_not_null(d, "stored as '%s'", r->str);
-	cr_expect_str_eq(json_string_value(json_object_get(d, "identifiant_sigma")), "S1");
-	cr_expect_eq(json_integer_value(json_object_get(d, "line")), 2, "%s", r->str);
-	json_decref(d);
+	/* The matchers only read: the reporter attaches the dispositifs when
+	 * it publishes the run. */
+	redisReply *r = redisCommand(fx.redis.rc, "EVAL %s 0",
+				     "return #redis.call('KEYS', 'aij:dispositif*')");
+	cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+	cr_expect_eq(r->integer, 0, "a matcher wrote %lld dispositif keys", r->integer);
 	freeReplyObject(r);
 
 	cr_expect_eq(test_matcher_stop(&fx), 0, "aij-matcher did not exit 0 on SIGTERM");
@@ -313,6 +317,23 @@ Test(matcher, redis_back_within_the_budget)
 	load_index();
 	check_week(0);
 	cr_expect_eq(wait_log("redis is back"), 0);
+	cr_expect_eq(test_matcher_stop(&fx), 0);
+}
+
+/* Redis answers without an index (restarted empty): an alert, and the
+ * records wait for a load past the retry budget instead of getting 10. */
+Test(matcher, no_index_is_an_alert_and_the_records_wait)
+{
+	publish_week();
+	start_matcher(500);
+	cr_assert_eq(wait_log("no dossier index in redis yet"), 0, "the wait not said");
+	cr_assert_eq(wait_log("alert: redis holds no dossier index"), 0,
+		     "no alert for the missing index");
+	clock_sleep_ms(1500); /* three retry budgets: no code 10 meanwhile */
+	load_index();
+	check_week(0);
+	cr_expect_eq(wait_log("a dossier index is loaded"), 0);
+	cr_expect_eq(wait_committed(), 0, "records left uncommitted");
 	cr_expect_eq(test_matcher_stop(&fx), 0);
 }
 

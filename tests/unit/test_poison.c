@@ -70,7 +70,7 @@ static size_t pack_record(uint8_t *buf, uint64_t line, uint64_t seq, int newer)
 	size_t len = aij__record__pack(&r, buf);
 	if (newer) {
 		static const uint8_t unknown[] = {
-			0x3a, 0x05, 'h', 'e', 'l', 'l', 'o',         /* 7: string */
+			0x7a, 0x05, 'h', 'e', 'l', 'l', 'o',         /* 15: string */
 			0xa0, 0x01, 0x96, 0x01,                      /* 20: varint 150 */
 			0xc5, 0x3e, 0x01, 0x02, 0x03, 0x04,          /* 1000: fixed32 */
 		};
@@ -188,8 +188,9 @@ static void check_reported(void)
 	snprintf(cmd, sizeof(cmd),
 		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
 		 "--coverage tests/unit/fixtures/reporter_coverage.csv --stall-timeout 30 "
-		 "--log-level warn 2>>%s",
-		 bin && *bin ? bin : "build/bin", fx.broker.bootstrap, RUN_ID, out, fx.log);
+		 "--redis %s --max-technical-pct 100 --log-level warn 2>>%s",
+		 bin && *bin ? bin : "build/bin", fx.broker.bootstrap, RUN_ID, out,
+		 fx.redis.addr, fx.log);
 	int st = system(cmd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "aij-reporter failed: %s", cmd);
 	cr_expect_eq(log_count("is not a record (code 10)"), 2, "the reporter did not log both");

@@ -173,6 +173,8 @@ ParameterizedTestParameters(record, validate)
 		{ "S1;R11;1234567A;Dupont;Jean;29/02/2004;75056;AIJ;01/09/2025;;;", 0, CODE_OK },
 		{ " S1 ; R11 ;\t1234567A;Dupont ; Jean; 15/03/2004 ; 75056 ;AIJ; 01/09/2025 ;;; ", 0, CODE_OK },
 		{ OK_HEAD ";2A004;AIJ;01/09/2025;;;", 0, CODE_OK },
+		{ OK_HEAD ";98411;AIJ;01/09/2025;;;", 0, CODE_OK }, /* known, no postal code */
+		{ OK_HEAD ";01015;AIJ;01/09/2025;;;", 0, CODE_OK },
 		{ OK_HEAD ";75056;;01/09/2025;;;", 0, CODE_OK }, /* type_dispositif has no rule */
 		{ OK_HEAD ";75056;AIJ;01/09/2025;;;99", 0, CODE_OK }, /* motif without end: no rule */
 
@@ -234,6 +236,7 @@ ParameterizedTestParameters(record, validate)
 		{ OK_HEAD ";75056;AIJ;01/09/2025;;01/10/2025;  ", 0, CODE_MOTIF },
 		{ OK_HEAD ";75056;AIJ;01/09/2025;;01/10/2025;99", 0, CODE_MOTIF },
 		{ OK_HEAD ";75056;AIJ;01/09/2025;;01/10/2025;1", 0, CODE_MOTIF },
+		{ OK_HEAD ";98411;AIJ;01/09/2025;;01/10/2025;", 0, CODE_MOTIF }, /* not 08 */
 	};
 	return cr_make_param_array(struct validate_case, cases, sizeof(cases) / sizeof(cases[0]));
 }

@@ -1,5 +1,6 @@
 /* Reference data (SPEC §2.2): the fixture files, malformed files, and a few
- * real INSEE codes of data/communes.csv. Run from the repository root. */
+ * real INSEE codes of data/communes.csv; the routing of a commune to MLs
+ * (SPEC §5), with the reporter's route_line(). Run from the repository root. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
@@ -9,6 +10,9 @@
 #include <unistd.h>
 
 #include "referential.h"
+
+/* The reporter's router is not in libaij.a: built into this test. */
+#include "../../reporter/route.c"
 
 #define FIX "tests/unit/fixtures/"
 
@@ -20,6 +24,9 @@ static struct referential *load_fixtures(void)
 	cr_assert_not_null(ref, "referential_load: %s", err);
 	return ref;
 }
+
+/* What a postal-code list points to before a call that must set it. */
+static const char *const not_set[] = { "not set" };
 
 static int has(const char *const *list, size_t n, const char *s)
 {
@@ -115,6 +122,49 @@ Test(referential, routing_commune_to_mls)
 	}
 	cr_expect_eq(nantes, 2);
 	cr_expect_eq(estuaire, 1);
+	referential_free(ref);
+}
+
+/* SPEC §2.2: a code of the source without postal code (the TAAF districts,
+ * a row "98411;;name") is a known code, with an empty postal-code list. */
+Test(referential, commune_without_postcode)
+{
+	struct referential *ref = load_fixtures();
+	const char *const *pc = not_set; /* ref_commune_postcodes() must set it */
+
+	cr_expect(ref_commune_known(ref, "98411"));
+	cr_expect_eq(ref_commune_postcodes(ref, "98411", &pc), 0);
+	cr_expect_null(pc);
+	cr_expect_str_eq(ref_commune_name(ref, "98411"),
+			 "Îles Saint-Paul et Nouvelle-Amsterdam");
+	cr_expect_not(ref_commune_known(ref, "98412"), "not in the fixture");
+	referential_free(ref);
+}
+
+/* SPEC §5: such a code has no postal code, so no ML zone holds it: a failed
+ * line on it goes to the national report alone; a covered commune's line to
+ * its MLs; a code-08 line to the national report whatever its commune. */
+Test(referential, route_without_postcode)
+{
+	struct referential *ref = load_fixtures();
+	struct route r = { 0 };
+	uint32_t not_found = UINT32_C(1) << CODE_NOT_FOUND;
+
+	cr_assert_eq(route_line(&r, ref, "98411", not_found), 0);
+	cr_assert_eq(r.n, 1);
+	cr_expect_str_eq(r.mls[0], ROUTE_NATIONAL);
+	cr_assert_eq(route_line(&r, ref, "98411", UINT32_C(1) << CODE_MOTIF), 0);
+	cr_assert_eq(r.n, 1);
+	cr_expect_str_eq(r.mls[0], ROUTE_NATIONAL);
+
+	cr_assert_eq(route_line(&r, ref, "44109", not_found), 0);
+	cr_assert_eq(r.n, 2, "a covered commune: its MLs, not the national report");
+	cr_expect_str_eq(r.mls[0], "ML_ESTUAIRE");
+	cr_expect_str_eq(r.mls[1], "ML_NANTES");
+	cr_assert_eq(route_line(&r, ref, "44109", UINT32_C(1) << CODE_INSEE), 0);
+	cr_assert_eq(r.n, 1);
+	cr_expect_str_eq(r.mls[0], ROUTE_NATIONAL);
+	route_release(&r);
 	referential_free(ref);
 }
 
@@ -289,6 +339,24 @@ Test(real_data, other_communes)
 	cr_expect(has(pc, n, "01400"), "L'Abergement-Clémenciat");
 	n = ref_commune_postcodes(real, "44109", &pc);
 	cr_expect(has(pc, n, "44000"), "Nantes");
+}
+
+/* The five TAAF districts: in the source with no postal code, known codes
+ * (never 08) whose failed lines no ML zone can hold. */
+Test(real_data, taaf_known_without_postcode)
+{
+	NEED_REAL();
+	static const char *const taaf[] = { "98411", "98412", "98413", "98414", "98415" };
+	for (size_t i = 0; i < sizeof(taaf) / sizeof(taaf[0]); i++) {
+		const char *const *pc = not_set;
+		cr_expect(ref_commune_known(real, taaf[i]), "'%s'", taaf[i]);
+		cr_expect_eq(ref_commune_postcodes(real, taaf[i], &pc), 0, "'%s'", taaf[i]);
+		cr_expect_null(pc, "'%s'", taaf[i]);
+		cr_expect_not_null(ref_commune_name(real, taaf[i]), "'%s'", taaf[i]);
+	}
+	cr_expect_str_eq(ref_commune_name(real, "98412"), "Archipel des Kerguelen");
+	cr_expect_not(ref_commune_known(real, "98410"));
+	cr_expect_not(ref_commune_known(real, "98416"));
 }
 
 Test(real_data, unknown_codes)

@@ -1,7 +1,9 @@
-/* aij-reporter against the real local broker: outcomes published by the test
- * (duplicates, another run's, garbage), the reports, integrated.csv and
- * summary.json it writes, a run with a missing line, a run replacing the
- * previous one's reports, a $TMPDIR that cannot hold the temporary file. */
+/* aij-reporter against the real local broker and a real Redis: outcomes
+ * published by the test (duplicates, another run's, garbage), the reports,
+ * integrated.csv, attached/ and summary.json it publishes, the dispositifs
+ * it attaches, a run with a missing line, a run replacing the previous
+ * one's reports, a held run, a reporter that dies between the attachments
+ * and the files, a $TMPDIR that cannot hold the temporary file. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <ftw.h>
@@ -15,6 +17,7 @@
 
 #include "aij.pb-c.h"
 #include "support/broker.h"
+#include "support/redis_server.h"
 #include "kafka.h"
 
 #define COVERAGE "tests/unit/fixtures/reporter_coverage.csv"
@@ -23,6 +26,7 @@
 	"Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour\r\n"
 
 static struct test_broker broker;
+static struct test_redis redis;
 static rd_kafka_t *producer;
 static char out_dir[64];
 static char log_path[128];
@@ -30,6 +34,7 @@ static char log_path[128];
 static void setup(void)
 {
 	cr_assert_eq(test_broker_start(&broker, 12), 0);
+	cr_assert_eq(test_redis_start(&redis), 0);
 	char errstr[512];
 	producer = kafka_producer_new(broker.bootstrap, NULL, NULL, NULL, errstr,
 				      sizeof(errstr));
@@ -53,6 +58,8 @@ static void teardown(void)
 		rd_kafka_destroy(producer);
 	producer = NULL;
 	test_broker_stop(&broker);
+	test_redis_stop(&redis);
+	unsetenv("AIJ_FAULT");
 	if (out_dir[0])
 		nftw(out_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	unlink(log_path);
@@ -69,6 +76,7 @@ struct line {
 	size_t n_codes;
 	const char *fields[12];
 	size_t n_fields;
+	const char *ml;       /* integrated: the dossier's ML */
 };
 
 static void produce(const char *topic, const char *key, const void *buf, size_t len)
@@ -86,8 +94,11 @@ static void publish_outcome(const char *run_id, const struct line *l)
 	o.run_id = (char *)run_id;
 	o.line = l->line;
 	o.seq = l->seq;
+	o.fields = (char **)l->fields;
+	o.n_fields = l->n_fields;
 	if (l->dossier) {
 		in.dossier_id = (char *)l->dossier;
+		in.ml_code = (char *)l->ml;
 		in.step = l->step;
 		o.result_case = AIJ__OUTCOME__RESULT_INTEGRATED;
 		o.integrated = &in;
@@ -96,8 +107,6 @@ static void publish_outcome(const char *run_id, const struct line *l)
 		f.n_codes = l->n_codes;
 		o.result_case = AIJ__OUTCOME__RESULT_FAILED;
 		o.failed = &f;
-		o.fields = (char **)l->fields;
-		o.n_fields = l->n_fields;
 	}
 	uint8_t buf[4096];
 	size_t len = aij__outcome__pack(&o, buf);
@@ -115,7 +124,7 @@ static void publish_manifest(const char *run_id, uint64_t records, uint64_t last
 	header.last = 1;
 	m.run_id = (char *)run_id;
 	m.source_name = "week.csv";
-	m.sha256 = "00ff";
+	m.sha256 = (char *)run_id; /* one file a run: not "already" */
 	m.records = records;
 	m.last_line = last_line;
 	m.skipped = skipped;
@@ -136,12 +145,12 @@ static void flush_producer(void)
 /* Line 1 is the header; seq k is line k + 2. */
 static const struct line week[] = {
 	{ 0, 2, NULL, 0, { 5 }, 1, F12("S1", "", "DUPONT", "Léa", "01/02/2003", "75101") },
-	{ 1, 3, "D1", 1, { 0 }, 0, { NULL }, 0 },
+	{ 1, 3, "D1", 1, { 0 }, 0, F12("S2", "1111111A", "BRUN", "Ali", "06/07/2004", "75102"), "MLA" },
 	{ 2, 4, NULL, 0, { 1 }, 1, { "S3", "R01", "1234567A" }, 3 },
 	{ 3, 5, NULL, 0, { 8 }, 1, F12("S4", "9", "MARTIN", "Jo", "02/03/2004", "99999") },
 	{ 4, 6, NULL, 0, { 2, 5, 4 }, 3, F12("S5", "7777777X", "LE GOFF", "Anne", "03/04/2005", "01001") },
 	{ 5, 7, NULL, 0, { 5, 5, 5 }, 3, F12("S6", "1", "D\"ALEMBERT", "Jean", "04/05/2006", "13201") },
-	{ 6, 8, "D2", 3, { 0 }, 0, { NULL }, 0 },
+	{ 6, 8, "D2", 3, { 0 }, 0, F12("S7", "", "PETIT", "Léo", "07/08/2005", "01001"), "MLB" },
 	{ 7, 9, NULL, 0, { 3, 3, 5 }, 3, F12("S8", "2", "ŒILLET", "Zoé", "05/06/2007", "2A004") },
 };
 #define WEEK_N (sizeof(week) / sizeof(week[0]))
@@ -159,6 +168,13 @@ static const char national[] = HEADER
 	"S6;1;D\"ALEMBERT;Jean;04/05/2006;13201;05/05/05\r\n";
 static const char integrated[] =
 	"line;dossier_id;step\n3;D1;1\n8;D2;3\n";
+#define ATTACHED_HEADER "line;dossier_id;step;identifiant_sigma;identifiant_pe;" \
+	"nom_naissance;prenom;date_naissance;code_insee_residence;type_dispositif;" \
+	"date_debut;date_fin_prevue;date_fin_reelle;motif_sortie\n"
+static const char attached_mla[] = ATTACHED_HEADER
+	"3;D1;1;S2;1111111A;BRUN;Ali;06/07/2004;75102;AIJ;01/09/2026;;;\n";
+static const char attached_mlb[] = ATTACHED_HEADER
+	"8;D2;3;S7;;PETIT;Léo;07/08/2005;01001;AIJ;01/09/2026;;;\n";
 static const char summary[] =
 	"{\n"
 	"  \"by_code\": {\n"
@@ -177,11 +193,13 @@ static const char summary[] =
 static void reporter_cmd(char *cmd, size_t size, const char *run_id, int stall)
 {
 	const char *bin = getenv("AIJ_BIN");
+	/* The guards' limits out of the way: one line in eight is code 01. */
 	snprintf(cmd, size,
 		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
-		 "--coverage " COVERAGE " --stall-timeout %d 2>>%s",
+		 "--coverage " COVERAGE " --stall-timeout %d --redis %s "
+		 "--max-columns-pct 100 --max-invalid-pct 100 2>>%s",
 		 bin && *bin ? bin : "build/bin", broker.bootstrap, run_id, out_dir,
-		 stall, log_path);
+		 stall, redis.addr, log_path);
 }
 
 /* Runs the reporter to its end; returns its exit status. */
@@ -240,6 +258,54 @@ static size_t count_entries(const char *sub)
 	return n;
 }
 
+/* The dispositif identity attached to dossier in Redis: its stored form
+ * (want NULL: any). */
+static void assert_attached(const char *dossier, const char *identity, const char *want)
+{
+	redisReply *r = redisCommand(redis.rc, "HGET aij:dispositifs:%s %s", dossier, identity);
+	cr_assert_not_null(r);
+	cr_expect_eq(r->type, REDIS_REPLY_STRING, "%s not attached to %s", identity, dossier);
+	if (want && r->type == REDIS_REPLY_STRING)
+		cr_expect_str_eq(r->str, want);
+	freeReplyObject(r);
+	r = redisCommand(redis.rc, "HGET aij:dispositif_owner %s", identity);
+	cr_expect(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, dossier) == 0,
+		  "%s's owner is not %s", identity, dossier);
+	freeReplyObject(r);
+}
+
+/* Keys of attached dispositifs in Redis. */
+static long long attached_keys(void)
+{
+	redisReply *r = redisCommand(redis.rc, "EVAL %s 0",
+				     "return #redis.call('KEYS', 'aij:dispositif*')");
+	cr_assert(r && r->type == REDIS_REPLY_INTEGER);
+	long long n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+/* Entry i of runs.json has this status and guard. */
+static void assert_history(size_t i, const char *status, const char *guard)
+{
+	char path[256], want[128];
+	size_t len;
+	snprintf(path, sizeof(path), "%s/runs.json", out_dir);
+	char *text = slurp(path, &len);
+	cr_assert_not_null(text, "no runs.json");
+	const char *p = text;
+	for (size_t k = 0; k <= i; k++) {
+		p = strstr(p, "\"status\"");
+		cr_assert_not_null(p, "runs.json has fewer than %zu entries: %s", i + 1, text);
+		p++;
+	}
+	snprintf(want, sizeof(want), "\"status\": \"%s\"", status);
+	cr_expect_eq(strncmp(p - 1, want, strlen(want)), 0, "entry %zu: %s", i, text);
+	snprintf(want, sizeof(want), "\"guard\": \"%s\"", guard);
+	cr_expect(strstr(p, want) != NULL, "entry %zu: %s", i, text);
+	free(text);
+}
+
 static char *read_log(void)
 {
 	size_t len;
@@ -274,6 +340,10 @@ Test(reporter, writes_every_output_once_per_line)
 	char stale[128];
 	snprintf(stale, sizeof(stale), "%s/.tmp-%d", out_dir, (int)dead);
 	cr_assert_eq(mkdir(stale, 0777), 0);
+	snprintf(stale, sizeof(stale), "%s/.published", out_dir);
+	cr_assert_eq(mkdir(stale, 0777), 0);
+	snprintf(stale, sizeof(stale), "%s/.published/1.tmp-%d", out_dir, (int)dead);
+	cr_assert_eq(mkdir(stale, 0777), 0);
 
 	cr_assert_eq(run_reporter("2026-W48", 20), 0, "%s", read_log());
 	assert_file("reports/MLA.csv", mla);
@@ -283,8 +353,18 @@ Test(reporter, writes_every_output_once_per_line)
 	cr_expect_eq(count_entries("reports"), 4);
 	assert_file("integrated.csv", integrated);
 	assert_file("summary.json", summary);
-	/* reports/, integrated.csv, summary.json: no staging left anywhere. */
-	cr_expect_eq(count_entries("."), 3);
+	assert_file("attached/MLA.csv", attached_mla);
+	assert_file("attached/MLB.csv", attached_mlb);
+	cr_expect_eq(count_entries("attached"), 2);
+	/* One generation, no staging left anywhere. */
+	cr_expect_eq(count_entries(".published"), 1);
+	cr_expect_neq(access(stale, F_OK), 0, "'%s' is still there", stale);
+	snprintf(stale, sizeof(stale), "%s/.tmp-%d", out_dir, (int)dead);
+	cr_expect_neq(access(stale, F_OK), 0, "'%s' is still there", stale);
+	assert_attached("D1", "S2;AIJ;01/09/2026", "1;3;2026-W48;S2;R01;1111111A;BRUN;Ali;"
+			"06/07/2004;75102;AIJ;01/09/2026;;;");
+	assert_attached("D2", "S7;AIJ;01/09/2026", NULL);
+	assert_history(0, "published", "");
 }
 
 Test(reporter, waits_for_outcomes_published_while_it_runs)
@@ -328,6 +408,62 @@ Test(reporter, missing_line_fails_loudly_and_writes_nothing)
 	cr_expect_not(exists("summary.json"));
 	cr_expect_not(exists("integrated.csv"));
 	cr_expect_not(exists("reports"));
+	cr_expect_eq(attached_keys(), 0, "nothing attached");
+	assert_history(0, "failed", "incomplete");
+}
+
+/* A guard holds the week: nothing published, nothing attached, exit 4;
+ * published by --accept. */
+Test(reporter, a_held_run_changes_nothing)
+{
+	publish_manifest("2026-W48", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	char cmd[1024];
+	reporter_cmd(cmd, sizeof(cmd), "2026-W48", 20);
+	/* The default limit of code 01 is 10 %: one line in eight is 12.5 %. */
+	char *strict = strstr(cmd, " --max-columns-pct 100");
+	cr_assert_not_null(strict);
+	memcpy(strict, "                      ", strlen(" --max-columns-pct 100"));
+	int st = system(cmd);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4, "%s", read_log());
+	char *log = read_log();
+	cr_expect(strstr(log, "held: 12.5% of the lines have code 01") != NULL, "%s", log);
+	free(log);
+	cr_expect_not(exists("summary.json"));
+	cr_expect_not(exists("reports"));
+	cr_expect_eq(attached_keys(), 0, "a held run attached dispositifs");
+	assert_history(0, "held", "format");
+}
+
+/* The reporter dies once the dispositifs are attached, before the files
+ * are switched: its next start finishes the publication. */
+Test(reporter, a_crash_midway_is_finished_at_the_next_start)
+{
+	publish_manifest("2026-W48", WEEK_N, 9);
+	for (size_t i = 0; i < WEEK_N; i++)
+		publish_outcome("2026-W48", &week[i]);
+	flush_producer();
+	cr_assert_eq(setenv("AIJ_FAULT", "publish-after-attach", 1), 0);
+	cr_assert_eq(run_reporter("2026-W48", 20), 9, "%s", read_log());
+	cr_assert_eq(unsetenv("AIJ_FAULT"), 0);
+	cr_expect_not(exists("summary.json"), "the files were switched before the crash");
+	assert_attached("D1", "S2;AIJ;01/09/2026", NULL);
+
+	/* The next start: the publication finished, then the same file again. */
+	cr_assert_eq(run_reporter("2026-W48", 20), 0, "%s", read_log());
+	char *log = read_log();
+	cr_expect(strstr(log, "finishing its publication") != NULL, "%s", log);
+	cr_expect(strstr(log, "already integrated as run 2026-W48") != NULL, "%s", log);
+	free(log);
+	assert_file("summary.json", summary);
+	assert_file("reports/MLB.csv", mlb);
+	assert_file("attached/MLA.csv", attached_mla);
+	assert_history(0, "published", "");
+	assert_history(1, "already", "already");
+	cr_expect_eq(count_entries(".published"), 1);
+	cr_expect_not(exists(".published/1/attachments"), "the journal stays once done");
 }
 
 Test(reporter, no_manifest_fails_loudly)
