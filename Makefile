@@ -1,27 +1,38 @@
 # AIJ weekly integration: one Makefile for every program, the tests and the demo.
 #
-#   make            build every program into $(BUILD)/bin
-#   make test       unit tests (Criterion) then end-to-end tests
-#   make demo       the sample week through the whole pipeline
-#   make deps       install the missing Debian packages (as root)
-#   make fuzz       libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
+#   make             build every program into $(BUILD)/bin
+#   make demo        the sample week through the whole pipeline (installs the
+#                    build and run packages first: DEB_BUILD, DEB_RUN)
+#   make test        unit tests (Criterion) then end-to-end tests (installs
+#                    every package first: DEB_PACKAGES)
+#   make deploy-test the docker-compose deployment run with podman (tests/deploy/run)
+#   make deps        install the missing Debian packages, all of them (as root)
+#   make fuzz        libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
 #
 # Switches: WERROR=1 (warnings are errors), SANITIZE=address,undefined,
 # BUILD=dir (out-of-tree build folder, default build/).
 
 BUILD    ?= build
 CC       ?= gcc
+FUZZ_CC  ?= clang
 OPT      ?= -O2 -g
 WERROR   ?= 0
 SANITIZE ?=
 
-# Debian packages the build, the tests and the demo need.
-DEB_PACKAGES = make gcc pkg-config python3 curl procps \
+# Debian packages: the build's, the demo's (deploy/aij-local: Redis, curl for
+# --serve, python3 for the summary), and the tests' (Criterion, the browser
+# tests' Chromium, fuzzing with clang, valgrind, the compose tests:
+# docker-compose, and podman to run the deployment, the benchmark's sqlite3
+# and postgresql).
+DEB_BUILD = make gcc libc6-dev pkg-config \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
-	libxlsxwriter-dev zlib1g-dev libcrypt-dev tzdata \
-	libcriterion-dev redis-server chromium \
-	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc postgresql
+	libxlsxwriter-dev zlib1g-dev libcrypt-dev
+DEB_RUN  = redis-server curl python3 tzdata
+DEB_TEST = libcriterion-dev procps chromium clang libclang-rt-14-dev valgrind \
+	docker-compose podman runc netavark aardvark-dns iptables debootstrap \
+	sqlite3 bc postgresql
+DEB_PACKAGES = $(DEB_BUILD) $(DEB_RUN) $(DEB_TEST)
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto
 # Libraries only one program links, beyond PKG_LIBS: the reporter's HTTP
@@ -66,15 +77,45 @@ UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/unit/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 
-.PHONY: all deps test unit e2e demo bench bench-redis clean fuzz fuzz-build
+.PHONY: all deps deps-demo test unit e2e demo deploy-test bench bench-redis clean \
+	fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Objects are not intermediates to delete: the next make would rebuild them.
 .SECONDARY:
 
+# A machine without a build tool or library: say which, and what installs
+# it, instead of a compiler's "Error 127" (cheap: a few command -v and one
+# pkg-config). Not for the goals that install the packages first.
+INSTALLING_GOALS = deps deps-demo demo test bench bench-redis deploy-test clean
+ifneq ($(filter-out $(INSTALLING_GOALS),$(or $(MAKECMDGOALS),all)),)
+# command:package and pkg-config-name:package, as needed by the goals given.
+CHECK_CMDS = $(firstword $(CC)):gcc protoc-c:protobuf-c-compiler pkg-config:pkg-config \
+	$(if $(filter fuzz fuzz-build,$(MAKECMDGOALS)),$(FUZZ_CC):clang)
+CHECK_LIBS = rdkafka:librdkafka-dev libprotobuf-c:libprotobuf-c-dev hiredis:libhiredis-dev \
+	jansson:libjansson-dev libcrypto:libssl-dev libmicrohttpd:libmicrohttpd-dev \
+	xlsxwriter:libxlsxwriter-dev libcrypt:libcrypt-dev \
+	$(if $(filter unit,$(MAKECMDGOALS)),criterion:libcriterion-dev)
+TOOLS_MISSING := $(shell \
+	for c in $(CHECK_CMDS); do \
+		command -v $${c%%:*} >/dev/null 2>&1 || printf '%s (Debian package %s); ' $${c%%:*} $${c##*:}; done; \
+	[ -f /usr/include/uthash.h ] || printf '%s ' 'uthash.h (Debian package uthash-dev);'; \
+	if command -v pkg-config >/dev/null 2>&1 && \
+	   ! pkg-config --exists $(foreach l,$(CHECK_LIBS),$(firstword $(subst :, ,$(l)))); then \
+		for l in $(CHECK_LIBS); do \
+			pkg-config --exists $${l%%:*} || printf 'library %s (Debian package %s); ' $${l%%:*} $${l##*:}; done; fi)
+ifneq ($(strip $(TOOLS_MISSING)),)
+$(error missing: $(strip $(TOOLS_MISSING)) run 'make deps' (as root) to install them, or 'make demo' or 'make test', which install what they need first)
+endif
+endif
+
 all: $(PROGRAMS)
 
+# Every package (DEB_PACKAGES); deps-demo: only those make demo needs.
 deps:
 	@deploy/install-deps $(DEB_PACKAGES)
+
+deps-demo:
+	@deploy/install-deps $(DEB_BUILD) $(DEB_RUN)
 
 $(PROTO_C): proto/aij.proto
 	@mkdir -p $(GEN)
@@ -124,13 +165,19 @@ test: deps
 	@$(MAKE) --no-print-directory all unit
 	@BUILD=$(BUILD) tests/run
 
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory all
 	@BUILD=$(BUILD) deploy/demo
 
+# The docker-compose deployment, run for real with podman (as root; a few
+# minutes, the first time more: it makes the base image and builds the
+# images); closes with "N passed, N failed".
+deploy-test: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tests/deploy/run
+
 # Fuzzing: tests/fuzz/fuzz_<target>.c, each built with clang and libFuzzer
 # (with ASan + UBSan) from the library's sources, then run by tests/fuzz/run.
-FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS  = reader record normalize proto report
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)

@@ -1,8 +1,9 @@
 /* aij-broker: a local Kafka-protocol broker for tests and the local run.
  *
  * librdkafka's mock cluster, listening on 127.0.0.1 (an ephemeral port per
- * broker), with the pipeline's topics created up front. Prints the bootstrap
- * address on stdout (and to --ready-file), then waits for SIGTERM/SIGINT.
+ * broker; --listen below for another address), with the pipeline's topics
+ * created up front. Prints the bootstrap address on stdout (and to
+ * --ready-file), then waits for SIGTERM/SIGINT.
  *
  * Fault injection for tests (--control FIFO): one command per line, written
  * to the FIFO by anyone (`echo "down 2" > FIFO`), each run through the mock
@@ -18,17 +19,31 @@
  *   rtt BROKER MS                      delays each response of a broker
  *   coordinator group ID BROKER        moves a group's coordinator
  *
+ * --listen HOST[:PORT]: the mock binds every broker to 127.0.0.1 and
+ * advertises that address in its metadata (librdkafka 2.0.2,
+ * rd_kafka_mock_broker_new(): no setting changes it), which no other host
+ * or container can reach. With --listen, aij-broker's own bind() below,
+ * which librdkafka's call resolves to (an executable's symbols come first),
+ * binds those sockets to HOST's IPv4 address instead, on PORT, PORT+1, ...
+ * (0 or none: any free port), and the mock advertises that address
+ * (tests/deploy: aij-broker stands in for Kafka in a container).
+ *
  * Limits of the mock (librdkafka 2.0.2, src/rdkafka_mock.c): every partition
  * keeps at most 5 MiB or 100,000 message batches and silently drops its
  * oldest batches beyond that; everything lives in memory; the first join of
  * a consumer group waits about 3 s (initial rebalance delay). */
+#include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +66,78 @@ struct broker_conf {
 	const char *topics;
 	const char *ready_file;
 	const char *control;
+	const char *listen;
 };
+
+/* --listen: where the mock's brokers bind instead of 127.0.0.1:0 (set before
+ * the cluster is created, read by bind() below; the mock creates its brokers
+ * in rd_kafka_mock_cluster_new(), in our thread). */
+static struct {
+	int on;
+	struct sockaddr_in addr;
+	int next_port; /* 0: any free port */
+} broker_listen;
+
+/* Our bind() replaces libc's in the whole process: librdkafka's mock binds
+ * each broker's listening socket to 127.0.0.1 port 0; with --listen, that
+ * bind goes to broker_listen's address instead. Every other bind is
+ * libc's own. */
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	typedef int (*bind_fn)(int, const struct sockaddr *, socklen_t);
+	static bind_fn libc_bind;
+	if (!libc_bind) {
+		*(void **)&libc_bind = dlsym(RTLD_NEXT, "bind");
+		if (!libc_bind) {
+			errno = ENOSYS;
+			return -1;
+		}
+	}
+	const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+	if (broker_listen.on && addr && addr->sa_family == AF_INET &&
+	    len >= (socklen_t)sizeof(*in) &&
+	    in->sin_addr.s_addr == htonl(INADDR_LOOPBACK) && in->sin_port == 0) {
+		struct sockaddr_in sin = broker_listen.addr;
+		if (broker_listen.next_port)
+			sin.sin_port = htons((uint16_t)broker_listen.next_port++);
+		return libc_bind(fd, (const struct sockaddr *)&sin, sizeof(sin));
+	}
+	return libc_bind(fd, addr, len);
+}
+
+/* Parses "HOST[:PORT]" into broker_listen: HOST's first IPv4 address. */
+static int broker_listen_parse(const char *spec, long brokers, char *errstr,
+			       size_t errstr_size)
+{
+	char host[256];
+	long port = 0;
+	const char *colon = strrchr(spec, ':');
+	size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (n == 0 || n >= sizeof(host)) {
+		snprintf(errstr, errstr_size, "option '--listen': '%s' is not "
+			 "HOST[:PORT]", spec);
+		return -1;
+	}
+	memcpy(host, spec, n);
+	host[n] = '\0';
+	if (colon && conf_long("listen", colon + 1, 0, 65536 - brokers, &port,
+			       errstr, errstr_size) < 0)
+		return -1;
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *res = NULL;
+	int err = getaddrinfo(host, NULL, &hints, &res);
+	if (err) {
+		snprintf(errstr, errstr_size, "option '--listen': cannot resolve "
+			 "'%s': %s", host, gai_strerror(err));
+		return -1;
+	}
+	memcpy(&broker_listen.addr, res->ai_addr, sizeof(broker_listen.addr));
+	freeaddrinfo(res);
+	broker_listen.addr.sin_port = 0;
+	broker_listen.next_port = (int)port;
+	broker_listen.on = 1;
+	return 0;
+}
 
 /* The fault-injection FIFO: read end polled by the main loop, plus a write
  * end we hold ourselves so that a writer closing it is no end of file. */
@@ -410,6 +496,10 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		{ "control", "AIJ_CONTROL", NULL, "FIFO",
 		  "fault-injection commands, one a line (created if missing; "
 		  "see deploy/broker.c)", &bc->control },
+		{ "listen", "AIJ_LISTEN", NULL, "HOST[:PORT]",
+		  "listen on HOST's IPv4 address (brokers on PORT, PORT+1, ...; "
+		  "default any free port) instead of 127.0.0.1, and advertise it",
+		  &bc->listen },
 		CONF_OPT_LOG_LEVEL(&level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -417,7 +507,7 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
 	if (rc == 1) {
 		conf_usage(stdout, "aij-broker",
-			   "Runs a local mock Kafka cluster on 127.0.0.1 until "
+			   "Runs a local mock Kafka cluster on 127.0.0.1 (or --listen) until "
 			   "SIGTERM/SIGINT;\nprints its bootstrap address on stdout.",
 			   opts);
 		exit(0);
@@ -429,6 +519,9 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		       sizeof(errstr)) < 0 ||
 	     conf_long("partitions", partitions, 1, BROKER_MAX_PARTITIONS,
 		       &bc->partitions, errstr, sizeof(errstr)) < 0))
+		rc = -1;
+	if (rc == 0 && bc->listen &&
+	    broker_listen_parse(bc->listen, bc->brokers, errstr, sizeof(errstr)) < 0)
 		rc = -1;
 	if (rc < 0) {
 		log_error("%s", errstr);
@@ -447,9 +540,10 @@ int main(int argc, char **argv)
 	if (broker_conf_parse(argc, argv, &bc) < 0)
 		return 2;
 	signals_install();
-	log_info("starting: brokers=%ld partitions=%ld topics=%s ready-file=%s",
-		 bc.brokers, bc.partitions, bc.topics,
-		 bc.ready_file ? bc.ready_file : "(none)");
+	log_info("starting: brokers=%ld partitions=%ld topics=%s ready-file=%s "
+		 "listen=%s", bc.brokers, bc.partitions, bc.topics,
+		 bc.ready_file ? bc.ready_file : "(none)",
+		 bc.listen ? bc.listen : "127.0.0.1");
 
 	rd_kafka_t *rk = broker_handle_new(errstr, sizeof(errstr));
 	if (!rk) {

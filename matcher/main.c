@@ -16,11 +16,15 @@
  * commit then fails (logged) and the next owner processes those records
  * again, which the reporter counts once (lib/kafka.c logs each assignment
  * and revocation). On SIGTERM the batches in flight are finished. */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "conf.h"
@@ -46,6 +50,7 @@
 #define MATCHER_LEAVE_MS       4000  /* leaving the group at exit, at most, */
 #define MATCHER_LEAVE_MIN_MS   1000  /* and at least this once MATCHER_STOP_MS
 					* is (nearly) spent */
+#define MATCHER_HEALTH_MS      1000  /* --health-file touched at most this often */
 
 /* The consumer's settings, before AIJ_KAFKA_CONF (which may change them).
  * The prefetch: librdkafka's default, 64 MiB, made the matcher's memory
@@ -65,7 +70,7 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	const char *index_alert;
+	const char *index_alert, *health_file;
 	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
 };
 
@@ -75,6 +80,8 @@ struct matcher {
 	struct work work;
 	struct work_stats stats, logged;
 	long last_progress_ms;
+	long health_ms;             /* --health-file last touched, 0 before */
+	int health_failed;          /* its last touch failed (logged once) */
 	long stop_ms;               /* when the stop request was seen, 0 before */
 	int gave_up;                /* batches in flight abandoned at the stop */
 };
@@ -110,6 +117,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
 		  "extra librdkafka settings for both clients, key=value,key=value",
 		  &mc->kafka_conf },
+		{ "health-file", "AIJ_HEALTH_FILE", NULL, "FILE",
+		  "touched every second or so while the matcher's loop turns "
+		  "(a container health check reads its age)", &mc->health_file },
 		CONF_OPT_LOG_LEVEL(&mc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -356,6 +366,29 @@ static void matcher_progress(struct matcher *m, int final)
 	m->last_progress_ms = now;
 }
 
+/* Touches --health-file (created if missing), at most every
+ * MATCHER_HEALTH_MS: its age tells a health check that the loop turns. A
+ * failure is logged once, until a touch works again. */
+static void matcher_health(struct matcher *m)
+{
+	const char *path = m->mc->health_file;
+	long now = clock_now_ms();
+	if (!path || (m->health_ms && now - m->health_ms < MATCHER_HEALTH_MS))
+		return;
+	m->health_ms = now;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0 || futimens(fd, NULL) != 0) {
+		if (!m->health_failed)
+			log_warn("cannot touch the health file '%s': %s", path,
+				 strerror(errno));
+		m->health_failed = 1;
+	} else {
+		m->health_failed = 0;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
 /* One batch: its messages, its look-up, then their outcomes. */
 struct matcher_batch {
 	rd_kafka_message_t **msgs;
@@ -517,6 +550,7 @@ static int matcher_run(struct matcher *m, struct matcher_flight *f)
 	int exit_code = 0;
 	m->last_progress_ms = clock_now_ms();
 	while (!signals_stop && exit_code == 0) {
+		matcher_health(m);
 		exit_code = matcher_step(m, f, 0);
 		matcher_progress(m, 0);
 	}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # docker-compose.yml: validated with Debian's docker-compose (no Docker engine
 # here), its promises checked (KRaft kafka, topics with 12/12/1 partitions and
-# >= 14 days, healthchecks, restart policies, a scalable matcher, jobs under a
-# profile, named volumes), then each aij service's exact command line, taken
+# >= 14 days, healthchecks (the matchers' too), restart policies, a scalable
+# matcher, jobs under a profile, named volumes), then each aij service's exact command line, taken
 # from `docker-compose config`, run on the host against the local broker and a
 # redis-server (the container addresses and paths replaced by local ones):
 # indexer, reporter (follows runs, serves /healthz and /metrics), the
@@ -47,7 +47,7 @@ free_port() {
 }
 http_port=$(free_port)     # the reporter's /metrics and /healthz
 editions_port=$(free_port) # the editions service
-export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8081=127.0.0.1:$http_port|0.0.0.0:8080=127.0.0.1:$editions_port"
+export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8081=127.0.0.1:$http_port|0.0.0.0:8080=127.0.0.1:$editions_port|/tmp/aij-matcher.health=$t/matcher.health"
 export AIJ_COMMUNES=$repo/data/communes.csv AIJ_MOTIFS=$repo/data/motifs.csv
 
 # service_cmd NAME: the service's command line (cmd) and environment (envs);

@@ -36,7 +36,7 @@ def check(cfg):
     ret = int(topics.split("retention.ms=")[1].split()[0])
     if ret < 14 * 86400 * 1000:
         fail(f"retention.ms={ret} is less than 14 days")
-    for name in ("kafka", "redis", "reporter", "editions"):
+    for name in ("kafka", "redis", "reporter", "editions", "matcher"):
         if "healthcheck" not in svc[name]:
             fail(f"{name}: no healthcheck")
     for name in ("kafka", "redis", "reporter", "editions", "matcher", "inbox"):

@@ -42,9 +42,10 @@ static void teardown(void)
 TestSuite(broker, .init = setup, .fini = teardown, .timeout = 60);
 
 /* Checks the cluster's metadata, as any client sees it: nbrokers brokers on
- * 127.0.0.1, and topic names[i] with partitions[i] partitions. */
-static void metadata_check(const char *bootstrap, const char *const *names,
-			   const int *partitions, size_t n, int nbrokers)
+ * host, and topic names[i] with partitions[i] partitions. */
+static void metadata_check_on(const char *bootstrap, const char *host,
+			      const char *const *names, const int *partitions,
+			      size_t n, int nbrokers)
 {
 	char errstr[512];
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -58,7 +59,7 @@ static void metadata_check(const char *bootstrap, const char *const *names,
 		     rd_kafka_err2str(err));
 	cr_assert_eq(md->broker_cnt, nbrokers, "%d brokers", md->broker_cnt);
 	for (int b = 0; b < md->broker_cnt; b++)
-		cr_assert_str_eq(md->brokers[b].host, "127.0.0.1");
+		cr_assert_str_eq(md->brokers[b].host, host);
 	for (size_t i = 0; i < n; i++) {
 		int found = -1;
 		for (int t = 0; t < md->topic_cnt; t++)
@@ -71,6 +72,12 @@ static void metadata_check(const char *bootstrap, const char *const *names,
 	}
 	rd_kafka_metadata_destroy(md);
 	rd_kafka_destroy(rk);
+}
+
+static void metadata_check(const char *bootstrap, const char *const *names,
+			   const int *partitions, size_t n, int nbrokers)
+{
+	metadata_check_on(bootstrap, "127.0.0.1", names, partitions, n, nbrokers);
 }
 
 Test(broker, default_topics_over_tcp)
@@ -127,20 +134,15 @@ static int wait_exit(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-Test(broker, ready_file_brokers_and_topic_list)
+/* Waits at most 10 s for the ready file; its one line, without the line end,
+ * into addr. The file appears whole (written then renamed). */
+static void ready_read(char *addr, size_t size)
 {
-	const char *args[] = { "--brokers", "3", "--partitions", "4",
-			       "--topics", "t.records,t.runs,t.other:7",
-			       "--ready-file", ready_path, NULL };
-	child = spawn_broker(args);
-
-	/* The file appears whole (written then renamed). */
-	char addr[256] = "";
 	long deadline = clock_now_ms() + 10000;
 	for (;;) {
 		FILE *f = fopen(ready_path, "r");
 		if (f) {
-			cr_assert_not_null(fgets(addr, sizeof(addr), f));
+			cr_assert_not_null(fgets(addr, (int)size, f));
 			fclose(f);
 			break;
 		}
@@ -149,6 +151,17 @@ Test(broker, ready_file_brokers_and_topic_list)
 	}
 	cr_assert_neq(strchr(addr, '\n'), NULL, "ready file not a whole line");
 	*strchr(addr, '\n') = '\0';
+}
+
+Test(broker, ready_file_brokers_and_topic_list)
+{
+	const char *args[] = { "--brokers", "3", "--partitions", "4",
+			       "--topics", "t.records,t.runs,t.other:7",
+			       "--ready-file", ready_path, NULL };
+	child = spawn_broker(args);
+
+	char addr[256] = "";
+	ready_read(addr, sizeof(addr));
 	cr_assert_eq(strncmp(addr, "127.0.0.1:", 10), 0, "'%s'", addr);
 
 	const char *names[] = { "t.records", "t.runs", "t.other" };
@@ -161,12 +174,35 @@ Test(broker, ready_file_brokers_and_topic_list)
 		      "ready file left behind by a stopped broker");
 }
 
+/* --listen: every broker listens on, and is advertised at, the address
+ * given (another loopback address here), as clients see it over TCP. */
+Test(broker, listen_flag)
+{
+	const char *args[] = { "--brokers", "2", "--partitions", "3",
+			       "--listen", "127.0.0.2", "--ready-file", ready_path,
+			       NULL };
+	child = spawn_broker(args);
+
+	char addr[256] = "";
+	ready_read(addr, sizeof(addr));
+	cr_assert_eq(strncmp(addr, "127.0.0.2:", 10), 0, "'%s'", addr);
+	cr_assert_not_null(strstr(addr, ",127.0.0.2:"), "'%s': not 2 brokers", addr);
+	const char *names[] = { "aij.records", "aij.outcomes", "aij.runs" };
+	const int parts[] = { 3, 3, 1 };
+	metadata_check_on(addr, "127.0.0.2", names, parts, 3, 2);
+
+	kill(child, SIGTERM);
+	cr_assert_eq(wait_exit(child), 0);
+}
+
 Test(broker, bad_usage_is_exit_2)
 {
 	const char *bad[][3] = {
 		{ "--partitions", "0", NULL },
 		{ "--brokers", "x", NULL },
 		{ "--no-such-flag", NULL, NULL },
+		{ "--listen", ":9092", NULL },
+		{ "--listen", "127.0.0.2:70000", NULL },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		child = spawn_broker(bad[i]);

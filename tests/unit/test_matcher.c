@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -351,4 +353,42 @@ Test(matcher, bad_usage_exits_2)
 		 bin_dir && *bin_dir ? bin_dir : "build/bin");
 	status = system(cmd);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
+}
+
+/* The modification time of path in ms, or -1 when it does not exist. */
+static long long mtime_ms(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return -1;
+	return (long long)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+/* --health-file: created at start, touched again while the loop turns (idle
+ * here: nothing to consume); a path that cannot be written is one warning,
+ * and the matcher goes on. */
+Test(matcher, health_file_touched_while_running)
+{
+	char path[96];
+	snprintf(path, sizeof(path), "/tmp/aij-test-health.%d", (int)getpid());
+	unlink(path);
+	const char *const flags[] = { "--health-file", path, NULL };
+	cr_assert_eq(test_matcher_start(&fx, flags), 0, "aij-matcher did not start");
+	long until = clock_now_ms() + WAIT_MS;
+	long long first;
+	while ((first = mtime_ms(path)) < 0 && clock_now_ms() < until)
+		clock_sleep_ms(50);
+	cr_assert_geq(first, 0, "no health file '%s'", path);
+	while (mtime_ms(path) <= first && clock_now_ms() < until)
+		clock_sleep_ms(100);
+	cr_expect_gt(mtime_ms(path), first, "the health file was not touched again");
+	cr_expect_eq(test_matcher_stop(&fx), 0);
+	unlink(path);
+
+	const char *const bad[] = { "--health-file", "/nonexistent/health", NULL };
+	cr_assert_eq(test_matcher_start(&fx, bad), 0, "aij-matcher did not start");
+	cr_expect_eq(wait_log("cannot touch the health file '/nonexistent/health'"), 0);
+	clock_sleep_ms(2500); /* two more touches, not logged again */
+	cr_expect_eq(test_matcher_log_count(&fx, "cannot touch the health file"), 1);
+	cr_expect_eq(test_matcher_stop(&fx), 0, "aij-matcher did not go on");
 }
