@@ -1031,7 +1031,8 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 	index_script_sha(sha);
 	snprintf(stride, sizeof(stride), "%d", INDEX_ARGS_PER_RECORD);
 	snprintf(count, sizeof(count), "%zu", n);
-	argv[0] = "EVALSHA";
+	/* Read-only: a replica runs it too (Redis 7). */
+	argv[0] = "EVALSHA_RO";
 	argv[1] = sha;
 	argv[2] = "0";
 	argv[3] = INDEX_KEY_PREFIX;

@@ -70,8 +70,9 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	const char *index_alert, *health_file;
+	const char *index_alert, *health_file, *redis_read;
 	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
+	char read_addr[256];    /* the replica taken from redis_read, or "" */
 };
 
 struct matcher {
@@ -86,6 +87,29 @@ struct matcher {
 	int gave_up;                /* batches in flight abandoned at the stop */
 };
 
+/* The replica of the comma-separated list this matcher reads from: one by
+ * its pid, so that the matchers of a machine spread over the replicas.
+ * Returns 0 with it in out, or -1 with errstr (an address not HOST:PORT). */
+static int matcher_pick_replica(const char *list, char *out, size_t out_size,
+				char *errstr, size_t errstr_size)
+{
+	size_t n = 1;
+	for (const char *p = list; *p; p++)
+		n += *p == ',';
+	size_t k = (size_t)getpid() % n;
+	const char *start = list;
+	for (size_t i = 0; i < k; i++)
+		start = strchr(start, ',') + 1;
+	size_t len = strcspn(start, ",");
+	if (len >= out_size)
+		len = out_size - 1;
+	memcpy(out, start, len);
+	out[len] = '\0';
+	char host[256];
+	int port;
+	return index_parse_addr(out, host, sizeof(host), &port, errstr, errstr_size);
+}
+
 /* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
 static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 			      int *exit_code)
@@ -95,7 +119,11 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
 		  "Kafka bootstrap servers", &mc->brokers },
 		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
-		  "the Redis holding the dossier index", &mc->redis },
+		  "the Redis holding the dossier index (its primary)", &mc->redis },
+		{ "redis-read", "AIJ_REDIS_READ", NULL, "HOST:PORT,...",
+		  "replicas of it to read from: this matcher takes one (by its pid); "
+		  "a replica that lags behind the primary's index gives way to it",
+		  &mc->redis_read },
 		{ "group", "AIJ_GROUP", KAFKA_GROUP_MATCHERS, "ID",
 		  "consumer group of the matchers", &mc->group },
 		{ "topic-records", "AIJ_TOPIC_RECORDS", KAFKA_TOPIC_RECORDS, "TOPIC",
@@ -149,6 +177,10 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	int port;
 	if (rc == 0 && index_parse_addr(mc->redis, host, sizeof(host), &port, errstr,
 					sizeof(errstr)))
+		rc = -1;
+	if (rc == 0 && mc->redis_read && *mc->redis_read &&
+	    matcher_pick_replica(mc->redis_read, mc->read_addr, sizeof(mc->read_addr),
+				 errstr, sizeof(errstr)))
 		rc = -1;
 	if (rc < 0) {
 		log_error("%s", errstr);
@@ -580,6 +612,7 @@ int main(int argc, char **argv)
 	m.mc = &mc;
 	m.work.addr = mc.redis;
 	m.work.retry_ms = mc.redis_retry_ms;
+	m.work.read_addr = mc.read_addr[0] ? mc.read_addr : NULL;
 	m.work.alert_ms = mc.index_alert_s * 1000;
 
 	char errstr[512];
@@ -613,8 +646,9 @@ int main(int argc, char **argv)
 	/* Redis is connected lazily: a matcher started before Redis waits and
 	 * retries at its first batch like after any Redis failure. */
 	log_info("consuming '%s' as group '%s' (batches of %ld), outcomes to '%s', "
-		 "redis %s", mc.topic_records, mc.group, mc.batch_max,
-		 mc.topic_outcomes, mc.redis);
+		 "redis %s%s%s", mc.topic_records, mc.group, mc.batch_max,
+		 mc.topic_outcomes, mc.redis, mc.read_addr[0] ? ", reading from " : "",
+		 mc.read_addr);
 
 	struct matcher_flight flight;
 	if (matcher_flight_init(&flight, (size_t)mc.batch_max) != 0) {

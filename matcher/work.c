@@ -177,34 +177,73 @@ static int work_pack_poison(struct work_outcome *o, const rd_kafka_message_t *m,
 	return 0;
 }
 
-/* Drops the connection: the batches in flight on it are sent again. */
+/* A replica that fails is left alone this long (the primary serves). */
+#define WORK_REPLICA_RETRY_MS 30000
+#define WORK_REPLICA_LAG_SAY_MS 60000
+
+/* Drops the connections: the batches in flight on them are sent again. */
 static void work_disconnect(struct work *w)
 {
 	if (w->rc)
 		redisFree(w->rc);
-	w->rc = NULL;
+	if (w->ro)
+		redisFree(w->ro);
+	w->rc = w->ro = NULL;
 	for (size_t i = 0; i < w->inflight; i++)
 		w->queue[i]->state = WORK_UNSENT;
 	w->inflight = 0;
 }
 
-/* Connects if needed and caches the look-up script. 0, or -1 with errstr. */
+/* Connects to addr and caches the look-up script. NULL with errstr. */
+static redisContext *work_open(const char *addr, char *errstr, size_t errstr_size)
+{
+	redisContext *rc = index_connect(addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
+	if (rc && index_script_load(rc, errstr, errstr_size) != 0) {
+		redisFree(rc);
+		rc = NULL;
+	}
+	return rc;
+}
+
+/* Connects to the primary if needed, and to the replica when one is given
+ * and not left alone. 0, or -1 with errstr (the primary failed). */
 static int work_connect(struct work *w, char *errstr, size_t errstr_size)
 {
-	if (w->rc)
-		return 0;
-	w->rc = index_connect(w->addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
-	if (!w->rc)
+	if (!w->rc && !(w->rc = work_open(w->addr, errstr, errstr_size)))
 		return -1;
-	if (index_script_load(w->rc, errstr, errstr_size) != 0) {
-		work_disconnect(w);
-		return -1;
+	if (w->read_addr && !w->ro && clock_now_ms() >= w->ro_retry_at) {
+		char why[256];
+		if (!(w->ro = work_open(w->read_addr, why, sizeof(why)))) {
+			w->ro_retry_at = clock_now_ms() + WORK_REPLICA_RETRY_MS;
+			log_warn("replica %s: %s; the primary serves the look-ups for %d s",
+				 w->read_addr, why, WORK_REPLICA_RETRY_MS / 1000);
+		} else {
+			log_info("look-ups on the replica %s (checked against the "
+				 "primary's index generation)", w->read_addr);
+		}
 	}
 	return 0;
 }
 
-/* Sends b's look-up script, behind the batches in flight. 0, or -1 with
- * errstr (the connection is then dropped). */
+/* Appends "GET <current generation>" to rc's pipeline. */
+static void work_append_generation(redisContext *rc)
+{
+	redisAppendCommand(rc, "GET %s", INDEX_KEY_CURRENT);
+}
+
+/* A generation from a GET reply (0: none, -1: an error reply), freed. */
+static long long work_generation(redisReply *r)
+{
+	long long g = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) :
+		      r && r->type == REDIS_REPLY_ERROR ? -1 : 0;
+	freeReplyObject(r);
+	return g;
+}
+
+/* Sends b's look-up script, behind the batches in flight: on the replica
+ * (with the generations) when there is one and b did not find it lagging,
+ * else on the primary. 0, or -1 with errstr (the connections are then
+ * dropped). */
 static int work_send(struct work *w, struct work_batch *b, char *errstr,
 		     size_t errstr_size)
 {
@@ -215,24 +254,76 @@ static int work_send(struct work *w, struct work_batch *b, char *errstr,
 	}
 	if (work_connect(w, errstr, errstr_size) != 0)
 		return -1;
-	if (index_resolve_send(w->rc, b->q, b->nitems, errstr, errstr_size) != 0) {
+	int replica = w->ro && !b->on_replica;
+	if (replica) {
+		work_append_generation(w->rc);
+		work_append_generation(w->ro);
+	}
+	if (index_resolve_send(replica ? w->ro : w->rc, b->q, b->nitems, errstr,
+			       errstr_size) != 0) {
 		work_disconnect(w);
 		return -1;
 	}
+	/* on_replica: 1 sent there; -1: lagging, the primary's turn. */
+	b->on_replica = replica ? 1 : b->on_replica ? -1 : 0;
 	b->state = WORK_SENT;
 	w->queue[w->inflight++] = b;
 	return 0;
 }
 
+/* The replica's part of a batch's reply: its generation before the script,
+ * the script's reply, the primary's generation. Returns 1 when the replica
+ * had the primary's generation (or a newer one), 0 when it lagged (b goes
+ * to the primary), -1 with errstr on a failure. */
+static int work_receive_replica(struct work *w, struct work_batch *h,
+				char *errstr, size_t errstr_size)
+{
+	long long replica = work_generation(index_reply(w->ro, errstr, errstr_size));
+	int rc = index_resolve_recv(w->ro, h->nitems, h->res, errstr, errstr_size);
+	long long primary = work_generation(index_reply(w->rc, errstr, errstr_size));
+	if (w->ro->err || w->rc->err)
+		return -1;
+	if (rc != 0 && replica >= primary)
+		return -1; /* the same index, the same error as on the primary */
+	if (rc == 0 && replica >= primary)
+		return 1;
+	long now = clock_now_ms();
+	if (now - w->ro_stale_said >= WORK_REPLICA_LAG_SAY_MS) {
+		w->ro_stale_said = now;
+		log_warn("replica %s lags: index generation %lld, the primary's %lld; "
+			 "its batches go to the primary meanwhile", w->read_addr,
+			 replica, primary);
+	}
+	return 0;
+}
+
 /* Reads the reply of the oldest batch in flight into that batch. Returns
  * 0, or -1 with errstr: an error reply leaves that batch to be sent again;
- * a broken connection (or a script no longer cached) drops the connection,
- * and with it every batch in flight. */
+ * a broken connection (or a script no longer cached) drops the
+ * connections, and with them every batch in flight. */
 static int work_receive(struct work *w, char *errstr, size_t errstr_size)
 {
 	struct work_batch *h = w->queue[0];
 	w->inflight--;
 	memmove(w->queue, w->queue + 1, w->inflight * sizeof(*w->queue));
+	if (h->on_replica == 1) {
+		int got = work_receive_replica(w, h, errstr, errstr_size);
+		if (got == 1) {
+			h->state = WORK_RESOLVED;
+			h->on_replica = 0;
+			return 0;
+		}
+		if (got == 0) {
+			h->state = WORK_UNSENT; /* on the primary, next */
+			return 0;
+		}
+		h->on_replica = 0;
+		h->state = WORK_UNSENT;
+		if ((w->ro && w->ro->err) || (w->rc && w->rc->err) || strstr(errstr, "NOSCRIPT"))
+			work_disconnect(w);
+		return -1;
+	}
+	h->on_replica = 0;
 	if (index_resolve_recv(w->rc, h->nitems, h->res, errstr, errstr_size) == 0) {
 		h->state = WORK_RESOLVED;
 		return 0;

@@ -36,6 +36,14 @@ struct work_batch;
 struct work {
 	redisContext *rc;           /* NULL while disconnected: reconnected */
 	const char *addr;           /* Redis "host:port" */
+	/* A replica to read from (--redis-read), or NULL: the primary serves
+	 * the look-ups. A batch looked up on the replica is checked against the
+	 * primary's index generation (both read with the batch): a replica that
+	 * lags gives way to the primary for that batch. */
+	redisContext *ro;
+	const char *read_addr;
+	long ro_retry_at;           /* clock_now_ms() when to try it again */
+	long ro_stale_said;         /* when a lag was last logged */
 	long retry_ms;              /* total retry budget before code 10 */
 	long alert_ms;              /* no index for this long: an ERROR */
 	long down_since;            /* clock_now_ms() when a batch spent the
@@ -54,6 +62,7 @@ enum work_state { WORK_UNSENT, WORK_SENT, WORK_RESOLVED };
 /* One batch from work_start() to work_end(). Zero it before first use; it
  * keeps its arrays from batch to batch; free with work_batch_free(). */
 struct work_batch {
+	int on_replica;                 /* sent to w->ro (with the generations) */
 	rd_kafka_message_t *const *msgs; /* borrowed from the caller */
 	struct work_outcome *out;       /* borrowed from the caller */
 	size_t n;                       /* messages */
