@@ -65,8 +65,9 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	const char *index_alert;
+	const char *index_alert, *evidence_text;
 	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
+	int evidence;
 };
 
 struct matcher {
@@ -110,6 +111,10 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
 		  "extra librdkafka settings for both clients, key=value,key=value",
 		  &mc->kafka_conf },
+		{ "evidence", "AIJ_EVIDENCE", "on", "on|off",
+		  "read, for each line that fails at the cascade, the dossiers that "
+		  "nearly matched it and send them in its outcome (in the same "
+		  "script call; off: to measure their cost)", &mc->evidence_text },
 		CONF_OPT_LOG_LEVEL(&mc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -133,7 +138,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
 		       &mc->session_timeout_ms, errstr, sizeof(errstr)) ||
 	     conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
-		       errstr, sizeof(errstr))))
+		       errstr, sizeof(errstr)) ||
+	     conf_on_off("evidence", mc->evidence_text, &mc->evidence, errstr,
+			 sizeof(errstr))))
 		rc = -1;
 	char host[256];
 	int port;
@@ -547,6 +554,7 @@ int main(int argc, char **argv)
 	m.work.addr = mc.redis;
 	m.work.retry_ms = mc.redis_retry_ms;
 	m.work.alert_ms = mc.index_alert_s * 1000;
+	m.work.evidence = mc.evidence;
 
 	char errstr[512];
 	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,
@@ -579,8 +587,8 @@ int main(int argc, char **argv)
 	/* Redis is connected lazily: a matcher started before Redis waits and
 	 * retries at its first batch like after any Redis failure. */
 	log_info("consuming '%s' as group '%s' (batches of %ld), outcomes to '%s', "
-		 "redis %s", mc.topic_records, mc.group, mc.batch_max,
-		 mc.topic_outcomes, mc.redis);
+		 "redis %s, evidence %s", mc.topic_records, mc.group, mc.batch_max,
+		 mc.topic_outcomes, mc.redis, mc.evidence ? "on" : "off");
 
 	struct matcher_flight flight;
 	if (matcher_flight_init(&flight, (size_t)mc.batch_max) != 0) {

@@ -9,6 +9,7 @@
 #include "aij.pb-c.h"
 #include "clock.h"
 #include "dossier_index.h"
+#include "evidence.h"
 #include "log.h"
 #include "normalize.h"
 #include "record.h"
@@ -116,6 +117,8 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 	Aij__Outcome out = AIJ__OUTCOME__INIT;
 	Aij__Integrated integrated = AIJ__INTEGRATED__INIT;
 	Aij__Failed failed = AIJ__FAILED__INIT;
+	Aij__Candidate cand[EVIDENCE_MAX], *cand_ptr[EVIDENCE_MAX];
+	char *differs[EVIDENCE_MAX][1];
 	uint32_t c[3];
 	out.run_id = r->run_id;
 	out.attempt = r->attempt;
@@ -136,6 +139,25 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 			c[i] = codes[i];
 		failed.n_codes = ncodes < 3 ? ncodes : 3;
 		failed.codes = c;
+		size_t nev = res && res->nev < EVIDENCE_MAX ? res->nev : res ? EVIDENCE_MAX : 0;
+		for (size_t i = 0; i < nev; i++) {
+			const struct index_candidate *e = &res->ev[i];
+			aij__candidate__init(&cand[i]);
+			cand[i].dossier_id = (char *)e->dossier_id;
+			cand[i].ml_code = (char *)e->ml_code;
+			cand[i].step = e->step;
+			cand[i].code = e->code;
+			const char *name = evidence_field_name(e->differs);
+			if (name) {
+				differs[i][0] = (char *)name;
+				cand[i].n_differs = 1;
+				cand[i].differs = differs[i];
+			}
+			cand[i].value = (char *)e->value;
+			cand_ptr[i] = &cand[i];
+		}
+		failed.n_evidence = nev;
+		failed.evidence = cand_ptr;
 		out.result_case = AIJ__OUTCOME__RESULT_FAILED;
 		out.failed = &failed;
 	}
@@ -215,7 +237,8 @@ static int work_send(struct work *w, struct work_batch *b, char *errstr,
 	}
 	if (work_connect(w, errstr, errstr_size) != 0)
 		return -1;
-	if (index_resolve_send(w->rc, b->q, b->nitems, errstr, errstr_size) != 0) {
+	if (index_resolve_send(w->rc, b->q, b->nitems, w->evidence, errstr,
+			       errstr_size) != 0) {
 		work_disconnect(w);
 		return -1;
 	}
@@ -233,7 +256,7 @@ static int work_receive(struct work *w, char *errstr, size_t errstr_size)
 	struct work_batch *h = w->queue[0];
 	w->inflight--;
 	memmove(w->queue, w->queue + 1, w->inflight * sizeof(*w->queue));
-	if (index_resolve_recv(w->rc, h->nitems, h->res, errstr, errstr_size) == 0) {
+	if (index_resolve_recv(w->rc, h->q, h->nitems, h->res, errstr, errstr_size) == 0) {
 		h->state = WORK_RESOLVED;
 		return 0;
 	}
@@ -371,6 +394,8 @@ static int work_batch_reserve(struct work_batch *b, size_t n)
 /* Frees what b holds for its current batch; keeps its arrays and blocks. */
 static void work_batch_clear(struct work_batch *b)
 {
+	if (b->state == WORK_RESOLVED)
+		index_result_release(b->res, b->nitems); /* the evidence */
 	for (size_t k = 0; k < b->nitems; k++)
 		free(b->items[k].buf);
 	b->nitems = 0;
