@@ -20,7 +20,7 @@ DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
 	libcriterion-dev redis-server chromium \
-	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc
+	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc postgresql
 
 PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
 

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "arena.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -102,10 +103,11 @@ static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
 	return -1;
 }
 
-/* Feeds one message to c. Returns 1 when it brought something new, 0 when
- * not, -1 on an error (errstr). */
+/* Feeds one message to c, unpacking an outcome in arena (reset after).
+ * Returns 1 when it brought something new, 0 when not, -1 on an error
+ * (errstr). */
 static int consume_message(const struct consume_opts *opts, struct collect *c,
-			   const rd_kafka_message_t *msg,
+			   struct arena *arena, const rd_kafka_message_t *msg,
 			   char *errstr, size_t errstr_size)
 {
 	const char *topic = rd_kafka_topic_name(msg->rkt);
@@ -133,8 +135,10 @@ static int consume_message(const struct consume_opts *opts, struct collect *c,
 		aij__manifest__free_unpacked(m, NULL);
 		return rc;
 	}
-	Aij__Outcome *o = aij__outcome__unpack(NULL, msg->len, msg->payload);
+	ProtobufCAllocator alloc = arena_protobuf(arena);
+	Aij__Outcome *o = aij__outcome__unpack(&alloc, msg->len, msg->payload);
 	if (!o) {
+		arena_reset(arena);
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not an outcome, ignored",
 			 topic, msg->partition, msg->offset);
 		return 0;
@@ -144,7 +148,7 @@ static int consume_message(const struct consume_opts *opts, struct collect *c,
 		snprintf(errstr, errstr_size, "out of memory");
 	else if (rc > 0)
 		rc = collect_outcome(c, o, errstr, errstr_size);
-	aij__outcome__free_unpacked(o, NULL);
+	arena_reset(arena);
 	return rc;
 }
 
@@ -183,6 +187,8 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	if (!rk)
 		return CONSUME_ERROR;
 	enum consume_result res = CONSUME_ERROR;
+	struct arena arena;
+	arena_init(&arena, 0);
 	if (consume_assign(rk, opts, NULL, errstr, errstr_size)) {
 		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
 		goto out;
@@ -202,7 +208,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 				if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
 					log_warn("kafka: %s", rd_kafka_message_errstr(msg));
 			} else {
-				rc = consume_message(opts, c, msg, errstr, errstr_size);
+				rc = consume_message(opts, c, &arena, msg, errstr, errstr_size);
 			}
 			rd_kafka_message_destroy(msg);
 			if (rc < 0)
@@ -222,6 +228,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	consume_progress(c, start, 0);
 	res = CONSUME_COMPLETE;
 out:
+	arena_release(&arena);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	return res;
@@ -240,6 +247,7 @@ struct follow {
 	char target[256];       /* the run followed ("" none yet) */
 	char target_attempt[320]; /* and its attempt */
 	struct collect c;
+	struct arena arena;     /* the outcome being unpacked */
 	int collecting;         /* c holds target's run, not complete yet */
 	int stalled;
 	double last_new, start;
@@ -353,8 +361,10 @@ static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
 {
 	if (!f->collecting)
 		return 0;
-	Aij__Outcome *o = aij__outcome__unpack(NULL, msg->len, msg->payload);
+	ProtobufCAllocator alloc = arena_protobuf(&f->arena);
+	Aij__Outcome *o = aij__outcome__unpack(&alloc, msg->len, msg->payload);
 	if (!o) {
+		arena_reset(&f->arena);
 		log_warn("'%s' [%" PRId32 "] offset %" PRId64 ": not an outcome, ignored",
 			 f->opts->topic_outcomes, msg->partition, msg->offset);
 		return 0;
@@ -364,7 +374,7 @@ static int follow_outcome(struct follow *f, const rd_kafka_message_t *msg,
 		rc = collect_outcome(&f->c, o, errstr, errstr_size);
 	else if (rc < 0)
 		snprintf(errstr, errstr_size, "out of memory");
-	aij__outcome__free_unpacked(o, NULL);
+	arena_reset(&f->arena);
 	if (rc > 0) {
 		f->last_new = clock_now_s();
 		if (f->stalled) {
@@ -381,6 +391,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 {
 	struct follow f = { .opts = opts, .hooks = hooks };
 	enum consume_result res = CONSUME_ERROR;
+	arena_init(&f.arena, 0);
 	rd_kafka_topic_partition_list_t *all = NULL;
 	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
 	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
@@ -466,6 +477,7 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	res = CONSUME_STOPPED;
 out:
 	collect_release(&f.c);
+	arena_release(&f.arena);
 	if (f.outcomes)
 		rd_kafka_topic_partition_list_destroy(f.outcomes);
 	if (f.runs)

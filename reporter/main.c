@@ -335,10 +335,14 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	return EXIT_RUNTIME;
 }
 
+/* An attempt id identifies one pass: "" (a producer without attempts)
+ * does not, and is never taken for decided. */
 static int follow_decided(const char *attempt, void *arg)
 {
 	const struct reporter *r = arg;
 	char errstr[512];
+	if (!*attempt)
+		return 0;
 	json_t *h = history_load(r->history, errstr, sizeof(errstr));
 	int decided = h && history_find_attempt(h, attempt) != NULL;
 	json_decref(h);
@@ -350,7 +354,7 @@ static int follow_decided(const char *attempt, void *arg)
  * new ingest of the run comes after it. */
 static int once_decided(const char *attempt, void *arg)
 {
-	return history_find_attempt(arg, attempt) != NULL;
+	return *attempt && history_find_attempt(arg, attempt) != NULL;
 }
 
 static void follow_on_complete(struct collect *c, void *arg)

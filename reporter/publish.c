@@ -71,17 +71,32 @@ static int publish_integrated(const struct collect_integrated *in, void *arg,
 		return -1;
 	if (!w->journal)
 		return 0;
-	char identity[1024];
-	snprintf(identity, sizeof(identity), "%s;%s;%s", in->fields[FIELD_SIGMA],
-		 in->fields[FIELD_TYPE], in->fields[FIELD_DATE_DEBUT]);
-	char *stored = dispositif_encode(in->line, w->run_id, in->fields);
+	/* The identity "<sigma>;<type>;<date_debut>" (~30 bytes; a field may
+	 * be up to a line's 64 KiB). */
+	const enum record_field parts[] = { FIELD_SIGMA, FIELD_TYPE, FIELD_DATE_DEBUT };
+	size_t lens[3], need = 3;
+	for (size_t i = 0; i < 3; i++)
+		need += lens[i] = strlen(in->fields[parts[i]]);
+	char stack[256];
+	char *identity = need <= sizeof(stack) ? stack : malloc(need);
+	char *stored = identity ? dispositif_encode(in->line, w->run_id, in->fields) : NULL;
+	int rc = -1;
 	if (!stored) {
 		snprintf(errstr, errstr_size, "out of memory");
-		return -1;
+		goto out;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < 3; i++) {
+		memcpy(identity + n, in->fields[parts[i]], lens[i]);
+		n += lens[i];
+		identity[n++] = i < 2 ? ';' : '\0';
 	}
 	struct index_attachment a = { in->dossier, identity, stored };
-	int rc = journal_add(w->journal, w->journal_path, &a, errstr, errstr_size);
+	rc = journal_add(w->journal, w->journal_path, &a, errstr, errstr_size);
+out:
 	free(stored);
+	if (identity != stack)
+		free(identity);
 	return rc;
 }
 

@@ -4,6 +4,7 @@
 #define AIJ_REPORTER_REPORT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "collect.h"
@@ -31,6 +32,9 @@ int report_write_all(const char *dir, const struct collect *c,
 /* Appends the row of an integrated line to integrated.csv (SPEC §7, LF
  * line ends); a write error shows at report_close(). */
 void report_integrated_row(FILE *f, const struct collect_integrated *in);
+
+/* Writes v in decimal into out, NUL-terminated; returns its length. */
+size_t report_u64(char out[24], uint64_t v);
 
 /* Whether an ML code can be a file name: it must stay inside the folder. */
 int report_name_ok(const char *ml_code);

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # A small `make bench` (20k lines, 40k dossiers): the harness runs end to end,
-# and the product (1 and 2 matchers), the in-memory reference and the SQL
-# batch write the same outputs, which are also the oracle's. No time checked.
+# and the product (1 and 2 matchers), the in-memory reference, the SQL
+# batch and the PostgreSQL batch write the same outputs, which are also the
+# oracle's; the PostgreSQL batch also on the crafted Windows-1252 week. No
+# time checked.
 . "$(dirname "$0")/lib.sh"
 
 [ -x "$AIJ_BIN/aij-bench-inmem" ] || fail "'$AIJ_BIN/aij-bench-inmem' not built (make all)"
 BENCH_DIR=$t/bench BENCH_LINES=20000 BENCH_DOSSIERS=40000 BENCH_SEED=7 \
 	bench/run >"$t/bench.out" 2>&1 || { cat "$t/bench.out" >&2; fail "bench/run exited with $?"; }
-grep -q 'outputs agree: product (matchers: 1 2), in-memory, SQL batch' "$t/bench.out" ||
+grep -q 'outputs agree: product (matchers: 1 2), in-memory, SQL batch, PostgreSQL batch' "$t/bench.out" ||
 	fail "bench/run did not say that the outputs agree"
 for k in "product, 1 matcher(s), whole job" "product, 2 matcher(s), week only" \
-	"in-memory reference (C)" "SQL batch (sqlite3)" "redis commands per record"; do
+	"in-memory reference (C)" "SQL batch (sqlite3)" "SQL batch (PostgreSQL)" \
+	"whole job / PostgreSQL batch" "redis commands per record"; do
 	grep -qF "$k" "$t/bench/results.txt" || fail "no '$k' in results.txt"
 done
 data=$t/bench/data-20000-40000-7
@@ -20,6 +23,20 @@ python3 tests/e2e/oracle.py --dispositifs "$data/week.csv" --dossiers "$data/dos
 	--coverage "$data/coverage.csv" --run-id bench --out "$t/expected" || fail "oracle.py"
 same_outputs "$t/expected" "$t/bench/product-m2-r1"
 same_outputs "$t/expected" "$t/bench/sql-r1"
+same_outputs "$t/expected" "$t/bench/pg-r1"
+# the PostgreSQL batch on the crafted week (every rule's edge cases, a line
+# over 64 KiB), in Windows-1252 with CRLF and a header: the oracle's outputs
+gen "$t/crafted" --lines 100 --seed 12 --encoding cp1252 --crlf --header
+oracle "$t/crafted" bench "$t/crafted-expected"
+bench/baselines/pg-batch --dispositifs "$t/crafted/week.csv" --dossiers "$t/crafted/dossiers.csv" \
+	--coverage "$t/crafted/coverage.csv" --out "$t/crafted-pg" --run-id bench ||
+	fail "pg-batch on the crafted week exited with $?"
+same_outputs "$t/crafted-expected" "$t/crafted-pg"
+# the PostgreSQL batch's throw-away cluster is stopped and removed
+cluster=$(sed -n 's/.*(cluster in \([^ ,]*\),.*/\1/p' "$t/bench.out")
+[ -n "$cluster" ] || fail "bench/run did not say where the PostgreSQL cluster was"
+[ ! -e "$cluster" ] || fail "the PostgreSQL cluster '$cluster' is still there"
+! pgrep -f "postgres -D $cluster/" >/dev/null || fail "a postgres still runs on '$cluster'"
 
 # bench/redis-floor on the same data: the product's script and the plain
 # commands each integrate, step by step, what the product integrated.
