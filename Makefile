@@ -143,7 +143,7 @@ BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
 	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o \
-		publish.o attached.o journal.o)
+		publish.o attached.o journal.o rejections.o)
 
 all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 
