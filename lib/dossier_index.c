@@ -1461,7 +1461,8 @@ static int index_parse_evidence(const redisReply *ev, const struct index_query *
 		const char **dst[3] = { &o->ev[i].dossier_id, &o->ev[i].ml_code,
 					&o->ev[i].value };
 		for (int k = 0; k < 3; k++) {
-			memcpy(p, part[k]->s, part[k]->len);
+			if (part[k]->len) /* (an empty value has no pointer) */
+				memcpy(p, part[k]->s, part[k]->len);
 			p[part[k]->len] = '\0';
 			*dst[k] = p;
 			p += part[k]->len + 1;
