@@ -46,7 +46,7 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/aij.pb-c.o
 LIBAIJ   = $(BUILD)/libaij.a
 
 # One program per pipeline folder: <dir>/*.c -> $(BUILD)/bin/aij-<dir>.
-STAGES   = ingest matcher reporter indexer
+STAGES   = ingest matcher reporter indexer inbox
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
 # Unit tests: tests/unit/test_<module>.c, each a Criterion binary,

@@ -20,7 +20,8 @@ def fail(why):
 
 def check(cfg):
     svc = cfg["services"]
-    for name in ("kafka", "topics", "redis", "reporter", "matcher", "indexer", "ingest", "replay"):
+    for name in ("kafka", "topics", "redis", "reporter", "matcher", "inbox", "indexer", "ingest",
+                 "replay"):
         if name not in svc:
             fail(f"no service '{name}'")
     if not svc["kafka"]["image"].startswith("apache/kafka"):
@@ -38,7 +39,7 @@ def check(cfg):
     for name in ("kafka", "redis", "reporter"):
         if "healthcheck" not in svc[name]:
             fail(f"{name}: no healthcheck")
-    for name in ("kafka", "redis", "reporter", "matcher"):
+    for name in ("kafka", "redis", "reporter", "matcher", "inbox"):
         if svc[name].get("restart") not in ("unless-stopped", "always", "on-failure"):
             fail(f"{name}: no restart policy")
     if "container_name" in svc["matcher"]:
@@ -46,11 +47,22 @@ def check(cfg):
     for name in ("indexer", "ingest", "replay"):
         if not svc[name].get("profiles"):
             fail(f"{name}: a one-shot job should be under a profile")
-    for v in ("aij-inputs", "aij-reports", "aij-config", "kafka-data", "redis-data"):
+    for v in ("aij-inbox", "aij-inputs", "aij-reports", "aij-config", "kafka-data", "redis-data"):
         if v not in (cfg.get("volumes") or {}):
             fail(f"no named volume '{v}'")
     if "--follow" not in svc["reporter"]["command"] or "--serve" not in svc["reporter"]["command"]:
         fail("the reporter does not follow the runs and serve the editions")
+    # The inbox writes runs.json beside the reporter's outputs: the same volume.
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["inbox"].get("volumes", [])}
+    reporter_mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["reporter"].get("volumes", [])}
+    out = svc["inbox"]["command"][svc["inbox"]["command"].index("--out") + 1]
+    if mounts.get(out) != reporter_mounts.get("/var/lib/aij/out") or out != "/var/lib/aij/out":
+        fail("the inbox's --out is not the reporter's reports volume")
+    inbox = svc["inbox"]["command"][svc["inbox"]["command"].index("--watch") + 1]
+    if inbox not in mounts:
+        fail("the inbox's --watch folder is not a volume")
+    if "AIJ_SCHEDULE" not in (svc["inbox"].get("environment") or {}):
+        fail("the inbox's schedule is not set from the environment (AIJ_SCHEDULE)")
 
 
 def main():
