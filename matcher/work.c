@@ -139,7 +139,7 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 			c[i] = codes[i];
 		failed.n_codes = ncodes < 3 ? ncodes : 3;
 		failed.codes = c;
-		size_t nev = res && res->nev < EVIDENCE_MAX ? res->nev : res ? EVIDENCE_MAX : 0;
+		size_t nev = !res ? 0 : res->nev < EVIDENCE_MAX ? res->nev : EVIDENCE_MAX;
 		for (size_t i = 0; i < nev; i++) {
 			const struct index_candidate *e = &res->ev[i];
 			aij__candidate__init(&cand[i]);
