@@ -19,10 +19,16 @@ SANITIZE ?=
 DEB_PACKAGES = make gcc pkg-config python3 curl procps \
 	librdkafka-dev libprotobuf-c-dev protobuf-c-compiler libhiredis-dev \
 	libjansson-dev libssl-dev uthash-dev libmicrohttpd-dev \
+	libxlsxwriter-dev zlib1g-dev libcrypt-dev tzdata \
 	libcriterion-dev redis-server chromium \
 	clang libclang-rt-14-dev valgrind docker-compose sqlite3 bc postgresql
 
-PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto libmicrohttpd
+PKG_LIBS = rdkafka libprotobuf-c hiredis jansson libcrypto
+# Libraries only one program links, beyond PKG_LIBS: the reporter's HTTP
+# server of /metrics; the editions service's, its XLSX writer and password
+# hashes (libcrypt).
+PKG_LIBS_reporter = libmicrohttpd
+PKG_LIBS_editions = libmicrohttpd xlsxwriter libcrypt
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wformat=2 -Wvla -Wpointer-arith -Wundef -Wno-missing-field-initializers
@@ -34,10 +40,13 @@ SANFLAGS = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=
 endif
 
 GEN      = $(BUILD)/gen
-CPPFLAGS = -D_GNU_SOURCE -Ilib -I$(GEN) $(shell pkg-config --cflags $(PKG_LIBS) 2>/dev/null)
+CPPFLAGS = -D_GNU_SOURCE -Ilib -I$(GEN) \
+	$(shell pkg-config --cflags $(PKG_LIBS) $(PKG_LIBS_reporter) $(PKG_LIBS_editions) 2>/dev/null)
 CFLAGS   = -std=c11 $(OPT) $(WARN) $(SANFLAGS) -MMD -MP
 LDFLAGS  = $(SANFLAGS)
 LDLIBS   = $(shell pkg-config --libs $(PKG_LIBS) 2>/dev/null) -lm -lpthread
+# $(call stage_libs,STAGE): the libraries of PKG_LIBS_<STAGE>, if any.
+stage_libs = $(if $(PKG_LIBS_$(1)),$(shell pkg-config --libs $(PKG_LIBS_$(1)) 2>/dev/null))
 
 # The shared library: lib/*.c plus the generated protobuf code.
 PROTO_C  = $(GEN)/aij.pb-c.c
@@ -46,11 +55,12 @@ LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/aij.pb-c.o
 LIBAIJ   = $(BUILD)/libaij.a
 
 # One program per pipeline folder: <dir>/*.c -> $(BUILD)/bin/aij-<dir>.
-STAGES   = ingest matcher reporter indexer inbox
+STAGES   = ingest matcher reporter indexer inbox editions
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
 # Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
-# linked with the helpers of tests/unit/support/.
+# linked with the helpers of tests/unit/support/; test_editions_*.c with the
+# editions service's libraries too.
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/unit/support/*.c)
@@ -97,7 +107,7 @@ $(LIBAIJ): $(LIB_OBJ)
 # (No '%' inside: make would put the stem there.)
 $(BUILD)/bin/aij-%: $$(addprefix $(BUILD)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))) $(LIBAIJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call stage_libs,$*) $(LDLIBS)
 
 $(BUILD)/bin/aij-broker: $(BUILD)/obj/deploy/broker.o $(LIBAIJ)
 	@mkdir -p $(dir $@)
@@ -105,7 +115,8 @@ $(BUILD)/bin/aij-broker: $(BUILD)/obj/deploy/broker.o $(LIBAIJ)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_OBJ) $(LIBAIJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcriterion
+	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter test_editions%,$*),$(call stage_libs,editions)) \
+		$(LDLIBS) -lcriterion
 
 unit: $(UNIT_BIN)
 
@@ -121,7 +132,7 @@ demo: deps
 # (with ASan + UBSan) from the library's sources, then run by tests/fuzz/run.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS  = reader record normalize proto
+FUZZ_TARGETS  = reader record normalize proto report
 FUZZ_BIN      = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_FLAGS    = -std=c11 -O1 -g $(filter-out -Wmissing-prototypes -Wundef,$(WARN)) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

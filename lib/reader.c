@@ -208,6 +208,36 @@ static size_t reader_put_cp(char *out, uint32_t cp)
 	return 3;
 }
 
+size_t reader_decode_bytes(const unsigned char *in, size_t n, int allow_cut,
+			   char *out, int *cp1252)
+{
+	size_t valid = reader_utf8_valid(in, n, allow_cut);
+	size_t len = 0;
+	int is_cp1252 = valid == (size_t)-1;
+	if (!is_cp1252) {
+		for (size_t i = 0; i < valid; i++) {
+			if (in[i] == 0)
+				len += reader_put_cp(out + len, 0xFFFD);
+			else
+				out[len++] = (char)in[i];
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			unsigned char c = in[i];
+			uint32_t cp = c;
+			if (c == 0)
+				cp = 0xFFFD;
+			else if (c >= 0x80 && c < 0xA0)
+				cp = reader_cp1252[c - 0x80] ? reader_cp1252[c - 0x80] : 0xFFFD;
+			len += reader_put_cp(out + len, cp);
+		}
+	}
+	out[len] = '\0';
+	if (cp1252)
+		*cp1252 = is_cp1252;
+	return len;
+}
+
 /* Turns the kept bytes of the current line into UTF-8 text in r->text. */
 static void reader_decode(struct reader *r, struct reader_line *out)
 {
@@ -223,31 +253,8 @@ static void reader_decode(struct reader *r, struct reader_line *out)
 	out->too_long = content > READER_MAX_LINE;
 	if (out->too_long)
 		n = READER_MAX_LINE;
-
-	size_t valid = reader_utf8_valid(r->raw, n, out->too_long);
-	size_t len = 0;
-	out->cp1252 = valid == (size_t)-1;
-	if (!out->cp1252) {
-		for (size_t i = 0; i < valid; i++) {
-			if (r->raw[i] == 0)
-				len += reader_put_cp(r->text + len, 0xFFFD);
-			else
-				r->text[len++] = (char)r->raw[i];
-		}
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			unsigned char c = r->raw[i];
-			uint32_t cp = c;
-			if (c == 0)
-				cp = 0xFFFD;
-			else if (c >= 0x80 && c < 0xA0)
-				cp = reader_cp1252[c - 0x80] ? reader_cp1252[c - 0x80] : 0xFFFD;
-			len += reader_put_cp(r->text + len, cp);
-		}
-	}
-	r->text[len] = '\0';
+	out->len = reader_decode_bytes(r->raw, n, out->too_long, r->text, &out->cp1252);
 	out->text = r->text;
-	out->len = len;
 }
 
 static int reader_skip(struct reader *r, uint64_t line, char *errstr, size_t errstr_size)

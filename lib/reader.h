@@ -52,6 +52,16 @@ uint64_t reader_last_line(const struct reader *r);
  * returned 0). hex must hold 65 bytes. */
 void reader_sha256(const struct reader *r, char hex[65]);
 
+/* Decodes the n bytes at in as reader_next() decodes a line: kept as they
+ * are when they are valid UTF-8, else decoded from Windows-1252 (the five
+ * bytes it leaves undefined become U+FFFD); NUL bytes become U+FFFD. With
+ * allow_cut, a UTF-8 sequence that the end of the bytes interrupts is
+ * dropped instead of making them Windows-1252 (a line cut at the bound).
+ * out must hold 3 * n + 1 bytes: it gets the text, NUL-terminated. Returns
+ * its length; *cp1252 (may be NULL) is set when the bytes were not UTF-8. */
+size_t reader_decode_bytes(const unsigned char *in, size_t n, int allow_cut,
+			   char *out, int *cp1252);
+
 /* Closes the file and frees the reader; NULL is fine. */
 void reader_close(struct reader *r);
 

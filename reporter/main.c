@@ -14,7 +14,6 @@
 #include "collect.h"
 #include "conf.h"
 #include "consume.h"
-#include "editions.h"
 #include "guard.h"
 #include "history.h"
 #include "kafka.h"
@@ -33,7 +32,7 @@
 struct reporter_conf {
 	const char *brokers, *topic_outcomes, *topic_runs, *run_id, *attempt, *out;
 	const char *communes, *coverage, *stall, *group, *once, *log_level;
-	const char *serve, *users, *redis, *follow, *attach_retry;
+	const char *metrics, *redis, *follow, *attach_retry;
 	const char *max_invalid, *max_columns, *max_technical;
 	long stall_s, attach_retry_s;
 	struct guard_limits limits;
@@ -112,12 +111,9 @@ static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
 		  "consumer group id (nothing is committed)", &rc->group },
 		{ "once", "AIJ_ONCE", NULL, NULL,
 		  "exit once the run is decided (else stay until SIGTERM)", &rc->once },
-		{ "serve", "AIJ_SERVE", NULL, "ADDR:PORT",
-		  "serve the editions of --out over HTTP (stays up until SIGTERM, even "
-		  "with --once; without --run-id it only serves)", &rc->serve },
-		{ "users", "AIJ_USERS", NULL, "FILE",
-		  "editions users (login;token_sha256;structure;droits), with --serve",
-		  &rc->users },
+		{ "metrics", "AIJ_METRICS", NULL, "ADDR:PORT",
+		  "serve GET /metrics and GET /healthz over HTTP there (the editions "
+		  "are aij-editions')", &rc->metrics },
 		CONF_OPT_LOG_LEVEL(&rc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL }
 	};
@@ -131,9 +127,7 @@ static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
 		*exit_code = 0;
 		return -1;
 	}
-	int serving = rc->serve && *rc->serve;
 	int following = rc->follow && conf_true(rc->follow);
-	int collecting = following || !serving || (rc->run_id && *rc->run_id);
 	if (r == 0 && log_level_set_name(rc->log_level, errstr, sizeof(errstr)))
 		r = -1;
 	if (r == 0 && following && rc->run_id && *rc->run_id) {
@@ -141,19 +135,15 @@ static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
 			 "options '--follow' and '--run-id' exclude each other");
 		r = -1;
 	}
-	if (r == 0 && collecting && !following && (!rc->run_id || !*rc->run_id)) {
+	if (r == 0 && !following && (!rc->run_id || !*rc->run_id)) {
 		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
-		r = -1;
-	}
-	if (r == 0 && serving && (!rc->users || !*rc->users)) {
-		snprintf(errstr, sizeof(errstr), "option '--serve' needs '--users'");
 		r = -1;
 	}
 	if (r == 0 && (!rc->out || !*rc->out)) {
 		snprintf(errstr, sizeof(errstr), "option '--out' is required");
 		r = -1;
 	}
-	if (r == 0 && collecting && (!rc->coverage || !*rc->coverage)) {
+	if (r == 0 && (!rc->coverage || !*rc->coverage)) {
 		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
 		r = -1;
 	}
@@ -442,15 +432,11 @@ int main(int argc, char **argv)
 		return code;
 	log_set_run(rc.run_id);
 	signals_install();
-	int serving = rc.serve && *rc.serve;
 	int following = rc.follow && conf_true(rc.follow);
-	int collecting = following || !serving || (rc.run_id && *rc.run_id);
 
 	/* Reference data first: a bad file is a usage error, before any wait. */
-	struct referential *ref = referential_load(
-		collecting || access(rc.communes, R_OK) == 0 ? rc.communes : NULL,
-		NULL, rc.coverage && *rc.coverage ? rc.coverage : NULL,
-		errstr, sizeof(errstr));
+	struct referential *ref = referential_load(rc.communes, NULL, rc.coverage,
+						   errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
 		return EXIT_USAGE;
@@ -458,26 +444,22 @@ int main(int argc, char **argv)
 	struct reporter r = { .rc = &rc, .ref = ref };
 	snprintf(r.history, sizeof(r.history), "%s/" HISTORY_FILE, rc.out);
 
-	struct editions *editions = NULL;
-	if (serving) {
-		struct editions_conf econf = {
-			.listen = rc.serve, .dir = rc.out, .users = rc.users,
-			.redis = rc.redis, .ref = ref,
-		};
-		editions = editions_start(&econf, errstr, sizeof(errstr));
-		if (!editions) {
+	struct metrics_server *metrics = NULL;
+	if (rc.metrics && *rc.metrics) {
+		metrics = metrics_serve(rc.metrics, rc.out, errstr, sizeof(errstr));
+		if (!metrics) {
 			log_error("%s", errstr);
 			referential_free(ref);
 			return EXIT_USAGE;
 		}
 	}
-	if (collecting && publish_mkdirs(rc.out, errstr, sizeof(errstr)) != 0) {
+	if (publish_mkdirs(rc.out, errstr, sizeof(errstr)) != 0) {
 		log_error("%s", errstr);
-		editions_stop(editions);
+		metrics_serve_stop(metrics);
 		referential_free(ref);
 		return EXIT_USAGE;
 	}
-	if (collecting && publish_recover(rc.out, rc.redis, (int)rc.attach_retry_s, errstr,
+	if (publish_recover(rc.out, rc.redis, (int)rc.attach_retry_s, errstr,
 					  sizeof(errstr)) != 0)
 		log_error("a publication left midway could not be finished: %s", errstr);
 
@@ -491,19 +473,16 @@ int main(int argc, char **argv)
 	};
 	if (following)
 		code = reporter_follow(&r, &copts);
-	else if (collecting)
+	else
 		code = reporter_once(&r, &copts);
 
-	if (!collecting ||
-	    (!following && code == 0 && (serving || !conf_true(rc.once)))) {
+	if (!following && code == 0 && !conf_true(rc.once)) {
 		/* A service: stay up for the supervisor until told to stop. */
-		if (collecting)
-			log_info("run decided; staying up until SIGTERM%s",
-				 serving ? "" : " (--once to exit)");
+		log_info("run decided; staying up until SIGTERM (--once to exit)");
 		while (!signals_stop)
 			pause();
 	}
-	editions_stop(editions);
+	metrics_serve_stop(metrics);
 	referential_free(ref);
 	return code;
 }

@@ -1,6 +1,6 @@
-/* The reporter's counters, served as Prometheus text on GET /metrics of the
- * editions service. The consumer updates them, the HTTP thread reads them:
- * one mutex, held for a few stores or one rendering. */
+/* The reporter's counters, served as Prometheus text on GET /metrics
+ * (metrics_serve(), with GET /healthz). The consumer updates them, the HTTP
+ * thread reads them: one mutex, held for a few stores or one rendering. */
 #ifndef AIJ_REPORTER_METRICS_H
 #define AIJ_REPORTER_METRICS_H
 
@@ -41,5 +41,21 @@ void metrics_verdict(const char *status);
 /* The Prometheus text exposition of every counter, with degraded ("" when
  * all is well: health_check()). Free with free(). */
 char *metrics_render(const char *degraded, size_t *len);
+
+/* An HTTP server (libmicrohttpd, one thread) answering, without
+ * authentication, on listen ("ADDR:PORT"; port 0 picks one): GET /metrics
+ * (metrics_render(), degraded by health_check() of out's run history) and
+ * GET /healthz (200 "ok", or 200 "degraded: <reason>": reporter/health.h).
+ * Returns NULL with errstr when the address cannot be bound. Stop and free
+ * it with metrics_serve_stop(). */
+struct metrics_server *metrics_serve(const char *listen, const char *out,
+				     char *errstr, size_t errstr_size);
+
+/* The port the server listens on (useful with port 0). */
+unsigned metrics_serve_port(const struct metrics_server *s);
+
+/* Stops the server (a request in progress finishes) and frees it; NULL is
+ * fine. */
+void metrics_serve_stop(struct metrics_server *s);
 
 #endif

@@ -9,11 +9,9 @@
 
 #include "collect.h"
 #include "referential.h"
+#include "report_format.h" /* REPORT_HEADER, REPORT_BOM, REPORT_EOL */
 
 struct rejections_line;
-
-#define REPORT_HEADER "Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;" \
-	"Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour"
 
 /* One report written, for the summary. */
 struct report_count {

@@ -96,12 +96,12 @@ static int report_write_one(const char *dir, const struct collect *c,
 		return -1;
 	}
 	/* UTF-8 BOM and CRLF: a French spreadsheet opens it as is. */
-	fputs("\xef\xbb\xbf" REPORT_HEADER "\r\n", f);
+	fputs(REPORT_BOM REPORT_HEADER REPORT_EOL, f);
 	for (size_t i = 0; i < rows->n; i++) {
 		const struct collect_failed *fl = &c->failed[rows->idx[i]];
 		for (int col = 0; col < COL_COUNT; col++) {
 			fputs(collect_failed_col(c, fl, (enum collect_col)col), f);
-			fputs(col + 1 < COL_COUNT ? ";" : "\r\n", f);
+			fputs(col + 1 < COL_COUNT ? ";" : REPORT_EOL, f);
 		}
 	}
 	return report_close(f, path, errstr, errstr_size);

@@ -7,8 +7,9 @@
 #include <stdint.h>
 
 #include "referential.h"
+#include "report_format.h"
 
-#define ROUTE_NATIONAL "_national"
+#define ROUTE_NATIONAL REPORT_NATIONAL
 
 struct route {
 	const char **mls; /* owned by the referential; the array by the route */

@@ -2,10 +2,14 @@
 # Editions service, what could go wrong on the way in: bad paths and path
 # traversal (plain, percent-encoded, encoded slashes, NUL), unknown methods,
 # oversized uploads (with and without Content-Length) and malformed ones.
-# Each gets a clear 4xx with a JSON error and nothing changes on disk. Then the
-# life of a report: replaced (served as replaced), deleted (gone, 404) until
-# the next run brings the run's reports back; and the users file reloaded
-# when an administrator edits it.
+# Each gets a clear 4xx with an error in French and nothing changes on disk.
+# A report re-saved by a spreadsheet (Windows-1252, no BOM, LF) is accepted,
+# through the API and through the browser's form with its confirmation, and
+# stored byte for byte as SPEC §6 says (UTF-8 with BOM, CRLF); the forms
+# refuse a missing or wrong CSRF token. Then the life of a report: replaced
+# (served as replaced), deleted (gone, 404) until the next run brings the
+# run's reports back; and the users file reloaded when an administrator edits
+# it.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/editions-lib.sh"
 
@@ -14,8 +18,8 @@ users=$t/users.csv
 ed_run "$dir" 2026-W48
 ed_coverage "$t/coverage.csv"
 echo "secret" >"$t/secret.txt"
-ed_user "$users" admin tok-admin NATIONAL consulter_edition,telecharger_rapports,gerer_editions
-ed_user "$users" ml tok-ml "$ML_A" consulter_edition,telecharger_rapports,gerer_editions
+ed_user "$users" admin tok-admin NATIONAL consulter_edition,telecharger_rapports,gerer_editions pw-admin
+ed_user "$users" ml tok-ml "$ML_A" consulter_edition,telecharger_rapports,gerer_editions pw-ml
 ed_start "$dir" "$users" --coverage "$t/coverage.csv"
 
 ed_expect 200 GET /healthz ""
@@ -53,11 +57,13 @@ ed_expect 400 GET /editions/x/y/z tok-admin
 # Unknown methods: 405 with Allow.
 ed_expect 405 POST "/editions/$ML_A" tok-admin --data-binary "@$t/good.csv"
 grep -qi '^Allow: GET, HEAD, PUT, DELETE' "$t/headers" || fail "405 without Allow: $(cat "$t/headers")"
+grep -q "n'est pas possible ici" "$t/body" || fail "405 not in French: $(cat "$t/body")"
 ed_expect 405 PATCH "/editions/$ML_A" tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 DELETE /editions tok-admin
 grep -qi '^Allow: GET, HEAD' "$t/headers" || fail "405 without Allow on /editions"
 ed_expect 405 PUT /editions tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 PUT "/editions/$ML_A.html" tok-admin --data-binary "@$t/good.csv"
+ed_expect 405 PUT "/editions/$ML_A.xlsx" tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 DELETE /healthz ""
 [ "$(ed_tree "$dir")" = "$before" ] || fail "unknown methods changed the files"
 
@@ -74,6 +80,13 @@ PY
 ed_expect 413 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/big.csv"
 ed_expect 413 PUT "/editions/$ML_A" tok-admin -H "Transfer-Encoding: chunked" --data-binary "@$t/big.csv"
 ed_expect 413 PUT "/editions/$ML_A" tok-admin -H "Expect: 100-continue" --data-binary "@$t/big.csv"
+grep -q 'dépasse 8 Mio' "$t/body" || fail "413 not in French: $(cat "$t/body")"
+# The same through the browser's form: a French page.
+ed_login ml pw-ml
+ed_cexpect 413 POST "/editions/$ML_A/remplacer" ml -H 'Accept: text/html' \
+	-F "csrf=$(ed_csrf ml)" -F etape=verifier -F "fichier=@$t/big.csv"
+ed_french
+grep -q 'Erreur 413' "$t/body" || fail "413 page: $(head -c 300 "$t/body")"
 [ "$(ed_tree "$dir")" = "$before" ] || fail "oversized uploads changed the files"
 # Just under the bound is fine.
 python3 - "$t/near.csv" "$ed_header" <<'PY'
@@ -88,35 +101,113 @@ cmp -s "$t/near.csv" "$dir/reports/$ML_B.csv" || fail "the near-8-MiB upload was
 ed_run "$dir" 2026-W48
 before=$(ed_tree "$dir")
 
-# Malformed uploads: 422 (or 413 for none of these), nothing changes.
+# Malformed uploads: 422, nothing changes.
 mk() { printf "$2" >"$t/bad-$1.csv"; }
 H=$ed_header
 mk empty ''
-mk nobom "$H\r\n1;;A;B;01/01/2001;75101;05\r\n"
-mk lf "\xef\xbb\xbf$H\n1;;A;B;01/01/2001;75101;05\n"
-mk mixed "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05\n"
-mk noend "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05"
 mk header "\xef\xbb\xbfIdentifiant SIGMA;Code PE;Nom;Prénom;Date;Commune;Codes\r\n1;;A;B;01/01/2001;75101;05\r\n"
 mk six "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;05\r\n"
 mk eight "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05;x\r\n"
 mk codes "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;5\r\n"
 mk code11 "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05/11\r\n"
-mk blank "\xef\xbb\xbf$H\r\n\r\n1;;A;B;01/01/2001;75101;05\r\n"
-mk latin1 "\xef\xbb\xbf$H\r\n1;;LEF\xc8VRE;B;01/01/2001;75101;05\r\n"
+mk date "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05/02/2005\r\n"
 mk nul "\xef\xbb\xbf$H\r\n1;;A\x00;B;01/01/2001;75101;05\r\n"
 mk cr "\xef\xbb\xbf$H\r\n1;;A\rB;B;01/01/2001;75101;05\r\n"
 for f in "$t"/bad-*.csv; do
 	ed_expect 422 PUT "/editions/$ML_A" tok-admin --data-binary "@$f"
-	grep -q 'not a report' "$t/body" || fail "$(basename "$f"): the error does not say why: $(cat "$t/body")"
+	grep -q "n'est pas un rapport" "$t/body" || fail "$(basename "$f"): the error does not say why: $(cat "$t/body")"
 done
-# A header only (every line handled) is a report.
-ed_report "$t/header-only.csv"
+grep -q 'ligne 2' "$t/body" || fail "the error does not name the line: $(cat "$t/body")"
+# Through the form: the upload page again, saying why, and nothing kept.
+ed_cexpect 422 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
+	-F "fichier=@$t/bad-codes.csv"
+ed_french
+grep -q 'Fichier refusé' "$t/body" || fail "the form does not say the file is refused"
+grep -q 'XLSX' "$t/body" || fail "a code without its 0 does not point to the XLSX"
+ed_cexpect 409 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=confirmer
 [ "$(ed_tree "$dir")" = "$before" ] || fail "malformed uploads changed the files"
 
+# Re-saved by a spreadsheet: Windows-1252, no BOM, LF (or CRLF), the last
+# line without its end, blank lines: accepted, stored as SPEC §6 says, byte
+# for byte the report of the same rows in UTF-8 with BOM and CRLF.
+python3 - "$t" "$ed_header" <<'PY'
+import sys
+t, header = sys.argv[1], sys.argv[2]
+rows = ["4100052174;;Garnier;Chloé;22/11/2001;75101;05",
+        "4100000009;1234567A;LEFÈVRE;Œdipe;01/02/2003;08249;05/05/04",
+        "4100000010;;Dupré;Zoé;03/04/2005;97150;10"]
+spec = ("\ufeff" + "\r\n".join([header] + rows) + "\r\n").encode("utf-8")
+open(f"{t}/spec.csv", "wb").write(spec)
+open(f"{t}/excel-lf.csv", "wb").write(("\n".join([header] + rows)).encode("cp1252"))
+open(f"{t}/excel-crlf.csv", "wb").write(("\r\n".join([header, ""] + rows) + "\r\n\r\n").encode("cp1252"))
+open(f"{t}/utf8-nobom-lf.csv", "wb").write(("\n".join([header] + rows) + "\n").encode("utf-8"))
+PY
+for f in excel-lf excel-crlf utf8-nobom-lf; do
+	ed_run "$dir" 2026-W48
+	ed_expect 200 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/$f.csv"
+	grep -q '"rows": 3' "$t/body" || fail "PUT $f answer: $(cat "$t/body")"
+	grep -q '"converted": true' "$t/body" || fail "PUT $f answer: $(cat "$t/body")"
+	cmp "$t/spec.csv" "$dir/reports/$ML_A.csv" || fail "$f was not stored as UTF-8 with BOM and CRLF"
+done
+ed_run "$dir" 2026-W48
+ed_expect 200 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/spec.csv"
+grep -q '"converted": false' "$t/body" || fail "a report in SPEC form was converted: $(cat "$t/body")"
+cmp -s "$t/spec.csv" "$dir/reports/$ML_A.csv" || fail "a report in SPEC form was not kept as it is"
+
+# The browser: the file checked, nothing changed until it is confirmed.
+ed_run "$dir" 2026-W48
+before=$(ed_tree "$dir")
+ed_cexpect 200 GET "/editions/$ML_A/remplacer" ml
+grep -q 'enctype="multipart/form-data"' "$t/body" || fail "no upload form"
+ed_cexpect 200 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
+	-F "fichier=@$t/excel-lf.csv;filename=rapport corrigé.csv"
+ed_french
+grep -q 'Confirmer le remplacement' "$t/body" || fail "no confirmation step: $(head -c 400 "$t/body")"
+grep -q 'rapport corrigé.csv' "$t/body" || fail "the confirmation does not name the file"
+grep -q 'Windows-1252' "$t/body" || fail "the confirmation does not say the file was converted"
+grep -q '3 lignes' "$t/body" || fail "the confirmation does not count the rows"
+[ "$(ed_tree "$dir")" = "$before" ] || fail "the report changed before the confirmation"
+# A confirmation without the CSRF token, or with another one: 403, nothing.
+ed_cexpect 403 POST "/editions/$ML_A/remplacer" ml -F etape=confirmer
+ed_french
+ed_cexpect 403 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml | tr 0-9a-f 1-9a-f0)" -F etape=confirmer
+[ "$(ed_tree "$dir")" = "$before" ] || fail "a confirmation without CSRF token changed the report"
+ed_cexpect 303 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=confirmer
+grep -qi "^Location: /editions/$ML_A.html" "$t/headers" || fail "after replacing: $(cat "$t/headers")"
+cmp "$t/spec.csv" "$dir/reports/$ML_A.csv" || fail "the form's Windows-1252 upload was not stored as UTF-8 with BOM and CRLF"
+ed_cexpect 200 GET "/editions/$ML_A.html" ml
+grep -q 'a été remplacé : 3 lignes' "$t/body" || fail "no message after the replacement"
+ed_cexpect 200 GET "/editions/$ML_A.html" ml
+grep -q 'a été remplacé' "$t/body" && fail "the message shows twice"
+ed_cexpect 409 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=confirmer
+# PUT and DELETE with the cookie need the token in X-CSRF-Token.
+ed_run "$dir" 2026-W48
+before=$(ed_tree "$dir")
+ed_cexpect 403 PUT "/editions/$ML_A" ml --data-binary "@$t/excel-lf.csv"
+ed_cexpect 403 DELETE "/editions/$ML_A" ml -H "X-CSRF-Token: nope"
+ed_cexpect 403 POST "/editions/$ML_A/supprimer" ml --data-urlencode confirmer=oui
+[ "$(ed_tree "$dir")" = "$before" ] || fail "a change without CSRF token went through"
+ed_cexpect 200 PUT "/editions/$ML_A" ml -H "X-CSRF-Token: $(ed_csrf ml)" --data-binary "@$t/excel-lf.csv"
+cmp "$t/spec.csv" "$dir/reports/$ML_A.csv" || fail "PUT with the cookie did not store the report"
+# The delete form: a confirmation first.
+ed_cexpect 200 POST "/editions/$ML_A/supprimer" ml --data-urlencode "csrf=$(ed_csrf ml)"
+grep -q 'Supprimer le rapport ?' "$t/body" || fail "no confirmation before deleting"
+[ -e "$dir/reports/$ML_A.csv" ] || fail "deleted without confirmation"
+ed_cexpect 303 POST "/editions/$ML_A/supprimer" ml --data-urlencode "csrf=$(ed_csrf ml)" \
+	--data-urlencode confirmer=oui
+[ ! -e "$dir/reports/$ML_A.csv" ] || fail "the delete form did not delete"
+ed_cexpect 200 GET /editions.html ml
+grep -q 'a été supprimé' "$t/body" || fail "no message after deleting"
+ed_run "$dir" 2026-W48
+before=$(ed_tree "$dir")
+
+# A header only (every line handled) is a report.
+ed_report "$t/header-only.csv"
 # A replaced report is served as replaced, by the list, the download and the page.
 ed_report "$t/replaced.csv" "4100052174;;Garnier;Chloé;22/11/2001;75101;05" "7777777777;;Remplacé;Ligne;01/01/2001;75101;04"
 ed_expect 200 PUT "/editions/$ML_A" tok-ml --data-binary "@$t/replaced.csv"
 grep -q '"rows": 2' "$t/body" || fail "PUT answer: $(cat "$t/body")"
+cmp -s "$t/replaced.csv" "$dir/reports/$ML_A.csv" || fail "the replacement is not stored as sent"
 ed_expect 200 GET "/editions/$ML_A" tok-ml
 cmp -s "$t/body" "$t/replaced.csv" || fail "the replaced report is not served as replaced"
 ed_expect 200 GET "/editions/$ML_A.html" tok-ml
@@ -157,7 +248,7 @@ rm -rf "$dir/reports" "$dir/summary.json"
 ed_expect 200 GET /editions tok-admin
 grep -q '"editions": \[\]' "$t/body" || fail "empty list: $(cat "$t/body")"
 ed_expect 404 GET "/editions/$ML_A" tok-ml
-ed_expect 200 GET "/editions.html?token=tok-ml" ""
+ed_expect 200 GET /editions.html tok-ml
 ed_run "$dir" 2026-W49
 
 # The users file is reloaded when it changes: a new user gets in, a removed
@@ -171,8 +262,9 @@ sleep 1
 cp "$users" "$t/users.good"
 echo "broken;line" >>"$users"
 ed_expect 200 GET /editions tok-new
-grep -q "users.csv:.*fields instead of 4" "$t/reporter.log" || fail "the broken users file was not reported"
+grep -q "users.csv:.*fields instead of 5" "$t/editions.log" || fail "the broken users file was not reported"
 sleep 1
 grep -v '^new;' "$t/users.good" >"$users"
 ed_expect 401 GET /editions tok-new
 ed_expect 200 GET /editions tok-admin
+ed_stop

@@ -1,138 +1,102 @@
 #!/usr/bin/env bash
-# Editions service, the report pages in headless Chromium (it cannot send an
-# Authorization header: the .html pages take ?token=). Screenshots are kept in
-# $BUILD/test-logs/53-editions-page/; the text of each page is checked from
-# Chromium's DOM: rows, code labels and what the ML can do, counts per code,
-# the run's summary and charts for national users only.
+# Editions service in headless Chromium, driven over the DevTools protocol
+# (tests/e2e/cdp.py, python3 alone): an ML adviser logs in, goes from the list
+# to the report, to its page 2, filters by a code, goes to the ML's
+# dispositifs and to a dossier, replaces the report with a file saved by
+# Excel (confirming it), meets another ML's report (403) and logs out; the
+# national team searches and sorts the list, reads why each line is in the
+# national report and the run history with a held run. Each step's
+# screenshot is kept in $BUILD/test-logs/53-editions-page/ (look at them),
+# each page checked from the browser's own DOM (tests/e2e/editions_walk.py).
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/editions-lib.sh"
 
 command -v chromium >/dev/null || fail "chromium is not installed (make deps installs it)"
 shots=$repo/${BUILD:-build}/test-logs/$test_name
+rm -rf "$shots"
 mkdir -p "$shots"
 
 dir=$t/out
 users=$t/users.csv
 ed_run "$dir" 2026-W48
 ed_coverage "$t/coverage.csv"
-ed_user "$users" agent tok-agent "$ML_A" consulter_edition,telecharger_rapports
-ed_user "$users" lecteur tok-lecteur "$ML_A" consulter_edition
-ed_user "$users" admin tok-admin NATIONAL consulter_edition,telecharger_rapports,gerer_editions
-ed_start "$dir" "$users" --coverage "$t/coverage.csv"
+# A report of 1203 lines (3 pages) for ML_A, the codes in turn.
+python3 - "$dir/reports/$ML_A.csv" "$ed_header" <<'PY'
+import sys
+codes = ["05", "03/03/05", "05/05/04", "09", "02/05/05", "10"]
+names = [("Garnier", "Chloé"), ("Lacroix", "Hugo"), ("Girard", "Aurélien"), ("Le Goff", "Anaïs")]
+rows = []
+for i in range(1203):
+    nom, prenom = names[i % 4]
+    pe = "" if codes[i % 6] in ("05", "09", "10") else f"{5032518 + i}C"
+    rows.append(f"{4100000001 + i};{pe};{nom};{prenom};{1 + i % 28:02d}/05/2004;94028;{codes[i % 6]}")
+open(sys.argv[1], "wb").write(("\ufeff" + "\r\n".join([sys.argv[2]] + rows) + "\r\n").encode())
+PY
+ed_report "$dir/reports/_national.csv" \
+	"4100000002;;Martin;Paul;02/03/2004;99999;08" \
+	"4100000003;;Petit;Léa;03/04/2004;;01" \
+	"4100000004;;Hodge;Kevin;04/05/2004;97801;05"
+# What the reporter publishes besides: the dispositifs it attached for ML_A,
+# the run history (2026-W49 held: the banner).
+mkdir -p "$dir/attached"
+{
+	echo "line;dossier_id;step;identifiant_sigma;identifiant_pe;nom_naissance;prenom;date_naissance;code_insee_residence;type_dispositif;date_debut;date_fin_prevue;date_fin_reelle;motif_sortie"
+	echo "3;D1;1;S1;1234567A;LE GOFF;Anaïs;01/02/2003;75101;AIJ;05/01/2026;;;"
+	echo "8;D3;3;S3;;PETIT;Léa;03/04/2004;94028;AIJ;06/01/2026;;;"
+} >"$dir/attached/$ML_A.csv"
+cat >"$dir/runs.json" <<'JSON'
+[
+ {"kind": "dossiers", "run_id": "17", "attempt": "17#a1", "source": "dossiers.csv", "sha256": "ab",
+  "status": "published", "reason": "", "lines": 0, "integrated": 0, "failed": 0, "dossiers": 120000,
+  "malformed": 3, "accepted": false, "started_at": "2026-11-22T01:00:00+01:00", "finished_at": "2026-11-22T01:02:00+01:00"},
+ {"kind": "dispositifs", "run_id": "2026-W48", "attempt": "2026-W48#3f9c2a1b", "source": "week-48.csv", "sha256": "cd",
+  "status": "published", "reason": "", "lines": 20, "integrated": 14, "failed": 6, "dossiers": 0, "malformed": 0,
+  "accepted": false, "started_at": "2026-11-29T02:00:03+01:00", "finished_at": "2026-11-29T02:01:10+01:00"},
+ {"kind": "dispositifs", "run_id": "2026-W49", "attempt": "2026-W49#77aa0c12", "source": "week-49.csv", "sha256": "ef",
+  "status": "held", "reason": "le nombre de lignes a baissé de 62 % par rapport à la semaine 2026-W48",
+  "lines": 7, "integrated": 0, "failed": 0, "dossiers": 0, "malformed": 0, "accepted": false,
+  "started_at": "2026-12-06T02:00:03+01:00", "finished_at": "2026-12-06T02:01:10+01:00"}
+]
+JSON
+# The dossier D1 in the index, its dispositifs in Redis.
+start_redis
+cat >"$t/dossiers.csv" <<EOF2
+dossier_id;ml_code;nom_naissance;prenom;date_naissance;pe_cotraitance;pe_complement
+D1;$ML_A;LE GOFF;Anaïs;01/02/2003;1234567A;
+D3;$ML_A;PETIT;Léa;03/04/2004;;
+EOF2
+"$AIJ_BIN/aij-indexer" --dossiers "$t/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
+	fail "aij-indexer: $(cat "$t/indexer.log")"
+redis-cli -p "$redis_port" HSET aij:dispositifs:D1 \
+	"S1;AIJ;05/01/2026" '1;3;2026-W48;S1;011;1234567A;LE GOFF;Anaïs;01/02/2003;75101;AIJ;05/01/2026;;;' \
+	"S0;AIJ;01/06/2025" '1;9;2026-W47;S0;011;1234567A;LE GOFF;Anaïs;01/02/2003;75101;AIJ;01/06/2025;01/12/2025;01/12/2025;01' >/dev/null
+# The report re-saved by Excel: Windows-1252, no BOM.
+python3 - "$t/excel.csv" "$ed_header" <<'PY'
+import sys
+rows = ["4100052174;;Garnier;Chloé;22/11/2001;75101;05", "4100000009;1234567A;LEFÈVRE;Zoé;01/02/2003;94028;05/05/04"]
+open(sys.argv[1], "wb").write(("\r\n".join([sys.argv[2]] + rows) + "\r\n").encode("cp1252"))
+PY
 
-chromium_run() {
-	timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-		--disable-background-networking --disable-component-update --disable-sync \
-		--user-data-dir="$(mktemp -d "$t/chromium.XXXXXX")" --window-size=1280,900 "$@" \
-		2>>"$t/chromium.log"
-}
+ed_user "$users" agent "" "$ML_A" consulter_edition,telecharger_rapports,gerer_editions 'Été-2026 agent'
+ed_user "$users" admin "" NATIONAL consulter_edition,telecharger_rapports,gerer_editions 'Été-2026 admin'
+ed_start "$dir" "$users" --coverage "$t/coverage.csv" --redis "$redis_addr"
 
-# page NAME PATH [dom]: a screenshot in $shots/NAME.png (not with "dom"),
-# the DOM in $t/NAME.html.
-page() {
-	local name=$1 url=$ed_url$2
-	if [ "${3:-}" != dom ]; then
-		chromium_run --screenshot="$shots/$name.png" "$url" >/dev/null ||
-			fail "chromium --screenshot $url: $(tail -5 "$t/chromium.log")"
-		[ -s "$shots/$name.png" ] || fail "no screenshot of $url"
-		python3 - "$shots/$name.png" <<'PY' || fail "$shots/$name.png is not a 1280x900 PNG"
+python3 tests/e2e/editions_walk.py "$ed_url" "$shots" "$t" "$ML_A" "$ML_B" ||
+	fail "the walk in Chromium (screenshots in $shots, pages in $t, log $t/chromium.log)"
+# Each screenshot a PNG of the window's width.
+for png in "$shots"/*.png; do
+	python3 - "$png" <<'PY' || fail "$png is not a PNG 1280 wide"
 import struct, sys
 b = open(sys.argv[1], "rb").read(24)
 assert b[:8] == b"\x89PNG\r\n\x1a\n", b
 w, h = struct.unpack(">II", b[16:24])
-assert (w, h) == (1280, 900), (w, h)
+assert w == 1280 and h >= 900, (w, h)
 PY
-	fi
-	chromium_run --dump-dom "$url" >"$t/$name.html" || fail "chromium --dump-dom $url"
-	grep -q '</html>' "$t/$name.html" || fail "empty DOM for $url"
-}
-has() {
-	grep -qF -- "$2" "$t/$1.html" || fail "page $1 lacks '$2'"
-}
-lacks() {
-	grep -qF -- "$2" "$t/$1.html" && fail "page $1 shows '$2'"
-	return 0
-}
-
-# An ML agent's report page.
-page ml "/editions/$ML_A.html?token=tok-agent"
-has ml "_Rapport intégration AIJ"
-has ml "Mission Locale Métropole du Grand Paris"
-has ml "2026-W48"
-for sigma in 4100052174 4100171799 4100042709; do has ml "$sigma"; done
-has ml "Aurélien"
-# Each code's label and what to do.
-has ml "Aucun dossier trouvé"
-has ml "Rien à faire tant que le jeune ne s'est pas présenté à la ML."
-has ml "Le numéro Pôle Emploi donne un dossier, mais le nom de naissance diffère"
-has ml "Vérifier et corriger le nom de naissance dans le dossier."
-has ml "Motif de sortie manquant ou inconnu"
-has ml "Le motif de sortie doit être ajouté dans i-milo ou corrigé par Pôle Emploi."
-# Counts per code: 05 in two rows, 03 in one, 09 in one.
-python3 - "$t/ml.html" <<'PY' || fail "counts per code on the ML page"
-import re, sys
-html = open(sys.argv[1], encoding="utf-8").read()
-counts = dict(re.findall(r'<span class="code c\d+">(\d\d)</span></td><td>[^<]*</td><td class="n">(\d+)</td>', html))
-assert counts == {"03": "1", "05": "2", "09": "1"}, counts
-PY
-# Download inside the page (the file's exact bytes), no national summary.
-has ml 'download="_Rapport intégration AIJ - '"$ML_A"' - 2026-W48.csv"'
-python3 - "$t/ml.html" "$dir/reports/$ML_A.csv" <<'PY' || fail "the page's download is not the report"
-import base64, re, sys
-html = open(sys.argv[1], encoding="utf-8").read()
-m = re.search(r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)"', html)
-assert m and base64.b64decode(m.group(1)) == open(sys.argv[2], "rb").read()
-PY
-lacks ml "Synthèse de l'intégration"
-lacks ml "$ML_B"
-# Self-contained: no script, no external resource.
-curl -s "$ed_url/editions/$ML_A.html?token=tok-agent" >"$t/raw.html"
-grep -qiE '<script|<link|<img|<iframe|src=|url\(' "$t/raw.html" && fail "the page loads something"
-
-# Without the download right: no download in the page.
-page ml-lecteur "/editions/$ML_A.html?token=tok-lecteur" dom
-lacks ml-lecteur "data:text/csv"
-has ml-lecteur "Télécharger les rapports"
-
-# The national report and the run's summary with its charts, for a national user.
-page national "/editions/_national.html?token=tok-admin"
-has national "Rapport national"
-has national "4100000002"
-has national "Code INSEE de résidence inconnu"
-has national "Le code INSEE est erroné : Pôle Emploi doit le corriger."
-has national "Nombre de colonnes incorrect"
-has national "Synthèse de l'intégration"
-has national "Lignes en échec par code retour"
-has national "Lignes par rapport (Mission Locale)"
-has national "Mission Locale CC du Pays de Pontchâteau St-Gildas-des-Bois"
-python3 - "$t/national.html" <<'PY' || fail "the national charts"
-import re, sys
-html = open(sys.argv[1], encoding="utf-8").read()
-bars = re.findall(r'<span class="l" title="([^"]*)">.*?<span class="v">(\d+)</span>', html)
-d = {t: int(v) for t, v in bars}
-assert d["Intégrées"] == 14 and d["En échec"] == 6, d
-assert d["05 Aucun dossier trouvé"] == 3 and d["02 Le numéro Pôle Emploi donne plusieurs dossiers"] == 1, d
-assert d["Mission Locale Métropole du Grand Paris (ML200054781)"] == 3, d
-assert d["Rapport national (_national)"] == 2, d
-PY
-page national-ml "/editions/$ML_B.html?token=tok-admin" dom
-has national-ml "Synthèse de l'intégration"
-has national-ml "Le numéro Pôle Emploi donne plusieurs dossiers"
-has national-ml "Contacter Pôle Emploi avec le numéro PE."
-has national-ml "Saisir le numéro PE dans le dossier."
-
-# The list of editions as a page.
-page index "/editions.html?token=tok-agent" dom
-has index "Mission Locale Métropole du Grand Paris"
-lacks index "Rapport national"
-page index-national "/editions.html?token=tok-admin"
-has index-national "Rapport national"
-has index-national "Mission Locale CC du Pays de Pontchâteau St-Gildas-des-Bois"
-
-# Refusals are readable pages too.
-page forbidden "/editions/$ML_B.html?token=tok-agent"
-has forbidden "Erreur 403"
-page unauthorized "/editions/$ML_A.html?token=wrong" dom
-has unauthorized "Erreur 401"
-
+done
+# The page's HTML is self-contained: no script, no external resource.
+ed_login agent 'Été-2026 agent'
+ed_creq GET "/editions/$ML_A.html" agent >/dev/null
+grep -qiE '<script|<link|<img|<iframe|src=|url\(' "$t/body" && fail "the page loads something"
+grep -qi "^Content-Security-Policy: default-src 'none'" "$t/headers" || fail "no Content-Security-Policy"
 echo "screenshots in $shots"
+ed_stop

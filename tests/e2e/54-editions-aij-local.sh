@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # deploy/aij-local --serve ADDR:PORT --users FILE on the sample week: the
-# editions service comes up, serves the run's reports once it is written
-# (with the demo users of data/sample/users.csv), shows a dossier's integrated
-# dispositifs from the run's Redis, and keeps serving after the run until
-# stopped; then aij-local exits 0 and stops everything it started.
+# editions service (aij-editions) comes up, serves the run's reports once it
+# is written (with the demo users of data/sample/users.csv: their tokens and
+# their passwords), shows a dossier's integrated dispositifs from the run's
+# Redis, and keeps serving after the run until stopped; then aij-local exits
+# 0 and stops everything it started.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/editions-lib.sh"
 
@@ -42,6 +43,34 @@ want=$(ls "$out/reports" | wc -l)
 dossier=$(awk -F';' 'NR == 2 { print $2 }' "$out/integrated.csv")
 ed_expect 200 GET "/dossiers/$dossier/dispositifs" demo-national-admin
 grep -q '"run_id": "2026-W48"' "$t/body" || fail "dispositifs of $dossier: $(cat "$t/body")"
+grep -q "editions: http://127.0.0.1:$port/ (log in" "$t/stdout" || fail "aij-local does not say where to log in: $(cat "$t/stdout")"
+grep -q 'token=' "$t/stdout" && fail "aij-local still shows a ?token= link"
+
+# In a browser: the demo password logs in; the pages in French, times in Paris.
+ed_login agent.grandparis demo-grandparis-agent
+ed_cexpect 200 GET /editions.html agent.grandparis
+ed_french
+grep -q 'Mission Locale Métropole du Grand Paris' "$t/body" || fail "the agent's list page"
+ed_cexpect 200 GET /editions/ML200054781.html agent.grandparis
+grep -q 'Lire les codes retour' "$t/body" || fail "the report page"
+ed_cexpect 200 GET /editions/ML200054781.xlsx agent.grandparis
+[ "$(head -c 2 "$t/body")" = PK ] || fail "the XLSX"
+ed_login admin.national demo-national-admin
+ed_cexpect 200 GET "/dossiers/$dossier.html" admin.national
+grep -q '2026-W48' "$t/body" || fail "the dossier page of $dossier"
+# The reporter's DIR/attached/<ml>.csv (team contract) read by the portal:
+# the dossier's page gives the step of integrated.csv; the ML's page lists
+# as many dispositifs as the file has rows.
+step=$(awk -F';' 'NR == 2 { print $3 }' "$out/integrated.csv")
+case "$step" in 1) label='1 · n° PE cotraitance' ;; 2) label='2 · n° PE complément' ;; *) label='3 · identité' ;; esac
+grep -qF "$label" "$t/body" || fail "the dossier page of $dossier does not give step $step"
+[ -d "$out/attached" ] || fail "the reporter wrote no attached/ folder"
+for f in "$out"/attached/*.csv; do
+	ml=$(basename "$f" .csv)
+	n=$(($(wc -l <"$f") - 1))
+	ed_cexpect 200 GET "/dispositifs/$ml.html" admin.national
+	grep -q "$n dispositif" "$t/body" || fail "/dispositifs/$ml.html does not count the $n rows of $f"
+done
 
 # Stopping aij-local stops the service, exit 0 (the run had completed).
 kill -TERM "$local_pid"

@@ -5,7 +5,8 @@
 # profile, named volumes), then each aij service's exact command line, taken
 # from `docker-compose config`, run on the host against the local broker and a
 # redis-server (the container addresses and paths replaced by local ones):
-# indexer, reporter (follows runs, serves /healthz and /metrics), 2 matchers,
+# indexer, reporter (follows runs, serves /healthz and /metrics), the
+# editions service (serves the reports the reporter writes), 2 matchers,
 # ingest of a week, then replay of that week as a new run: both reports equal
 # the oracle's.
 . "$(dirname "$0")/lib.sh"
@@ -41,8 +42,12 @@ start_redis
 e2e_pids+=($!)
 wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
 brokers=$(cat "$t/broker.addr")
-http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8080=127.0.0.1:$http_port"
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+http_port=$(free_port)     # the reporter's /metrics and /healthz
+editions_port=$(free_port) # the editions service
+export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8081=127.0.0.1:$http_port|0.0.0.0:8080=127.0.0.1:$editions_port"
 export AIJ_COMMUNES=$repo/data/communes.csv AIJ_MOTIFS=$repo/data/motifs.csv
 
 # service_cmd NAME: the service's command line (cmd) and environment (envs);
@@ -72,10 +77,13 @@ start_service() {
 run_service indexer || fail "indexer exited with $? (see $t/indexer.log)"
 start_service reporter reporter
 reporter_pid=$last_pid
+start_service editions editions
 start_service matcher matcher-1
 start_service matcher matcher-2
 wait_until 10 "the reporter to serve /healthz on port $http_port (see $t/reporter.log)" \
 	curl -sf -o /dev/null "http://127.0.0.1:$http_port/healthz"
+wait_until 10 "the editions service to serve /healthz on port $editions_port (see $t/editions.log)" \
+	curl -sf -o /dev/null "http://127.0.0.1:$editions_port/healthz"
 
 # wait_run RUN_ID: until summary.json is that run's (the reporter stays up).
 wait_run() {
@@ -95,6 +103,17 @@ integrated=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["in
 grep -q "^aij_reporter_lines{outcome=\"integrated\"} $integrated\$" <<<"$metrics" ||
 	fail "/metrics: integrated lines are not $integrated"
 grep -q '^aij_reporter_lines_failed{code="05"} [1-9]' <<<"$metrics" || fail "/metrics: no code 05 count"
+# The editions service serves the reports the reporter wrote (demo users).
+curl -sf -H 'Authorization: Bearer demo-national-admin' "http://127.0.0.1:$editions_port/editions" >"$t/editions.json" ||
+	fail "the editions service does not list the reports (see $t/editions.log)"
+python3 - "$t/editions.json" "$t/out/reports" "$run_id" <<'PY' || fail "the editions list is not the run's reports: $(cat "$t/editions.json")"
+import json, os, sys
+j = json.load(open(sys.argv[1]))
+assert j["run_id"] == sys.argv[3], j
+assert sorted(e["ml_code"] + ".csv" for e in j["editions"]) == sorted(os.listdir(sys.argv[2])), j
+PY
+curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$editions_port/metrics" | grep -qx 404 ||
+	fail "the editions service answers /metrics: that is the reporter's"
 
 # The replay job: the same week from Kafka as a new run, reported by the
 # same running reporter, replacing the first run's reports.

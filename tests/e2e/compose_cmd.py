@@ -20,8 +20,8 @@ def fail(why):
 
 def check(cfg):
     svc = cfg["services"]
-    for name in ("kafka", "topics", "redis", "reporter", "matcher", "inbox", "indexer", "ingest",
-                 "replay"):
+    for name in ("kafka", "topics", "redis", "reporter", "editions", "matcher", "inbox", "indexer",
+                 "ingest", "replay"):
         if name not in svc:
             fail(f"no service '{name}'")
     if not svc["kafka"]["image"].startswith("apache/kafka"):
@@ -36,10 +36,10 @@ def check(cfg):
     ret = int(topics.split("retention.ms=")[1].split()[0])
     if ret < 14 * 86400 * 1000:
         fail(f"retention.ms={ret} is less than 14 days")
-    for name in ("kafka", "redis", "reporter"):
+    for name in ("kafka", "redis", "reporter", "editions"):
         if "healthcheck" not in svc[name]:
             fail(f"{name}: no healthcheck")
-    for name in ("kafka", "redis", "reporter", "matcher", "inbox"):
+    for name in ("kafka", "redis", "reporter", "editions", "matcher", "inbox"):
         if svc[name].get("restart") not in ("unless-stopped", "always", "on-failure"):
             fail(f"{name}: no restart policy")
     if "container_name" in svc["matcher"]:
@@ -50,8 +50,17 @@ def check(cfg):
     for v in ("aij-inbox", "aij-inputs", "aij-reports", "aij-config", "kafka-data", "redis-data"):
         if v not in (cfg.get("volumes") or {}):
             fail(f"no named volume '{v}'")
-    if "--follow" not in svc["reporter"]["command"] or "--serve" not in svc["reporter"]["command"]:
-        fail("the reporter does not follow the runs and serve the editions")
+    if "--follow" not in svc["reporter"]["command"] or "--metrics" not in svc["reporter"]["command"]:
+        fail("the reporter does not follow the runs and serve /metrics")
+    if svc["editions"]["command"][0] != "aij-editions" or "--users" not in svc["editions"]["command"]:
+        fail("the editions service is not aij-editions with its users")
+    if not any(p.get("target") == 8080 if isinstance(p, dict) else str(p).endswith(":8080")
+               for p in svc["editions"].get("ports", [])):
+        fail("the editions service is not on port 8080")
+    mounts = svc["editions"].get("volumes", [])
+    out = [m for m in mounts if (m.get("target") if isinstance(m, dict) else m.split(":")[1]) == "/var/lib/aij/out"]
+    if not out or (out[0].get("read_only") if isinstance(out[0], dict) else out[0].endswith(":ro")):
+        fail("the editions service does not have the reports volume read-write (replace, delete)")
     # The inbox writes runs.json beside the reporter's outputs: the same volume.
     mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["inbox"].get("volumes", [])}
     reporter_mounts = {v.split(":")[1]: v.split(":")[0] for v in svc["reporter"].get("volumes", [])}

@@ -1,6 +1,6 @@
 # Shared by the editions service tests (sourced after lib.sh): an output
 # folder written by hand in the exact format of SPEC §6, a users file, and
-# aij-reporter serving them (serve-only mode: --serve without --run-id).
+# aij-editions serving them.
 
 ed_header=$'Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour'
 ML_A=ML200054781   # "our" ML of the ML users
@@ -55,25 +55,30 @@ ed_coverage() {
 	} >"$1"
 }
 
-# ed_user FILE LOGIN TOKEN STRUCTURE RIGHTS: one user (the token hashed).
+# ed_user FILE LOGIN TOKEN STRUCTURE RIGHTS [PASSWORD]: one user, the token
+# hashed with SHA-256 ("" for none), the password with aij-editions
+# --hash-password (none without PASSWORD).
 ed_user() {
-	local hash
-	[ -s "$1" ] || echo "login;token_sha256;structure;droits" >"$1"
-	hash=$(printf '%s' "$3" | sha256sum | cut -d' ' -f1)
-	echo "$2;$hash;$4;$5" >>"$1"
+	local hash="" pw=""
+	[ -s "$1" ] || echo "login;token_sha256;structure;droits;password_hash" >"$1"
+	[ -z "$3" ] || hash=$(printf '%s' "$3" | sha256sum | cut -d' ' -f1)
+	if [ -n "${6:-}" ]; then
+		pw=$(printf '%s\n' "$6" | "$AIJ_BIN/aij-editions" --hash-password) || fail "--hash-password"
+	fi
+	echo "$2;$hash;$4;$5;$pw" >>"$1"
 }
 
 ed_free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# ed_start DIR USERS [more aij-reporter options]: serves DIR; sets ed_url.
+# ed_start DIR USERS [more aij-editions options]: serves DIR; sets ed_url.
 ed_start() {
 	local dir=$1 users=$2 port i
 	shift 2
 	port=$(ed_free_port)
-	"$AIJ_BIN/aij-reporter" --serve "127.0.0.1:$port" --users "$users" --out "$dir" \
-		--log-level debug "$@" >>"$t/reporter.log" 2>&1 &
+	"$AIJ_BIN/aij-editions" --listen "127.0.0.1:$port" --users "$users" --out "$dir" \
+		--log-level debug "$@" >>"$t/editions.log" 2>&1 &
 	e2e_pids+=($!)
 	ed_pid=$!
 	ed_url=http://127.0.0.1:$port
@@ -82,8 +87,69 @@ ed_start() {
 		kill -0 "$ed_pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	cat "$t/reporter.log" >&2
-	fail "aij-reporter --serve did not come up on $ed_url"
+	cat "$t/editions.log" >&2
+	fail "aij-editions did not come up on $ed_url"
+}
+
+# ed_login LOGIN PASSWORD: logs in through the form; the session cookie in
+# the jar $t/jar-LOGIN, the session's CSRF token (from a page) in
+# $t/csrf-LOGIN. Fails unless the answer is 303 with a cookie.
+ed_login() {
+	local code
+	rm -f "$t/jar-$1"
+	code=$(curl -s -o "$t/body" -D "$t/headers" -w '%{http_code}' -c "$t/jar-$1" \
+		--data-urlencode "login=$1" --data-urlencode "password=$2" "$ed_url/login") ||
+		fail "curl POST /login"
+	[ "$code" = 303 ] || fail "log-in of $1: status $code: $(head -c 300 "$t/body")"
+	grep -qi '^Set-Cookie: aij_session=' "$t/headers" || fail "log-in of $1: no cookie"
+	curl -s -b "$t/jar-$1" -H 'Accept: text/html' "$ed_url/editions.html" >"$t/page" || true
+	sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' "$t/page" | head -n 1 >"$t/csrf-$1"
+	[ -s "$t/csrf-$1" ] || fail "log-in of $1: no CSRF token in the page"
+}
+
+# ed_csrf LOGIN: the session's CSRF token.
+ed_csrf() {
+	cat "$t/csrf-$1"
+}
+
+# ed_creq METHOD PATH LOGIN [curl options]: as ed_req, with the session
+# cookie of LOGIN (ed_login) instead of a token.
+ed_creq() {
+	local method=$1 path=$2 login=$3
+	shift 3
+	curl -s --path-as-is -o "$t/body" -D "$t/headers" -w '%{http_code}' \
+		-X "$method" -b "$t/jar-$login" "$@" "$ed_url$path"
+}
+
+# ed_cexpect WANT METHOD PATH LOGIN [curl options]: fails unless the status
+# is WANT (with the session of LOGIN).
+ed_cexpect() {
+	local want=$1 got
+	shift
+	got=$(ed_creq "$@") || fail "curl $1 $2 failed"
+	[ "$got" = "$want" ] || fail "$1 $2 (session of ${3}): status $got, want $want: $(head -c 300 "$t/body")"
+}
+
+# ed_french: the last answer is a French page (lang="fr", an "Erreur" or a
+# form) whose text holds none of the English words of the former pages.
+ed_french() {
+	grep -q '<html lang="fr">' "$t/body" || fail "not a French page: $(head -c 300 "$t/body")"
+	if grep -qiE 'this needs|not allowed|no such|missing token|unknown token|is not one of' "$t/body"; then
+		fail "English on a page: $(grep -oiE '.{0,60}(this needs|not allowed|no such|missing token|unknown token|is not one of).{0,60}' "$t/body" | head -n 3)"
+	fi
+}
+
+# ed_stop: stops the service started last with SIGTERM; fails unless it
+# exits 0 and its log holds no sanitizer report (a leak, under ASan).
+ed_stop() {
+	local rc=0
+	kill -TERM "$ed_pid"
+	wait "$ed_pid" || rc=$?
+	[ "$rc" -eq 0 ] || fail "aij-editions exited with $rc on SIGTERM (see $t/editions.log)"
+	if grep -qE 'Sanitizer|runtime error' "$t/editions.log"; then
+		fail "aij-editions: $(grep -m1 -E 'Sanitizer|runtime error' "$t/editions.log")"
+	fi
+	grep -q 'editions: stopped' "$t/editions.log" || fail "aij-editions did not say it stopped"
 }
 
 # ed_req METHOD PATH TOKEN [curl options]: the HTTP status on stdout, the
@@ -106,6 +172,7 @@ ed_expect() {
 	[ "$got" = "$want" ] || fail "$1 $2 (token '${3:-none}'): status $got, want $want: $(head -c 300 "$t/body")"
 	if [ "$want" -ge 400 ] && [ "$1" != HEAD ]; then
 		grep -q '"error"' "$t/body" || grep -q '<title>Erreur' "$t/body" ||
+			grep -q '<title>Connexion' "$t/body" ||
 			fail "$1 $2: error $got without an error message: $(head -c 300 "$t/body")"
 	fi
 }

@@ -345,6 +345,30 @@ Test(reader, nul_bytes)
 	expect_line(res, 0, 1, "\xC3\x88\xEF\xBF\xBD");
 }
 
+/* reader_decode_bytes() on its own, as the editions service decodes an
+ * uploaded report with it: the same results as through a file. */
+Test(reader, decode_bytes)
+{
+	char out[64];
+	int cp = -1;
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"Pr\xC3\xA9nom", 7, 0, out, &cp), 7);
+	cr_expect_str_eq(out, "Pr\xC3\xA9nom");
+	cr_expect_eq(cp, 0);
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"Pr\xE9nom;\x80", 8, 0, out, &cp), 11);
+	cr_expect_str_eq(out, "Pr\xC3\xA9nom;\xE2\x82\xAC");
+	cr_expect_eq(cp, 1);
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"", 0, 0, out, NULL), 0);
+	cr_expect_str_eq(out, "");
+	/* A sequence cut by the end: Windows-1252, unless allow_cut drops it. */
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"ab\xC3", 3, 0, out, &cp), 4);
+	cr_expect_str_eq(out, "ab\xC3\x83");
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"ab\xC3", 3, 1, out, &cp), 2);
+	cr_expect_str_eq(out, "ab");
+	cr_expect_eq(cp, 0);
+	/* The worst case, 3 bytes out for each byte in. */
+	cr_expect_eq(reader_decode_bytes((const unsigned char *)"\x80\x80", 2, 0, out, NULL), 6);
+}
+
 /* Reads a file of one line, fill repeated len times and ended by end, then
  * the line "next". */
 static struct result *read_long(size_t len, const char *end, const char *fill)

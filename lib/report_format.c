@@ -1,0 +1,286 @@
+#include "report_format.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader.h"
+
+const char *const report_column_titles[REPORT_COLUMNS] = {
+	"Identifiant SIGMA",
+	"Code P\xc3\xb4le Emploi",
+	"Nom de naissance",
+	"Pr\xc3\xa9nom",
+	"Date de naissance",
+	"Commune INSEE de r\xc3\xa9sidence",
+	"Codes retour",
+};
+
+int report_name_valid(const char *name)
+{
+	size_t n = 0;
+	for (const char *p = name; *p; p++, n++) {
+		char c = *p;
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '-'))
+			return 0;
+	}
+	return n >= 1 && n <= REPORT_NAME_MAX;
+}
+
+int report_codes_parse(const char *s, size_t len, struct report_codes *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (len == 0 || (len + 1) % 3 != 0 || (len + 1) / 3 > REPORT_CODES_MAX)
+		return -1;
+	struct report_codes c = { .n = 0 };
+	for (size_t i = 0; i < len; i += 3) {
+		if (s[i] < '0' || s[i] > '9' || s[i + 1] < '0' || s[i + 1] > '9')
+			return -1;
+		unsigned code = (unsigned)(s[i] - '0') * 10 + (unsigned)(s[i + 1] - '0');
+		if (code < 1 || code > 10)
+			return -1;
+		if (i + 2 < len && s[i + 2] != '/')
+			return -1;
+		c.code[c.n++] = code;
+		c.mask |= UINT32_C(1) << code;
+	}
+	*out = c;
+	return 0;
+}
+
+/* Splits the NUL-terminated line s in place into the fields of row; returns
+ * the number of ';'-separated fields it had. */
+static size_t report_split(char *s, struct report_row *row)
+{
+	size_t n = 0;
+	for (;;) {
+		char *sep = strchr(s, ';');
+		if (sep)
+			*sep = '\0';
+		if (n < REPORT_COLUMNS)
+			row->field[n] = s;
+		n++;
+		if (!sep)
+			break;
+		s = sep + 1;
+	}
+	for (size_t i = n; i < REPORT_COLUMNS; i++)
+		row->field[i] = "";
+	return n;
+}
+
+/* 1 when the line (len bytes) is empty, or only ';', spaces and tabs. */
+static int report_blank(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != ';' && s[i] != ' ' && s[i] != '\t')
+			return 0;
+	return 1;
+}
+
+int report_parse(const char *data, size_t len, struct report *r,
+		 char *errstr, size_t errstr_size)
+{
+	memset(r, 0, sizeof(*r));
+	r->text = malloc(len + 1);
+	if (!r->text) {
+		snprintf(errstr, errstr_size, "out of memory reading a report of %zu bytes", len);
+		return -1;
+	}
+	memcpy(r->text, data, len);
+	r->text[len] = '\0';
+	/* At most one row per line end, plus one for a last line without. */
+	size_t cap = 1;
+	for (size_t i = 0; i < len; i++)
+		cap += data[i] == '\n';
+	r->row = calloc(cap, sizeof(*r->row));
+	if (!r->row) {
+		free(r->text);
+		r->text = NULL;
+		snprintf(errstr, errstr_size, "out of memory reading a report of %zu bytes", len);
+		return -1;
+	}
+	char *p = r->text;
+	char *end = r->text + len;
+	if (len >= 3 && memcmp(p, REPORT_BOM, 3) == 0)
+		p += 3;
+	uint64_t line = 0;
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p));
+		char *stop = nl ? nl : end;
+		line++;
+		*stop = '\0';
+		if (stop > p && stop[-1] == '\r')
+			stop[-1] = '\0';
+		char *s = p;
+		p = nl ? nl + 1 : end;
+		/* The header, and blank lines, are not rows; a NUL cuts a line. */
+		if (line == 1 || report_blank(s, strlen(s)))
+			continue;
+		struct report_row *row = &r->row[r->n++];
+		row->line = line;
+		report_split(s, row);
+		const char *codes = row->field[REPORT_COL_CODES];
+		report_codes_parse(codes, strlen(codes), &row->codes);
+	}
+	return 0;
+}
+
+void report_release(struct report *r)
+{
+	free(r->text);
+	free(r->row);
+	memset(r, 0, sizeof(*r));
+}
+
+/* The growing output of report_normalize(). */
+struct report_out {
+	char *buf;
+	size_t len, cap;
+};
+
+static int report_out_add(struct report_out *o, const char *s, size_t n)
+{
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap ? o->cap : 4096;
+		while (cap < o->len + n + 1)
+			cap *= 2;
+		char *grown = realloc(o->buf, cap);
+		if (!grown)
+			return -1;
+		o->buf = grown;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+	return 0;
+}
+
+/* Shows at most 40 bytes of s in an error message, cut on a character. */
+static int report_shown(const char *s, size_t n)
+{
+	if (n <= 40)
+		return (int)n;
+	n = 40;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return (int)n;
+}
+
+char *report_normalize(const char *data, size_t len, size_t *out_len,
+		       struct report_normalized *what,
+		       char *errstr, size_t errstr_size)
+{
+	struct report_normalized w = { 0 };
+	struct report_out o = { NULL, 0, 0 };
+	char *text = NULL; /* one decoded line */
+	size_t text_cap = 0;
+	unsigned long line = 0;
+	int header_seen = 0;
+	if (len == 0) {
+		snprintf(errstr, errstr_size, "le fichier est vide");
+		return NULL;
+	}
+	const char *nul = memchr(data, '\0', len);
+	if (nul) {
+		unsigned long at = 1;
+		for (const char *q = data; q < nul; q++)
+			at += *q == '\n';
+		snprintf(errstr, errstr_size, "la ligne %lu contient un octet nul : "
+			 "ce n'est pas un fichier texte", at);
+		return NULL;
+	}
+	size_t pos = 0;
+	if (len >= 3 && memcmp(data, REPORT_BOM, 3) == 0) {
+		w.had_bom = 1;
+		pos = 3;
+	}
+	if (report_out_add(&o, REPORT_BOM, 3) < 0)
+		goto oom;
+	while (pos < len) {
+		const char *start = data + pos;
+		const char *nl = memchr(start, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - start) : len - pos;
+		pos += n + (nl ? 1 : 0);
+		line++;
+		if (n > 0 && start[n - 1] == '\r')
+			n--;
+		else if (nl)
+			w.lf = 1;
+		if (memchr(start, '\r', n)) {
+			snprintf(errstr, errstr_size,
+				 "la ligne %lu contient un retour chariot au milieu", line);
+			goto fail;
+		}
+		if (3 * n + 1 > text_cap) {
+			char *grown = realloc(text, 3 * n + 1);
+			if (!grown)
+				goto oom;
+			text = grown;
+			text_cap = 3 * n + 1;
+		}
+		int cp1252 = 0;
+		size_t tlen = reader_decode_bytes((const unsigned char *)start, n, 0, text,
+						  &cp1252);
+		w.windows_1252 |= cp1252;
+		if (report_blank(text, tlen)) {
+			w.blank++;
+			continue;
+		}
+		if (!header_seen) {
+			if (tlen != strlen(REPORT_HEADER) || memcmp(text, REPORT_HEADER, tlen) != 0) {
+				snprintf(errstr, errstr_size,
+					 "la ligne %lu n'est pas l'en-tête d'un rapport « %s »",
+					 line, REPORT_HEADER);
+				goto fail;
+			}
+			header_seen = 1;
+		} else {
+			size_t fields = 1;
+			const char *last = text;
+			for (size_t i = 0; i < tlen; i++) {
+				if (text[i] == ';') {
+					fields++;
+					last = text + i + 1;
+				}
+			}
+			if (fields != REPORT_COLUMNS) {
+				snprintf(errstr, errstr_size,
+					 "la ligne %lu a %zu colonnes au lieu de %d", line,
+					 fields, REPORT_COLUMNS);
+				goto fail;
+			}
+			size_t clen = (size_t)(text + tlen - last);
+			struct report_codes codes;
+			if (report_codes_parse(last, clen, &codes) < 0) {
+				snprintf(errstr, errstr_size,
+					 "ligne %lu : « %.*s » n'est pas une suite de codes retour "
+					 "comme 05 ou 05/05/04 (un tableur a pu retirer les zéros "
+					 "ou en faire une date : corrigez le rapport dans le "
+					 "fichier XLSX, dont les cellules restent du texte)",
+					 line, report_shown(last, clen), last);
+				goto fail;
+			}
+			w.rows++;
+		}
+		if (report_out_add(&o, text, tlen) < 0 || report_out_add(&o, REPORT_EOL, 2) < 0)
+			goto oom;
+	}
+	if (!header_seen) {
+		snprintf(errstr, errstr_size, "le fichier n'a que des lignes vides");
+		goto fail;
+	}
+	free(text);
+	*out_len = o.len;
+	if (what)
+		*what = w;
+	return o.buf;
+oom:
+	snprintf(errstr, errstr_size, "out of memory reading a report of %zu bytes", len);
+fail:
+	free(text);
+	free(o.buf);
+	return NULL;
+}

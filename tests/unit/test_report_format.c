@@ -1,0 +1,213 @@
+/* lib/report_format: the report of SPEC §6 read back and an upload turned
+ * into its exact bytes (encodings, BOM, line ends), return codes, names. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report_format.h"
+
+#define H REPORT_HEADER
+#define BOM REPORT_BOM
+
+Test(report_format, header_is_the_column_titles)
+{
+	char joined[512] = "";
+	for (int i = 0; i < REPORT_COLUMNS; i++) {
+		if (i)
+			strcat(joined, ";");
+		strcat(joined, report_column_titles[i]);
+	}
+	cr_expect_str_eq(joined, REPORT_HEADER);
+}
+
+Test(report_format, names)
+{
+	static const struct {
+		const char *name;
+		int ok;
+	} cases[] = {
+		{ "ML200054781", 1 }, { "_national", 1 }, { "a-b_C9", 1 },
+		{ "", 0 }, { ".", 0 }, { "..", 0 }, { "a/b", 0 }, { "a%2f", 0 },
+		{ "ML 1", 0 }, { "\xc3\xa9", 0 }, { "a.csv", 0 },
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 1 },  /* 63 */
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", 0 }, /* 64 */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cr_expect_eq(report_name_valid(cases[i].name), cases[i].ok, "'%s'", cases[i].name);
+}
+
+Test(report_format, codes)
+{
+	static const struct {
+		const char *s;
+		int ok;
+		size_t n;
+		unsigned c0, c2;
+	} cases[] = {
+		{ "05", 0, 1, 5, 0 },       { "01", 0, 1, 1, 0 },    { "10", 0, 1, 10, 0 },
+		{ "05/05/04", 0, 3, 5, 4 }, { "03/03/05", 0, 3, 3, 5 },
+		{ "02/05", 0, 2, 2, 0 },
+		{ "5", -1, 0, 0, 0 },       { "00", -1, 0, 0, 0 },   { "11", -1, 0, 0, 0 },
+		{ "05/05/05/05", -1, 0, 0, 0 }, { "05-05", -1, 0, 0, 0 }, { "05/", -1, 0, 0, 0 },
+		{ "", -1, 0, 0, 0 },        { "5/5/4", -1, 0, 0, 0 }, { "05/02/2005", -1, 0, 0, 0 },
+		{ " 05", -1, 0, 0, 0 },     { "0a", -1, 0, 0, 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct report_codes c;
+		int rc = report_codes_parse(cases[i].s, strlen(cases[i].s), &c);
+		cr_expect_eq(rc, cases[i].ok, "'%s'", cases[i].s);
+		cr_expect_eq(c.n, cases[i].n, "'%s'", cases[i].s);
+		if (rc == 0) {
+			cr_expect_eq(c.code[0], cases[i].c0, "'%s'", cases[i].s);
+			if (c.n == 3)
+				cr_expect_eq(c.code[2], cases[i].c2, "'%s'", cases[i].s);
+			for (size_t k = 0; k < c.n; k++)
+				cr_expect(c.mask & (1u << c.code[k]), "'%s'", cases[i].s);
+		} else {
+			cr_expect_eq(c.mask, 0, "'%s'", cases[i].s);
+		}
+	}
+}
+
+Test(report_format, parse_a_report)
+{
+	static const char data[] = BOM H "\r\n"
+		"4100052174;;Garnier;Chlo\xc3\xa9;22/11/2001;75101;05\r\n"
+		"\r\n"
+		"4100171799;5032518C;Lacroix;Hugo;04/05/2007;94067;03/03/05\r\n";
+	struct report r;
+	char errstr[128];
+	cr_assert_eq(report_parse(data, sizeof(data) - 1, &r, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(r.n, 2);
+	cr_expect_eq(r.row[0].line, 2);
+	cr_expect_str_eq(r.row[0].field[REPORT_COL_SIGMA], "4100052174");
+	cr_expect_str_eq(r.row[0].field[REPORT_COL_PE], "");
+	cr_expect_str_eq(r.row[0].field[REPORT_COL_PRENOM], "Chlo\xc3\xa9");
+	cr_expect_eq(r.row[0].codes.n, 1);
+	cr_expect_eq(r.row[1].line, 4, "blank lines are counted, not rows");
+	cr_expect_str_eq(r.row[1].field[REPORT_COL_CODES], "03/03/05");
+	cr_expect_eq(r.row[1].codes.n, 3);
+	cr_expect_eq(r.row[1].codes.mask, (1u << 3) | (1u << 5));
+	report_release(&r);
+}
+
+Test(report_format, parse_forgives)
+{
+	/* No BOM, LF, a short row, a long row, bad codes, no final line end. */
+	static const char data[] = H "\nA;B\nA;B;C;D;E;F;05;X;Y\nA;B;C;D;E;F;5";
+	struct report r;
+	char errstr[128];
+	cr_assert_eq(report_parse(data, sizeof(data) - 1, &r, errstr, sizeof(errstr)), 0);
+	cr_assert_eq(r.n, 3);
+	cr_expect_str_eq(r.row[0].field[1], "B");
+	cr_expect_str_eq(r.row[0].field[6], "");
+	cr_expect_eq(r.row[0].codes.n, 0);
+	cr_expect_str_eq(r.row[1].field[6], "05");
+	cr_expect_eq(r.row[1].codes.n, 1);
+	cr_expect_str_eq(r.row[2].field[6], "5");
+	cr_expect_eq(r.row[2].codes.n, 0);
+	report_release(&r);
+
+	cr_assert_eq(report_parse("", 0, &r, errstr, sizeof(errstr)), 0);
+	cr_expect_eq(r.n, 0);
+	report_release(&r);
+}
+
+/* The report of SPEC §6 that every form of the upload below must become. */
+static const char spec_form[] = BOM H "\r\n"
+	"4100042709;7791863N;Girard;Aur\xc3\xa9lien;01/05/2000;94028;09\r\n"
+	"4100000001;1234567A;L\xc3\x89" "F\xc3\x88VRE;\xc5\x92" "dipe \xe2\x82\xac;01/02/2003;08249;02/05/04\r\n";
+
+static void expect_normalized(const char *upload, size_t len, int bom, int cp1252, int lf)
+{
+	size_t out_len = 0;
+	struct report_normalized w;
+	char errstr[512] = "";
+	char *out = report_normalize(upload, len, &out_len, &w, errstr, sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_eq(out_len, sizeof(spec_form) - 1);
+	cr_expect(memcmp(out, spec_form, sizeof(spec_form) - 1) == 0, "got '%s'", out);
+	cr_expect_eq(w.rows, 2);
+	cr_expect_eq(w.had_bom, bom);
+	cr_expect_eq(w.windows_1252, cp1252);
+	cr_expect_eq(w.lf, lf);
+	free(out);
+}
+
+Test(report_format, normalize_keeps_the_spec_form)
+{
+	expect_normalized(spec_form, sizeof(spec_form) - 1, 1, 0, 0);
+}
+
+Test(report_format, normalize_windows_1252_no_bom_lf)
+{
+	/* As Excel saves « CSV (séparateur : point-virgule) », with LF. */
+	static const char cp[] = "Identifiant SIGMA;Code P\xf4le Emploi;Nom de naissance;"
+		"Pr\xe9nom;Date de naissance;Commune INSEE de r\xe9sidence;Codes retour\n"
+		"4100042709;7791863N;Girard;Aur\xe9lien;01/05/2000;94028;09\n"
+		"4100000001;1234567A;L\xc9" "F\xc8VRE;\x8c" "dipe \x80;01/02/2003;08249;02/05/04\n";
+	expect_normalized(cp, sizeof(cp) - 1, 0, 1, 1);
+}
+
+Test(report_format, normalize_crlf_cp1252_with_bom_no_final_eol_blank_lines)
+{
+	static const char cp[] = BOM "Identifiant SIGMA;Code P\xf4le Emploi;Nom de naissance;"
+		"Pr\xe9nom;Date de naissance;Commune INSEE de r\xe9sidence;Codes retour\r\n"
+		"\r\n"
+		"4100042709;7791863N;Girard;Aur\xe9lien;01/05/2000;94028;09\r\n"
+		";;;;;;\r\n"
+		"4100000001;1234567A;L\xc9" "F\xc8VRE;\x8c" "dipe \x80;01/02/2003;08249;02/05/04";
+	size_t out_len = 0;
+	struct report_normalized w;
+	char errstr[512] = "";
+	char *out = report_normalize(cp, sizeof(cp) - 1, &out_len, &w, errstr, sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_eq(out_len, sizeof(spec_form) - 1);
+	cr_expect(memcmp(out, spec_form, out_len) == 0);
+	cr_expect_eq(w.blank, 2);
+	cr_expect_eq(w.lf, 0);
+	free(out);
+}
+
+Test(report_format, normalize_refuses)
+{
+	static const struct {
+		const char *data;
+		size_t len; /* 0: strlen */
+		const char *why;
+	} cases[] = {
+		{ "", 0, "le fichier est vide" },
+		{ "\r\n\r\n", 0, "le fichier n'a que des lignes vides" },
+		{ BOM "Identifiant;Code\r\n", 0, "la ligne 1 n'est pas l'en-t\xc3\xaate" },
+		{ BOM H "\r\n1;;A;B;01/01/2001;05\r\n", 0, "la ligne 2 a 6 colonnes au lieu de 7" },
+		{ BOM H "\r\n1;;A;B;01/01/2001;75101;05;x\r\n", 0, "la ligne 2 a 8 colonnes" },
+		{ BOM H "\n\n1;;A;B;01/01/2001;75101;5\n", 0, "ligne 3 : \xc2\xab 5 \xc2\xbb n'est pas" },
+		{ BOM H "\r\n1;;A;B;01/01/2001;75101;05/11\r\n", 0, "ligne 2 : \xc2\xab 05/11 \xc2\xbb" },
+		{ BOM H "\r\n1;;A;B;01/01/2001;75101;05/02/2005\r\n", 0, "ligne 2 :" },
+		{ BOM H "\r\n1;;A\rB;B;01/01/2001;75101;05\r\n", 0, "la ligne 2 contient un retour chariot" },
+		{ BOM H "\r\n1;;A\0;B;01/01/2001;75101;05\r\n", sizeof(BOM H "\r\n1;;A\0;B;01/01/2001;75101;05\r\n") - 1,
+		  "la ligne 2 contient un octet nul" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = cases[i].len ? cases[i].len : strlen(cases[i].data);
+		size_t out_len = 0;
+		char errstr[512] = "";
+		char *out = report_normalize(cases[i].data, len, &out_len, NULL, errstr, sizeof(errstr));
+		cr_expect_null(out, "case %zu accepted", i);
+		free(out);
+		cr_expect(strstr(errstr, cases[i].why) != NULL, "case %zu: '%s', want '%s'", i,
+			  errstr, cases[i].why);
+	}
+}
+
+Test(report_format, normalize_header_only)
+{
+	size_t out_len = 0;
+	char errstr[256];
+	struct report_normalized w;
+	char *out = report_normalize(H "\n", strlen(H "\n"), &out_len, &w, errstr, sizeof(errstr));
+	cr_assert_not_null(out, "%s", errstr);
+	cr_expect_str_eq(out, BOM H "\r\n");
+	cr_expect_eq(w.rows, 0);
+	free(out);
+}
