@@ -61,6 +61,7 @@ stage_libs = $(if $(PKG_LIBS_$(1)),$(shell pkg-config --libs $(PKG_LIBS_$(1)) 2>
 
 # The shared library: lib/*.c plus the generated protobuf code.
 PROTO_C  = $(GEN)/aij.pb-c.c
+PROTO_H  = $(GEN)/aij.pb-c.h
 LIB_SRC  = $(wildcard lib/*.c)
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/aij.pb-c.o
 LIBAIJ   = $(BUILD)/libaij.a
@@ -117,7 +118,9 @@ deps:
 deps-demo:
 	@deploy/install-deps $(DEB_BUILD) $(DEB_RUN)
 
-$(PROTO_C): proto/aij.proto
+# Both files from one protoc-c run (a grouped target): make then knows the
+# header is remade, and rebuilds what includes it after a change of the proto.
+$(PROTO_C) $(PROTO_H) &: proto/aij.proto
 	@mkdir -p $(GEN)
 	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
@@ -132,7 +135,7 @@ $(GEN)/%.lua.h: lib/lua/%.lua
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/\t"/' -e 's/$$/\\n"/' $< > $@
 
 # Every object may include the generated headers: generate them first.
-$(BUILD)/obj/%.o: %.c | $(PROTO_C) $(LUA_H)
+$(BUILD)/obj/%.o: %.c | $(PROTO_C) $(PROTO_H) $(LUA_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -201,7 +204,7 @@ BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
 BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
 	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o \
-		publish.o attached.o journal.o)
+		publish.o attached.o journal.o rejections.o)
 
 all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 

@@ -28,7 +28,8 @@
 
 struct indexer_conf {
 	const char *dossiers, *redis, *history, *accept, *max_malformed, *min_dossiers;
-	const char *log_level;
+	const char *evidence_text, *log_level;
+	int evidence;
 	struct guard_limits limits;
 };
 
@@ -68,6 +69,11 @@ static int indexer_conf_parse(int argc, char **argv, struct indexer_conf *ic,
 		{ "min-dossiers-pct", "AIJ_MIN_DOSSIERS_PCT", "50", "PCT",
 		  "hold an export with fewer dossiers than this share of the index "
 		  "in use", &ic->min_dossiers },
+		{ "evidence", "AIJ_EVIDENCE", "on", "on|off",
+		  "also load the blocking keys np, pd, nd and the ids of shared "
+		  "keys, that the matchers read the evidence of failed lines from "
+		  "(off: the index as before issue 18, to measure their cost)",
+		  &ic->evidence_text },
 		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -96,7 +102,9 @@ static int indexer_conf_parse(int argc, char **argv, struct indexer_conf *ic,
 	     indexer_pct("max-malformed-pct", ic->max_malformed,
 			 &ic->limits.max_malformed_pct, errstr, sizeof(errstr)) ||
 	     indexer_pct("min-dossiers-pct", ic->min_dossiers,
-			 &ic->limits.min_dossiers_pct, errstr, sizeof(errstr))))
+			 &ic->limits.min_dossiers_pct, errstr, sizeof(errstr)) ||
+	     conf_on_off("evidence", ic->evidence_text, &ic->evidence, errstr,
+			 sizeof(errstr))))
 		parsed = -1;
 	if (parsed < 0) {
 		log_error("%s", errstr);
@@ -209,7 +217,8 @@ int main(int argc, char **argv)
 	log_info("reading '%s'", ic.dossiers);
 	struct index_counts c;
 	memset(&c, 0, sizeof(c));
-	struct index_data *d = index_read(in, ic.dossiers, &c, errstr, sizeof(errstr));
+	struct index_data *d = index_read(in, ic.dossiers, ic.evidence, &c, errstr,
+					  sizeof(errstr));
 	fclose(in);
 	if (!d) {
 		log_error("%s", errstr);
@@ -227,6 +236,8 @@ int main(int argc, char **argv)
 		 (unsigned long long)c.pe1_keys, (unsigned long long)c.pe1_shared,
 		 (unsigned long long)c.pe2_keys, (unsigned long long)c.pe2_shared,
 		 (unsigned long long)c.ident_keys, (unsigned long long)c.ident_shared);
+	if (!ic.evidence)
+		log_info("evidence off: no blocking keys, shared keys without their ids");
 
 	struct guard_export g = {
 		.rows = c.rows, .malformed = c.malformed, .loaded = c.loaded,

@@ -111,3 +111,20 @@ int conf_true(const char *text)
 	return text && (strcmp(text, "1") == 0 || strcasecmp(text, "true") == 0 ||
 			strcasecmp(text, "yes") == 0 || strcasecmp(text, "on") == 0);
 }
+
+int conf_on_off(const char *name, const char *text, int *out, char *errstr,
+		size_t errstr_size)
+{
+	if (conf_true(text)) {
+		*out = 1;
+		return 0;
+	}
+	if (text && (strcmp(text, "0") == 0 || strcasecmp(text, "false") == 0 ||
+		     strcasecmp(text, "no") == 0 || strcasecmp(text, "off") == 0)) {
+		*out = 0;
+		return 0;
+	}
+	snprintf(errstr, errstr_size, "option '--%s' wants on or off, not '%s'", name,
+		 text ? text : "");
+	return -1;
+}

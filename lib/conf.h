@@ -39,4 +39,10 @@ int conf_long(const char *name, const char *text, long min, long max,
 /* True for "1", "true", "yes", "on" (any case). */
 int conf_true(const char *text);
 
+/* Parses a switch's value: "on", "1", "true", "yes" give 1, "off", "0",
+ * "false", "no" give 0 (any case). Returns 0, or -1 (errstr names the
+ * option). */
+int conf_on_off(const char *name, const char *text, int *out, char *errstr,
+		size_t errstr_size);
+
 #endif

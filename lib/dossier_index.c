@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,9 @@
 #include <uthash.h>
 
 #include "array.h"
+#include "clock.h"
 #include "date.h"
+#include "evidence.h"
 #include "log.h"
 #include "normalize.h"
 #include "signals.h"
@@ -150,7 +153,9 @@ struct index_block {
 #define INDEX_BLOCK_SIZE ((16u << 20) - 64)
 #define INDEX_BUCKET_FILL 64   /* at most this many fields a bucket, on average */
 
-/* One field to write: key -> value, in bucket hash mod B. */
+/* One field to write: key -> value, in bucket hash mod B. In the blocking
+ * tables np, pd and nd the key is followed by '|' and the dossier's third
+ * field (up to the next '|' or the end): key and field share one string. */
 struct index_item {
 	uint32_t hash;
 	uint32_t id_len;      /* the dossier id is value's first id_len bytes */
@@ -161,21 +166,44 @@ struct index_item {
 
 /* One hash of the layout: its items, then grouped by bucket. */
 struct index_table {
-	const char *name;           /* "pe1", "pe2", "ident", "ml" */
+	const char *name;           /* "pe1", "pe2", "ident", "ml", "np", "pd", "nd" */
 	struct index_item *items;   /* sorted by bucket, key, value once read */
 	size_t n, cap;
 	uint32_t *start;            /* bucket b is items[start[b] .. start[b+1]) */
 };
 
-enum { TABLE_PE1, TABLE_PE2, TABLE_IDENT, TABLE_ML, TABLES };
+enum { TABLE_PE1, TABLE_PE2, TABLE_IDENT, TABLE_ML, TABLE_NP, TABLE_PD, TABLE_ND,
+       TABLES };
+
+static const char *const index_table_names[TABLES] = {
+	"pe1", "pe2", "ident", "ml", "np", "pd", "nd",
+};
+
+/* The blocking tables of the evidence. */
+static int index_table_near(int t)
+{
+	return t == TABLE_NP || t == TABLE_PD || t == TABLE_ND;
+}
 
 struct index_data {
 	struct index_block *blocks;
+	int near;                   /* the evidence: the ids of shared keys,
+				       the tables np, pd, nd */
 	struct index_table table[TABLES];
 	uint32_t buckets;           /* B = 16^digits */
 	unsigned digits;            /* bucket names: that many hex digits */
 	char source[256];
 	struct index_counts counts;
+	/* Item arrays left over by the grouping of index_read(), for the
+	 * blocking tables that index_publish() groups while it writes. */
+	struct index_item *spare[2];
+	size_t spare_cap[2];
+	/* With the evidence, ident's items in row order, kept from the
+	 * grouping: the blocking tables are made from them, reading the keys'
+	 * strings in the order they were written (the grouped order is random
+	 * in memory: twice the CPU). */
+	struct index_item *rows;
+	size_t nrows;
 };
 
 /* A big allocation (blocks, item arrays) that asks the kernel for huge
@@ -281,14 +309,70 @@ static const char *index_row_problem(char *field[COLS], size_t n, char *why,
 	return NULL;
 }
 
-/* Adds a good row to the four tables. 0 or -1 (out of memory). */
+/* With the evidence, a dossier's step-3 key is the end of one string that
+ * holds every key of the blocking tables, each followed by '|' and the
+ * field that the key leaves out (lib/dossier_index.h):
+ *
+ *     NOM|DATE|PRENOM|DATE|NOM|PRENOM|DATE
+ *     `nd key-'        `---- ident ----'
+ *              `pd key-'    `np key-'
+ *
+ * so that the blocking tables' items (index_near_of()) need no string of
+ * their own. Writes the part before ident's key for ident (len bytes) to
+ * out (ident's len + 2 at least); returns its length. */
+static size_t index_near_prefix(const char *ident, size_t len, char *out)
+{
+	const char *bar1 = memchr(ident, '|', len);
+	const char *bar2 = bar1 ? memchr(bar1 + 1, '|', len - (size_t)(bar1 + 1 - ident)) : NULL;
+	if (!bar2)
+		return 0; /* cannot be: index_ident_key() wrote both */
+	size_t nom = (size_t)(bar1 - ident), prenom = (size_t)(bar2 - bar1 - 1);
+	size_t date = len - (size_t)(bar2 + 1 - ident);
+	char *p = out;
+	memcpy(p, ident, nom + 1);              /* "NOM|" */
+	p += nom + 1;
+	memcpy(p, bar2 + 1, date);              /* "DATE" */
+	p += date;
+	memcpy(p, bar1, prenom + 2);            /* "|PRENOM|" */
+	p += prenom + 2;
+	memcpy(p, bar2 + 1, date);              /* "DATE" */
+	p += date;
+	*p++ = '|';
+	return (size_t)(p - out);
+}
+
+/* The item of the blocking table (TABLE_NP, _PD, _ND) for the dossier of
+ * the ident item it, whose key ends the string of index_near_prefix(). */
+static void index_near_of(int table, const struct index_item *it, struct index_item *out)
+{
+	const char *k = it->key;
+	const char *bar1 = memchr(k, '|', it->key_len);
+	const char *bar2 = memchr(bar1 + 1, '|', it->key_len - (size_t)(bar1 + 1 - k));
+	size_t nom = (size_t)(bar1 - k), prenom = (size_t)(bar2 - bar1 - 1);
+	size_t date = it->key_len - (size_t)(bar2 + 1 - k);
+	const char *nd = k - (nom + 1 + date + 1 + prenom + 1 + date + 1);
+	*out = *it;
+	if (table == TABLE_NP) {
+		out->key_len = (uint32_t)(nom + 1 + prenom);
+	} else if (table == TABLE_PD) {
+		out->key = nd + nom + 1 + date + 1;
+		out->key_len = (uint32_t)(prenom + 1 + date);
+	} else {
+		out->key = nd;
+		out->key_len = (uint32_t)(nom + 1 + date);
+	}
+	out->hash = index_hash(out->key, out->key_len);
+}
+
+/* Adds a good row to the tables. 0 or -1 (out of memory). */
 static int index_add_row(struct index_data *d, char *field[COLS])
 {
 	const char *id_text = field[COL_ID];
 	size_t id_len = strlen(id_text), ml_len = strlen(field[COL_ML]);
-	size_t cap = id_len + ml_len + strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
-		     strlen(field[COL_DATE]) + strlen(field[COL_PE1]) +
-		     strlen(field[COL_PE2]) + 8;
+	/* Room for the longest: the keys' string of index_near_prefix(). */
+	size_t cap = id_len + ml_len + 2 * strlen(field[COL_NOM]) +
+		     2 * strlen(field[COL_PRENOM]) + 3 * strlen(field[COL_DATE]) +
+		     strlen(field[COL_PE1]) + strlen(field[COL_PE2]) + 16;
 	char stack[1024];
 	char *buf = cap <= sizeof(stack) ? stack : malloc(cap);
 	if (!buf)
@@ -329,9 +413,16 @@ static int index_add_row(struct index_data *d, char *field[COLS])
 					       id_nom_len, id_len))
 			goto out;
 	}
+	/* The step-3 key, after the blocking keys with the evidence. */
+	size_t ident_cap = strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
+			   strlen(field[COL_DATE]) + 3;
+	char *ident = buf + cap - ident_cap; /* the prefix fits before it */
 	len = index_ident_key(field[COL_NOM], field[COL_PRENOM], field[COL_DATE],
-			      buf, cap);
-	const char *key = index_strdup(d, buf, len);
+			      ident, ident_cap);
+	size_t before = d->near ? index_near_prefix(ident, len, buf) : 0;
+	memmove(buf + before, ident, len);
+	const char *key = index_strdup(d, buf, before + len);
+	key = key ? key + before : NULL;
 	const char *ml = key ? id_ml + id_len + 1 : NULL;
 	if (!ml || index_table_add(&d->table[TABLE_IDENT], key, len, id_ml, id_ml_len,
 				   id_len) ||
@@ -350,8 +441,15 @@ static int index_item_cmp(const void *a, const void *b)
 	/* The hash first: most items differ there, without reading the keys. */
 	if (x->hash != y->hash)
 		return x->hash < y->hash ? -1 : 1;
-	int c = strcmp(x->key, y->key);
-	return c ? c : strcmp(x->value, y->value);
+	int c = memcmp(x->key, y->key, x->key_len < y->key_len ? x->key_len : y->key_len);
+	if (c)
+		return c;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
+	c = strcmp(x->value, y->value);
+	/* Then what follows a blocking key (nothing for the others): one
+	 * order whatever the rows' order, even for a dossier id given twice. */
+	return c ? c : strcmp(x->key + x->key_len, y->key + y->key_len);
 }
 
 /* Asks the CPU for the strings of bucket b: they are scattered in row order
@@ -372,48 +470,125 @@ static int index_same_key(const struct index_item *x, const struct index_item *y
 	       memcmp(x->key, y->key, x->key_len) == 0;
 }
 
-/* Groups t's items by bucket (a counting sort), then sorts each bucket by
- * hash, key and value so that the dossiers of one key are adjacent. Fills the
- * key counts. Returns 0 or -1 (out of memory). */
-static int index_table_group(struct index_table *t, uint32_t buckets,
-			     uint64_t *keys, uint64_t *shared)
+static int index_hash_cmp(const void *a, const void *b)
 {
-	uint32_t mask = buckets - 1;
+	const struct index_item *x = a, *y = b;
+	return (x->hash > y->hash) - (x->hash < y->hash);
+}
+
+/* Sorts a bucket's items by hash, then those of one hash by key, value and
+ * what follows the key (index_item_cmp()): the dossiers of a key are
+ * adjacent, in one order whatever the rows' order. In a blocking table, a
+ * key of more than INDEX_NEAR_MAX items is left as it is (only their count
+ * is written): common names made 300 items a key in the benchmark, and
+ * sorting equal keys compares each whole. */
+static void index_bucket_sort(struct index_item *it, size_t n, int near)
+{
+	qsort(it, n, sizeof(*it), index_hash_cmp);
+	for (size_t i = 0; i < n;) {
+		size_t j = i + 1;
+		while (j < n && it[j].hash == it[i].hash)
+			j++;
+		if (j - i > 1) {
+			int crowded = near && j - i > INDEX_NEAR_MAX;
+			for (size_t m = i + 1; crowded && m < j; m++)
+				crowded = index_same_key(&it[m], &it[i]);
+			if (!crowded)
+				qsort(it + i, j - i, sizeof(*it), index_item_cmp);
+		}
+		i = j;
+	}
+}
+
+/* Two adjacent items of one key for different dossiers. */
+static int index_other_dossier(const struct index_item *x, const struct index_item *y)
+{
+	return x->id_len != y->id_len || memcmp(x->value, y->value, x->id_len) != 0;
+}
+
+/* The key counts of one table. */
+struct index_group_counts {
+	uint64_t keys;          /* distinct keys */
+	uint64_t shared;        /* of which several items */
+	uint64_t crowded;       /* of which more than INDEX_NEAR_MAX dossiers */
+};
+
+/* Groups the items of d's table by bucket (a counting sort), then sorts
+ * each bucket by hash, key and value so that the dossiers of one key are
+ * adjacent. Fills *k. A blocking table's items are made here from rows,
+ * the ident items (index_near_of()); ident's own former array stays (it is
+ * rows, read by the others). The grouped items go to *spare when it holds
+ * them all (*spare_cap), and the table's former array becomes the spare for
+ * the next table: a fresh array costs a page fault and a zeroed page every
+ * 4 KiB (a quarter of a 2M load's CPU). Returns 0 or -1 (out of memory). */
+static int index_table_group(struct index_data *d, int table,
+			     const struct index_item *rows, size_t nrows,
+			     struct index_item **spare, size_t *spare_cap,
+			     struct index_group_counts *k)
+{
+	struct index_table *t = &d->table[table];
+	uint32_t buckets = d->buckets, mask = buckets - 1;
+	int near = index_table_near(table);
+	if (near)
+		t->n = nrows;
 	t->start = calloc((size_t)buckets + 1, sizeof(*t->start));
-	struct index_item *sorted = index_big_alloc((t->n ? t->n : 1) * sizeof(*sorted));
-	if (!t->start || !sorted) {
+	struct index_item *sorted = *spare;
+	size_t sorted_cap = *spare_cap;
+	if (sorted_cap < t->n || !sorted) {
+		sorted_cap = t->n ? t->n : 1;
+		sorted = index_big_alloc(sorted_cap * sizeof(*sorted));
+	} else {
+		*spare = NULL;
+		*spare_cap = 0;
+	}
+	uint32_t *fill = malloc((size_t)buckets * sizeof(*fill));
+	if (!t->start || !sorted || !fill) {
 		free(sorted);
+		free(fill);
 		return -1;
 	}
-	for (size_t i = 0; i < t->n; i++)
-		t->start[(t->items[i].hash & mask) + 1]++;
+	struct index_item it;
+	for (size_t i = 0; i < t->n; i++) {
+		if (near)
+			index_near_of(table, &rows[i], &it);
+		t->start[((near ? it.hash : t->items[i].hash) & mask) + 1]++;
+	}
 	for (uint32_t b = 0; b < buckets; b++)
 		t->start[b + 1] += t->start[b];
-	uint32_t *fill = malloc((size_t)buckets * sizeof(*fill));
-	if (!fill) {
-		free(sorted);
-		return -1;
-	}
 	memcpy(fill, t->start, (size_t)buckets * sizeof(*fill));
-	for (size_t i = 0; i < t->n; i++)
-		sorted[fill[t->items[i].hash & mask]++] = t->items[i];
+	for (size_t i = 0; i < t->n; i++) {
+		if (near)
+			index_near_of(table, &rows[i], &it);
+		else
+			it = t->items[i];
+		sorted[fill[it.hash & mask]++] = it;
+	}
 	free(fill);
-	free(t->items);
+	if (t->items && t->items != rows && t->cap > *spare_cap) {
+		free(*spare);
+		*spare = t->items;
+		*spare_cap = t->cap;
+	} else if (t->items != rows) {
+		free(t->items);
+	}
 	t->items = sorted;
-	t->cap = t->n;
+	t->cap = sorted_cap;
 
-	*keys = *shared = 0;
+	memset(k, 0, sizeof(*k));
 	for (uint32_t b = 0; b < buckets; b++) {
 		struct index_item *first = t->items + t->start[b];
 		size_t n = t->start[b + 1] - t->start[b];
 		if (b + 1 < buckets)
 			index_prefetch(t, b + 1);
-		qsort(first, n, sizeof(*first), index_item_cmp);
-		for (size_t i = 0; i < n; i++) {
-			if (i == 0 || !index_same_key(&first[i], &first[i - 1]))
-				(*keys)++;
-			else if (i == 1 || !index_same_key(&first[i - 1], &first[i - 2]))
-				(*shared)++; /* counted once, at its second item */
+		index_bucket_sort(first, n, near);
+		for (size_t i = 0; i < n;) {
+			size_t j = i + 1;
+			while (j < n && index_same_key(&first[j], &first[i]))
+				j++;
+			k->keys++;
+			k->shared += j - i > 1;
+			k->crowded += j - i > INDEX_NEAR_MAX;
+			i = j;
 		}
 	}
 	return 0;
@@ -504,16 +679,89 @@ static int index_read_rows(struct index_data *d, FILE *in, const char *name,
 	return failed ? -1 : 0;
 }
 
-struct index_data *index_read(FILE *in, const char *name,
+/* The grouping of a load's tables, shared by the threads that do it. */
+struct index_grouping {
+	struct index_data *d;
+	struct index_group_counts *k;   /* one per table */
+	pthread_mutex_t lock;
+	int next;                       /* the next table to take, in order[] */
+	int order[TABLES];              /* the tables to group, biggest first */
+	int n;
+	int failed;
+};
+
+/* One thread of a grouping: its spare array is kept in d->spare[slot]. */
+struct index_group_thread_arg {
+	struct index_grouping *g;
+	int slot;
+};
+
+/* A thread's work: takes the next table until none is left. */
+static void *index_group_thread(void *arg)
+{
+	const struct index_group_thread_arg *a = arg;
+	struct index_grouping *g = a->g;
+	struct index_item *spare = NULL;
+	size_t spare_cap = 0;
+	for (;;) {
+		pthread_mutex_lock(&g->lock);
+		int i = g->failed ? g->n : g->next++;
+		pthread_mutex_unlock(&g->lock);
+		if (i >= g->n)
+			break;
+		int t = g->order[i];
+		/* ident's own array stays, as rows, with the evidence */
+		const struct index_item *keep = g->d->near && t == TABLE_IDENT ?
+						g->d->table[t].items : NULL;
+		if (index_table_group(g->d, t, keep, 0, &spare, &spare_cap, &g->k[t]) != 0) {
+			pthread_mutex_lock(&g->lock);
+			g->failed = 1;
+			pthread_mutex_unlock(&g->lock);
+		}
+	}
+	g->d->spare[a->slot] = spare;
+	g->d->spare_cap[a->slot] = spare_cap;
+	return NULL;
+}
+
+/* Groups the look-up tables of d (index_table_group()) on two threads:
+ * Redis has nothing to do yet, the second core is free. The blocking
+ * tables wait for index_publish(). 0, or -1 (out of memory). */
+static int index_group_all(struct index_data *d, struct index_group_counts k[TABLES])
+{
+	struct index_grouping g = { .d = d, .k = k };
+	memset(k, 0, TABLES * sizeof(*k));
+	if (d->near) {
+		d->rows = d->table[TABLE_IDENT].items;
+		d->nrows = d->table[TABLE_IDENT].n;
+	}
+	pthread_mutex_init(&g.lock, NULL);
+	/* The biggest first: the two threads end together. */
+	static const int order[] = { TABLE_IDENT, TABLE_ML, TABLE_PE1, TABLE_PE2 };
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++)
+		g.order[g.n++] = order[i];
+	struct index_group_thread_arg mine = { &g, 0 }, its = { &g, 1 };
+	pthread_t other;
+	int threaded = pthread_create(&other, NULL, index_group_thread, &its) == 0;
+	index_group_thread(&mine);
+	if (threaded)
+		pthread_join(other, NULL);
+	pthread_mutex_destroy(&g.lock);
+	if (d->rows == d->table[TABLE_IDENT].items)
+		d->rows = NULL; /* not grouped: freed with the table */
+	return g.failed ? -1 : 0;
+}
+
+struct index_data *index_read(FILE *in, const char *name, int evidence,
 			      struct index_counts *counts,
 			      char *errstr, size_t errstr_size)
 {
-	static const char *const names[TABLES] = { "pe1", "pe2", "ident", "ml" };
 	struct index_data *d = calloc(1, sizeof(*d));
 	if (!d) {
 		snprintf(errstr, errstr_size, "out of memory");
 		return NULL;
 	}
+	d->near = evidence != 0;
 	snprintf(d->source, sizeof(d->source), "%s", name);
 	/* A regular file's size bounds its rows: size the tables once (one row
 	 * is more than 32 bytes) rather than grow them by copies. */
@@ -522,15 +770,19 @@ struct index_data *index_read(FILE *in, const char *name,
 	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		expect = (size_t)st.st_size / 32 + 1;
 	for (int t = 0; t < TABLES; t++) {
-		d->table[t].name = names[t];
+		d->table[t].name = index_table_names[t];
+		if (index_table_near(t))
+			continue; /* made from ident's items by index_table_group() */
 		if (expect && (d->table[t].items = index_big_alloc(
 				       expect * sizeof(*d->table[t].items))))
 			d->table[t].cap = expect;
 	}
+	double t0 = clock_now_s();
 	if (index_read_rows(d, in, name, errstr, errstr_size) != 0) {
 		index_data_free(d);
 		return NULL;
 	}
+	log_debug("'%s': rows read in %.2f s", name, clock_now_s() - t0);
 
 	/* B: the smallest power of 16 giving at most INDEX_BUCKET_FILL fields
 	 * a bucket in the largest table. A power of 16, so that a bucket's name
@@ -546,16 +798,21 @@ struct index_data *index_read(FILE *in, const char *name,
 		d->buckets *= 16;
 	}
 
-	uint64_t ml_keys, ml_shared;
-	struct index_counts *c = &d->counts;
-	if (index_table_group(&d->table[TABLE_PE1], d->buckets, &c->pe1_keys, &c->pe1_shared) ||
-	    index_table_group(&d->table[TABLE_PE2], d->buckets, &c->pe2_keys, &c->pe2_shared) ||
-	    index_table_group(&d->table[TABLE_IDENT], d->buckets, &c->ident_keys, &c->ident_shared) ||
-	    index_table_group(&d->table[TABLE_ML], d->buckets, &ml_keys, &ml_shared)) {
+	struct index_group_counts k[TABLES];
+	if (index_group_all(d, k) != 0) {
 		snprintf(errstr, errstr_size, "'%s': out of memory", name);
 		index_data_free(d);
 		return NULL;
 	}
+	struct index_counts *c = &d->counts;
+	c->pe1_keys = k[TABLE_PE1].keys;
+	c->pe1_shared = k[TABLE_PE1].shared;
+	c->pe2_keys = k[TABLE_PE2].keys;
+	c->pe2_shared = k[TABLE_PE2].shared;
+	c->ident_keys = k[TABLE_IDENT].keys;
+	c->ident_shared = k[TABLE_IDENT].shared;
+
+	log_debug("'%s': read and grouped in %.2f s", name, clock_now_s() - t0);
 	if (counts)
 		*counts = d->counts;
 	return d;
@@ -565,6 +822,9 @@ void index_data_free(struct index_data *d)
 {
 	if (!d)
 		return;
+	free(d->spare[0]);
+	free(d->spare[1]);
+	free(d->rows);
 	for (int t = 0; t < TABLES; t++) {
 		free(d->table[t].items);
 		free(d->table[t].start);
@@ -583,12 +843,17 @@ void index_data_free(struct index_data *d)
 #define INDEX_CHUNK_ARGS 2000   /* arguments per pipelined command */
 #define INDEX_WINDOW 64         /* commands in flight before reading a reply */
 
+#define INDEX_VALUES_SIZE (256u * 1024) /* values built for one command */
+
 /* Sends commands pipelined and reads their replies a window behind. */
 struct index_writer {
 	redisContext *rc;
 	const char *argv[2 + INDEX_CHUNK_ARGS];
 	size_t argvlen[2 + INDEX_CHUNK_ARGS];
-	char marker[INDEX_CHUNK_ARGS / 2][16]; /* "\t<count>" values */
+	/* Values built for the command being built ("\t<count>...", near
+	 * values): emptied once it is appended (hiredis copies). */
+	char *values;
+	size_t values_used, values_size;
 	char key[96];
 	int head;       /* arguments before the pairs: "HSET key" */
 	int argc;
@@ -635,6 +900,7 @@ static int index_writer_flush(struct index_writer *w)
 	if (redisAppendCommandArgv(w->rc, w->argc, w->argv, w->argvlen) != REDIS_OK)
 		return index_writer_fail(w, w->rc->errstr);
 	w->argc = w->head;
+	w->values_used = 0;
 	w->pending++;
 	if (w->pending >= INDEX_WINDOW)
 		return index_reply_check(w);
@@ -680,11 +946,116 @@ static int index_writer_finish(struct index_writer *w)
 	return 0;
 }
 
-/* Writes one table, one HSET per bucket; a key of several dossiers gets
- * "\t<count>" (distinct dossier ids among its adjacent items). */
-static int index_write_table(struct index_writer *w, long long gen,
-			     const struct index_data *d, const struct index_table *t)
+/* Room for len more bytes of values, for the next pair of arguments:
+ * the command being built is appended first if the room is short (its
+ * values are then copied). Returns where to write, or NULL (w failed). */
+static char *index_writer_room(struct index_writer *w, size_t len)
 {
+	if (w->values_used + len > w->values_size) {
+		if (index_writer_flush(w))
+			return NULL;
+		w->values_used = 0;
+		if (len > w->values_size) {
+			size_t size = len > INDEX_VALUES_SIZE ? len : INDEX_VALUES_SIZE;
+			char *v = realloc(w->values, size);
+			if (!v) {
+				index_writer_fail(w, "out of memory");
+				return NULL;
+			}
+			w->values = v;
+			w->values_size = size;
+		}
+	}
+	return w->values + w->values_used;
+}
+
+/* A dossier's part of a near value, "<id>\t<ml>\t<third field>": the item's
+ * value, then what follows its key after '|' up to the next '|' (or the
+ * end). Writes it to out when out is not NULL; returns its length. */
+static size_t index_near_entry(const struct index_item *it, char *out)
+{
+	const char *field = it->key + it->key_len + 1;
+	size_t field_len = strcspn(field, "|");
+	if (out) {
+		memcpy(out, it->value, it->value_len);
+		out[it->value_len] = '\t';
+		memcpy(out + it->value_len + 1, field, field_len);
+	}
+	return it->value_len + 1 + field_len;
+}
+
+/* A dossier's part of a shared value, "\t<id>\t<ml>", from a pe1/pe2 value
+ * "<id>\t<N(nom)>\t<ml>" or an ident one "<id>\t<ml>". Writes it to out when
+ * out is not NULL; returns its length. */
+static size_t index_shared_entry(const struct index_item *it, char *out)
+{
+	const char *ml = it->value + it->value_len;
+	while (ml > it->value && ml[-1] != '\t')
+		ml--;
+	size_t ml_len = (size_t)(it->value + it->value_len - ml);
+	if (ml == it->value)
+		ml_len = 0; /* no tab: cannot be */
+	if (out) {
+		out[0] = '\t';
+		memcpy(out + 1, it->value, it->id_len);
+		out[1 + it->id_len] = '\t';
+		memcpy(out + 2 + it->id_len, ml, ml_len);
+	}
+	return 2 + it->id_len + ml_len;
+}
+
+/* Builds the value of the key of it[0..n) (adjacent items, n_ids distinct
+ * dossiers, n_ids > 1 or a near table) in w's values. NULL when w failed. */
+static const char *index_value_of(struct index_writer *w, const struct index_data *d,
+				  int table, const struct index_item *it, size_t n,
+				  unsigned n_ids, size_t *len)
+{
+	char count[16];
+	size_t count_len = (size_t)snprintf(count, sizeof(count), "\t%u", n_ids);
+	int near = index_table_near(table);
+	size_t listed = 0;
+	if (near && n > INDEX_NEAR_MAX) /* not sorted: its rows counted */
+		count_len = (size_t)snprintf(count, sizeof(count), "\t%zu", n);
+	else if (near)
+		listed = n_ids;
+	else if (d->near && table != TABLE_ML)
+		listed = n_ids < INDEX_SHARED_IDS ? n_ids : INDEX_SHARED_IDS;
+	size_t need = near && listed ? 0 : count_len;
+	for (size_t i = 0, k = 0; i < n && k < listed; i++)
+		if (i == 0 || index_other_dossier(&it[i], &it[i - 1])) {
+			need += near ? index_near_entry(&it[i], NULL) + (k > 0)
+				     : index_shared_entry(&it[i], NULL);
+			k++;
+		}
+	char *out = index_writer_room(w, need);
+	if (!out)
+		return NULL;
+	size_t pos = 0;
+	if (!(near && listed)) {
+		memcpy(out, count, count_len);
+		pos = count_len;
+	}
+	for (size_t i = 0, k = 0; i < n && k < listed; i++)
+		if (i == 0 || index_other_dossier(&it[i], &it[i - 1])) {
+			if (near && k > 0)
+				out[pos++] = '\t';
+			pos += near ? index_near_entry(&it[i], out + pos)
+				    : index_shared_entry(&it[i], out + pos);
+			k++;
+		}
+	w->values_used += pos;
+	*len = pos;
+	return out;
+}
+
+/* Writes one table, one HSET per bucket; a key of several dossiers gets
+ * "\t<count>" (distinct dossier ids among its adjacent items), then with
+ * the evidence the first dossiers' ids; a key of the blocking tables gets
+ * its dossiers' near value. */
+static int index_write_table(struct index_writer *w, long long gen,
+			     const struct index_data *d, int table)
+{
+	const struct index_table *t = &d->table[table];
 	for (uint32_t b = 0; b < d->buckets; b++) {
 		const struct index_item *it = t->items + t->start[b];
 		size_t n = t->start[b + 1] - t->start[b];
@@ -701,19 +1072,13 @@ static int index_write_table(struct index_writer *w, long long gen,
 			size_t j = i + 1;
 			unsigned distinct = 1;
 			for (; j < n && index_same_key(&it[j], &it[i]); j++)
-				if (it[j].id_len != it[j - 1].id_len ||
-				    memcmp(it[j].value, it[j - 1].value, it[j].id_len) != 0)
-					distinct++;
+				distinct += (unsigned)index_other_dossier(&it[j], &it[j - 1]);
 			const char *value = it[i].value;
-			size_t value_len;
-			if (distinct > 1) {
-				char *m = w->marker[(w->argc - w->head) / 2];
-				value_len = (size_t)snprintf(m, sizeof(w->marker[0]), "\t%u",
-							     distinct);
-				value = m;
-			} else {
-				value_len = it[i].value_len;
-			}
+			size_t value_len = it[i].value_len;
+			if ((distinct > 1 || index_table_near(table)) &&
+			    !(value = index_value_of(w, d, table, it + i, j - i, distinct,
+						     &value_len)))
+				return -1;
 			if (index_writer_arg(w, it[i].key, it[i].key_len) ||
 			    index_writer_arg(w, value, value_len))
 				return -1;
@@ -768,18 +1133,22 @@ static const char index_switch_lua[] =
 	"end\n"
 	"return 0\n";
 
-static const char *const index_table_names[TABLES] = { "pe1", "pe2", "ident", "ml" };
-
 /* UNLINKs every key of generation g: its buckets, named from its meta's
  * bucket count, then the meta. */
 static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 			  size_t errstr_size)
 {
 	redisReply *r = index_command(rc, errstr, errstr_size,
-				      "HGET " INDEX_KEY_PREFIX "%s:meta digits", g);
+				      "HMGET " INDEX_KEY_PREFIX "%s:meta digits near", g);
 	if (!r)
 		return -1;
-	int digits = r->type == REDIS_REPLY_STRING ? atoi(r->str) : 0;
+	int digits = 0, near = 1; /* a crashed load may have written them */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		if (r->element[0]->type == REDIS_REPLY_STRING)
+			digits = atoi(r->element[0]->str);
+		if (r->element[1]->type == REDIS_REPLY_STRING)
+			near = atoi(r->element[1]->str) != 0;
+	}
 	freeReplyObject(r);
 	long long buckets = digits > 0 && digits <= 6 ? 1LL << (4 * digits) : 0;
 
@@ -797,6 +1166,8 @@ static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 	int failed = index_writer_begin(w, "UNLINK", NULL);
 	size_t k = 0;
 	for (int t = 0; t < TABLES && !failed; t++) {
+		if (!near && index_table_near(t))
+			continue;
 		for (long long b = 0; b < buckets && !failed; b++) {
 			/* names[] is reused once the command holding it is sent. */
 			int len = snprintf(names[k % INDEX_CHUNK_ARGS], sizeof(names[0]),
@@ -842,7 +1213,51 @@ static int index_drop_old(redisContext *rc, long long keep, char *errstr,
 	return failed ? -1 : 0;
 }
 
-int index_publish(redisContext *rc, const struct index_data *d,
+/* The blocking tables, grouped by a thread of index_publish() while it
+ * writes the look-up tables (Redis works then; the indexer has a core
+ * spare), in the arrays the look-up tables' grouping left. */
+struct index_near_work {
+	struct index_data *d;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int done[TABLES];               /* 1 grouped, -1 out of memory */
+	struct index_group_counts k[TABLES];
+};
+
+static void *index_near_thread(void *arg)
+{
+	struct index_near_work *nw = arg;
+	struct index_data *d = nw->d;
+	static const int near[] = { TABLE_NP, TABLE_PD, TABLE_ND };
+	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
+		int slot = d->spare[0] ? 0 : 1;
+		int rc = d->rows || d->nrows == 0 ?
+			 index_table_group(d, near[i], d->rows, d->nrows, &d->spare[slot],
+					   &d->spare_cap[slot], &nw->k[near[i]]) : -1;
+		if (i + 1 == sizeof(near) / sizeof(near[0])) {
+			free(d->rows); /* made the last: its memory back */
+			d->rows = NULL;
+		}
+		pthread_mutex_lock(&nw->lock);
+		nw->done[near[i]] = rc ? -1 : 1;
+		pthread_cond_broadcast(&nw->cond);
+		pthread_mutex_unlock(&nw->lock);
+	}
+	return NULL;
+}
+
+/* Waits until the thread grouped table t. 0, or -1 (out of memory). */
+static int index_near_wait(struct index_near_work *nw, int t)
+{
+	pthread_mutex_lock(&nw->lock);
+	while (!nw->done[t])
+		pthread_cond_wait(&nw->cond, &nw->lock);
+	int rc = nw->done[t] > 0 ? 0 : -1;
+	pthread_mutex_unlock(&nw->lock);
+	return rc;
+}
+
+int index_publish(redisContext *rc, struct index_data *d,
 		  char *gen, size_t gen_size, char *errstr, size_t errstr_size)
 {
 	redisReply *r = index_command(rc, errstr, errstr_size, "INCR %s", INDEX_KEY_SEQ);
@@ -860,9 +1275,10 @@ int index_publish(redisContext *rc, const struct index_data *d,
 	if (r)
 		r = index_command(rc, errstr, errstr_size,
 				  "HSET " INDEX_KEY_PREFIX "%lld:meta digits %u buckets %u "
-				  "source %s dossiers %llu malformed %llu loaded_at %lld", g,
+				  "source %s dossiers %llu malformed %llu loaded_at %lld near %d", g,
 				  d->digits, d->buckets, d->source, (unsigned long long)d->counts.loaded,
-				  (unsigned long long)d->counts.malformed, (long long)time(NULL));
+				  (unsigned long long)d->counts.malformed, (long long)time(NULL),
+				  d->near);
 	freeReplyObject(r);
 	if (!r)
 		return -1;
@@ -875,11 +1291,51 @@ int index_publish(redisContext *rc, const struct index_data *d,
 	w->rc = rc;
 	w->errstr = errstr;
 	w->errstr_size = errstr_size;
+	struct index_near_work nw = { .d = d };
+	pthread_t near_thread;
+	int near_started = 0;
+	if (d->near) {
+		pthread_mutex_init(&nw.lock, NULL);
+		pthread_cond_init(&nw.cond, NULL);
+		near_started = pthread_create(&near_thread, NULL, index_near_thread, &nw) == 0;
+		if (!near_started)
+			index_near_thread(&nw); /* no thread: here, first */
+	}
 	int failed = 0;
-	for (int t = 0; t < TABLES && !failed; t++)
-		failed = index_write_table(w, g, d, &d->table[t]) != 0;
+	for (int t = 0; t < TABLES && !failed; t++) {
+		if (!d->near && index_table_near(t))
+			continue;
+		double t0 = clock_now_s();
+		if (index_table_near(t) && index_near_wait(&nw, t) != 0) {
+			snprintf(errstr, errstr_size, "out of memory");
+			failed = 1;
+			break;
+		}
+		failed = index_write_table(w, g, d, t) != 0;
+		log_debug("table %s: %zu items written in %.2f s", d->table[t].name,
+			  d->table[t].n, clock_now_s() - t0);
+	}
 	failed = failed || index_writer_finish(w);
+	free(w->values);
 	free(w);
+	if (d->near) {
+		if (near_started)
+			pthread_join(near_thread, NULL);
+		pthread_cond_destroy(&nw.cond);
+		pthread_mutex_destroy(&nw.lock);
+		struct index_counts *c = &d->counts;
+		c->np_keys = nw.k[TABLE_NP].keys;
+		c->pd_keys = nw.k[TABLE_PD].keys;
+		c->nd_keys = nw.k[TABLE_ND].keys;
+		c->near_crowded = nw.k[TABLE_NP].crowded + nw.k[TABLE_PD].crowded +
+				  nw.k[TABLE_ND].crowded;
+		if (!failed)
+			log_info("evidence: blocking keys %llu np, %llu pd, %llu nd (%llu of "
+				 "more than %d rows, their count only)",
+				 (unsigned long long)c->np_keys, (unsigned long long)c->pd_keys,
+				 (unsigned long long)c->nd_keys,
+				 (unsigned long long)c->near_crowded, INDEX_NEAR_MAX);
+	}
 	if (failed)
 		return -1;
 
@@ -911,8 +1367,9 @@ static const char index_resolve_lua[] =
 #include "index_resolve.lua.h"
 	;
 
-#define INDEX_ARGS_HEAD       3  /* prefix, stride, n */
-#define INDEX_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, hash(ident) */
+#define INDEX_ARGS_HEAD       4  /* prefix, stride, n, evidence */
+#define INDEX_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, the hashes of
+				    ident (and np, pd, nd with the evidence) */
 
 /* Hex SHA-1 of the script, as EVALSHA names it. */
 static void index_script_sha(char hex[41])
@@ -953,16 +1410,85 @@ static int index_parse_value(unsigned step, const char *v, size_t len,
 	return 0;
 }
 
-static int index_parse_results(const redisReply *reply, size_t n,
-			       struct index_result *out, char *errstr,
+void index_result_release(struct index_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(res[i].ev);
+		res[i].ev = NULL;
+		res[i].nev = 0;
+	}
+}
+
+/* Builds o's evidence from the script's {source, value...} for record q.
+ * 0, or -1 when the reply is malformed or memory ran out (errstr). */
+static int index_parse_evidence(const redisReply *ev, const struct index_query *q,
+				struct index_result *o, char *errstr, size_t errstr_size)
+{
+	struct evidence_raw raw;
+	memset(&raw, 0, sizeof(raw));
+	if (ev->elements % 2) {
+		snprintf(errstr, errstr_size, "redis: the look-up script answered a "
+			 "malformed evidence");
+		return -1;
+	}
+	for (size_t k = 0; k + 1 < ev->elements; k += 2) {
+		const redisReply *src = ev->element[k], *v = ev->element[k + 1];
+		if (src->type != REDIS_REPLY_INTEGER || v->type != REDIS_REPLY_STRING ||
+		    src->integer < 1 || src->integer > EVIDENCE_SOURCES) {
+			snprintf(errstr, errstr_size, "redis: the look-up script answered "
+				 "a malformed evidence");
+			return -1;
+		}
+		raw.v[src->integer - 1] = v->str;
+		raw.len[src->integer - 1] = v->len;
+	}
+	struct evidence_candidate c[EVIDENCE_MAX];
+	size_t n = evidence_build(&raw, q->ident, c);
+	if (n == 0)
+		return 0;
+	/* One block: the array, then each candidate's strings. */
+	size_t size = n * sizeof(*o->ev);
+	for (size_t i = 0; i < n; i++)
+		size += c[i].id.len + c[i].ml.len + c[i].value.len + 3;
+	o->ev = malloc(size);
+	if (!o->ev) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return -1;
+	}
+	char *p = (char *)(o->ev + n);
+	for (size_t i = 0; i < n; i++) {
+		const struct evidence_slice *part[3] = { &c[i].id, &c[i].ml, &c[i].value };
+		const char **dst[3] = { &o->ev[i].dossier_id, &o->ev[i].ml_code,
+					&o->ev[i].value };
+		for (int k = 0; k < 3; k++) {
+			if (part[k]->len) /* (an empty value has no pointer) */
+				memcpy(p, part[k]->s, part[k]->len);
+			p[part[k]->len] = '\0';
+			*dst[k] = p;
+			p += part[k]->len + 1;
+		}
+		o->ev[i].step = c[i].step;
+		o->ev[i].code = c[i].code;
+		o->ev[i].differs = c[i].differs;
+	}
+	o->nev = n;
+	return 0;
+}
+
+static int index_parse_results(const redisReply *reply, const struct index_query *q,
+			       size_t n, struct index_result *out, char *errstr,
 			       size_t errstr_size)
 {
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
 		snprintf(errstr, errstr_size,
 			 "redis: the look-up script answered %zu results for %zu records",
 			 reply->type == REDIS_REPLY_ARRAY ? reply->elements : 0, n);
+		for (size_t i = 0; i < n; i++)
+			out[i].ev = NULL;
 		return -1;
 	}
+	for (size_t i = 0; i < n; i++)
+		out[i].ev = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const redisReply *r = reply->element[i];
 		struct index_result *o = &out[i];
@@ -979,18 +1505,29 @@ static int index_parse_results(const redisReply *reply, size_t n,
 			o->step = (unsigned)step;
 			continue;
 		}
-		if (step != 0 || r->elements > 4)
+		size_t end = r->elements;
+		const redisReply *ev = r->element[end - 1];
+		if (ev->type == REDIS_REPLY_ARRAY)
+			end--;
+		else
+			ev = NULL;
+		if (step != 0 || end > 4 || end < 2)
 			goto bad;
-		for (size_t c = 1; c < r->elements; c++) {
+		for (size_t c = 1; c < end; c++) {
 			if (r->element[c]->type != REDIS_REPLY_INTEGER)
 				goto bad;
 			o->codes[o->ncodes++] = (unsigned)r->element[c]->integer;
+		}
+		if (ev && index_parse_evidence(ev, &q[i], o, errstr, errstr_size) != 0) {
+			index_result_release(out, i + 1);
+			return -1;
 		}
 		continue;
 bad:
 		snprintf(errstr, errstr_size,
 			 "redis: the look-up script answered an unexpected result for record %zu",
 			 i);
+		index_result_release(out, i);
 		return -1;
 	}
 	return 0;
@@ -1012,8 +1549,31 @@ int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
 	return status;
 }
 
+/* Writes the hashes of the blocking keys of ident ("NOM|PRENOM|DATE"), np
+ * "NOM|PRENOM", pd "PRENOM|DATE", nd "NOM|DATE", as 24 hex digits (the
+ * script cuts their buckets) to out (25 bytes). "" when ident has not
+ * its two '|'. */
+static void index_near_hashes(const char *ident, char *out)
+{
+	const char *bar1 = strchr(ident, '|');
+	const char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
+	if (!bar2) {
+		out[0] = '\0';
+		return;
+	}
+	size_t nom = (size_t)(bar1 - ident), date = strlen(bar2 + 1);
+	/* nd: FNV-1a over "NOM|" then "DATE", as over the joined key. */
+	uint32_t nd = 2166136261u;
+	for (size_t i = 0; i <= nom; i++)
+		nd = (nd ^ (unsigned char)ident[i]) * 16777619u;
+	for (size_t i = 0; i < date; i++)
+		nd = (nd ^ (unsigned char)bar2[1 + i]) * 16777619u;
+	snprintf(out, 25, "%08x%08x%08x", index_hash(ident, (size_t)(bar2 - ident)),
+		 index_hash(bar1 + 1, strlen(bar1 + 1)), nd);
+}
+
 int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
-		       char *errstr, size_t errstr_size)
+		       int evidence, char *errstr, size_t errstr_size)
 {
 	if (n == 0)
 		return 0;
@@ -1021,7 +1581,7 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 	size_t argc = head + INDEX_ARGS_PER_RECORD * n;
 	const char **argv = malloc(argc * sizeof(*argv));
 	size_t *argvlen = malloc(argc * sizeof(*argvlen));
-	char (*hashes)[2][12] = malloc(n * sizeof(*hashes));
+	char (*hashes)[2][36] = malloc(n * sizeof(*hashes));
 	int status = -1;
 	if (!argv || !argvlen || !hashes) {
 		snprintf(errstr, errstr_size, "out of memory");
@@ -1038,12 +1598,15 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 	argv[3] = INDEX_KEY_PREFIX;
 	argv[4] = stride;
 	argv[5] = count;
+	argv[6] = evidence ? "1" : "0";
 	for (size_t i = 0; i < n; i++) {
 		const char **a = argv + head + INDEX_ARGS_PER_RECORD * i;
 		snprintf(hashes[i][0], sizeof(hashes[i][0]), "%08x",
 			 index_hash(q[i].pe, strlen(q[i].pe)));
 		snprintf(hashes[i][1], sizeof(hashes[i][1]), "%08x",
 			 index_hash(q[i].ident, strlen(q[i].ident)));
+		if (evidence)
+			index_near_hashes(q[i].ident, hashes[i][1] + 8);
 		a[0] = q[i].pe;
 		a[1] = hashes[i][0];
 		a[2] = q[i].nom;
@@ -1072,15 +1635,15 @@ out:
 	return status;
 }
 
-int index_resolve_recv(redisContext *rc, size_t n, struct index_result *out,
-		       char *errstr, size_t errstr_size)
+int index_resolve_recv(redisContext *rc, const struct index_query *q, size_t n,
+		       struct index_result *out, char *errstr, size_t errstr_size)
 {
 	if (n == 0)
 		return 0;
 	redisReply *reply = index_reply(rc, errstr, errstr_size);
 	if (!reply)
 		return -1;
-	int status = index_parse_results(reply, n, out, errstr, errstr_size);
+	int status = index_parse_results(reply, q, n, out, errstr, errstr_size);
 	freeReplyObject(reply);
 	return status;
 }
@@ -1321,4 +1884,9 @@ int index_attach(redisContext *rc, const struct index_attachment *a, size_t n,
 			return -1;
 	}
 	return 0;
+}
+
+struct index_counts index_data_counts(const struct index_data *d)
+{
+	return d->counts;
 }

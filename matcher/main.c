@@ -70,8 +70,9 @@
 struct matcher_conf {
 	const char *brokers, *redis, *group, *topic_records, *topic_outcomes;
 	const char *batch, *retry_ms, *session_timeout, *kafka_conf, *log_level;
-	const char *index_alert, *health_file, *redis_read;
+	const char *index_alert, *health_file, *redis_read, *evidence_text;
 	long batch_max, redis_retry_ms, session_timeout_ms, index_alert_s;
+	int evidence;
 	char read_addr[256];    /* the replica taken from redis_read, or "" */
 };
 
@@ -148,6 +149,10 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		{ "health-file", "AIJ_HEALTH_FILE", NULL, "FILE",
 		  "touched every second or so while the matcher's loop turns "
 		  "(a container health check reads its age)", &mc->health_file },
+		{ "evidence", "AIJ_EVIDENCE", "on", "on|off",
+		  "read, for each line that fails at the cascade, the dossiers that "
+		  "nearly matched it and send them in its outcome (in the same "
+		  "script call; off: to measure their cost)", &mc->evidence_text },
 		CONF_OPT_LOG_LEVEL(&mc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
@@ -171,7 +176,9 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
 		       &mc->session_timeout_ms, errstr, sizeof(errstr)) ||
 	     conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
-		       errstr, sizeof(errstr))))
+		       errstr, sizeof(errstr)) ||
+	     conf_on_off("evidence", mc->evidence_text, &mc->evidence, errstr,
+			 sizeof(errstr))))
 		rc = -1;
 	char host[256];
 	int port;
@@ -614,6 +621,7 @@ int main(int argc, char **argv)
 	m.work.retry_ms = mc.redis_retry_ms;
 	m.work.read_addr = mc.read_addr[0] ? mc.read_addr : NULL;
 	m.work.alert_ms = mc.index_alert_s * 1000;
+	m.work.evidence = mc.evidence;
 
 	char errstr[512];
 	m.producer = kafka_producer_new(mc.brokers, mc.kafka_conf, matcher_on_delivery,
@@ -646,9 +654,9 @@ int main(int argc, char **argv)
 	/* Redis is connected lazily: a matcher started before Redis waits and
 	 * retries at its first batch like after any Redis failure. */
 	log_info("consuming '%s' as group '%s' (batches of %ld), outcomes to '%s', "
-		 "redis %s%s%s", mc.topic_records, mc.group, mc.batch_max,
+		 "redis %s%s%s, evidence %s", mc.topic_records, mc.group, mc.batch_max,
 		 mc.topic_outcomes, mc.redis, mc.read_addr[0] ? ", reading from " : "",
-		 mc.read_addr);
+		 mc.read_addr, mc.evidence ? "on" : "off");
 
 	struct matcher_flight flight;
 	if (matcher_flight_init(&flight, (size_t)mc.batch_max) != 0) {

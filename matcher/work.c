@@ -9,6 +9,7 @@
 #include "aij.pb-c.h"
 #include "clock.h"
 #include "dossier_index.h"
+#include "evidence.h"
 #include "log.h"
 #include "normalize.h"
 #include "record.h"
@@ -116,6 +117,8 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 	Aij__Outcome out = AIJ__OUTCOME__INIT;
 	Aij__Integrated integrated = AIJ__INTEGRATED__INIT;
 	Aij__Failed failed = AIJ__FAILED__INIT;
+	Aij__Candidate cand[EVIDENCE_MAX], *cand_ptr[EVIDENCE_MAX];
+	char *differs[EVIDENCE_MAX][1];
 	uint32_t c[3];
 	out.run_id = r->run_id;
 	out.attempt = r->attempt;
@@ -136,6 +139,25 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 			c[i] = codes[i];
 		failed.n_codes = ncodes < 3 ? ncodes : 3;
 		failed.codes = c;
+		size_t nev = !res ? 0 : res->nev < EVIDENCE_MAX ? res->nev : EVIDENCE_MAX;
+		for (size_t i = 0; i < nev; i++) {
+			const struct index_candidate *e = &res->ev[i];
+			aij__candidate__init(&cand[i]);
+			cand[i].dossier_id = (char *)e->dossier_id;
+			cand[i].ml_code = (char *)e->ml_code;
+			cand[i].step = e->step;
+			cand[i].code = e->code;
+			const char *name = evidence_field_name(e->differs);
+			if (name) {
+				differs[i][0] = (char *)name;
+				cand[i].n_differs = 1;
+				cand[i].differs = differs[i];
+			}
+			cand[i].value = (char *)e->value;
+			cand_ptr[i] = &cand[i];
+		}
+		failed.n_evidence = nev;
+		failed.evidence = cand_ptr;
 		out.result_case = AIJ__OUTCOME__RESULT_FAILED;
 		out.failed = &failed;
 	}
@@ -259,7 +281,7 @@ static int work_send(struct work *w, struct work_batch *b, char *errstr,
 		work_append_generation(w->rc);
 		work_append_generation(w->ro);
 	}
-	if (index_resolve_send(replica ? w->ro : w->rc, b->q, b->nitems, errstr,
+	if (index_resolve_send(replica ? w->ro : w->rc, b->q, b->nitems, w->evidence, errstr,
 			       errstr_size) != 0) {
 		work_disconnect(w);
 		return -1;
@@ -279,7 +301,7 @@ static int work_receive_replica(struct work *w, struct work_batch *h,
 				char *errstr, size_t errstr_size)
 {
 	long long replica = work_generation(index_reply(w->ro, errstr, errstr_size));
-	int rc = index_resolve_recv(w->ro, h->nitems, h->res, errstr, errstr_size);
+	int rc = index_resolve_recv(w->ro, h->q, h->nitems, h->res, errstr, errstr_size);
 	long long primary = work_generation(index_reply(w->rc, errstr, errstr_size));
 	if (w->ro->err || w->rc->err)
 		return -1;
@@ -324,7 +346,7 @@ static int work_receive(struct work *w, char *errstr, size_t errstr_size)
 		return -1;
 	}
 	h->on_replica = 0;
-	if (index_resolve_recv(w->rc, h->nitems, h->res, errstr, errstr_size) == 0) {
+	if (index_resolve_recv(w->rc, h->q, h->nitems, h->res, errstr, errstr_size) == 0) {
 		h->state = WORK_RESOLVED;
 		return 0;
 	}
@@ -462,6 +484,8 @@ static int work_batch_reserve(struct work_batch *b, size_t n)
 /* Frees what b holds for its current batch; keeps its arrays and blocks. */
 static void work_batch_clear(struct work_batch *b)
 {
+	if (b->state == WORK_RESOLVED)
+		index_result_release(b->res, b->nitems); /* the evidence */
 	for (size_t k = 0; k < b->nitems; k++)
 		free(b->items[k].buf);
 	b->nitems = 0;

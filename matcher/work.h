@@ -46,6 +46,8 @@ struct work {
 	long ro_stale_said;         /* when a lag was last logged */
 	long retry_ms;              /* total retry budget before code 10 */
 	long alert_ms;              /* no index for this long: an ERROR */
+	int evidence;               /* read the evidence of failed lines and
+				       send it in their outcomes (issue 18) */
 	long down_since;            /* clock_now_ms() when a batch spent the
 				       whole budget; 0 while Redis answers */
 	long no_index_since;        /* when Redis was first seen without an

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "array.h"
+#include "evidence.h"
 #include "log.h"
 #include "spill.h"
 
@@ -147,7 +148,46 @@ static int collect_arena_add(struct collect *c, const char *s, size_t *off)
 	return 0;
 }
 
-/* Keeps a failed line: the report's columns, then its codes. */
+/* The bit of a field name of Candidate.differs, 0 for an unknown one. */
+static unsigned collect_field_bit(const char *name)
+{
+	static const unsigned bits[] = { EVIDENCE_DATE, EVIDENCE_NOM, EVIDENCE_PRENOM };
+	for (size_t i = 0; i < sizeof(bits) / sizeof(bits[0]); i++)
+		if (strcmp(name, evidence_field_name(bits[i])) == 0)
+			return bits[i];
+	return 0;
+}
+
+/* Keeps the evidence of a failed line: per candidate "<step><code><differs>"
+ * (three characters: digits, then the bits as '0' + bits; code 10 and over
+ * not expected), its dossier, ML and value. */
+static int collect_add_evidence(struct collect *c, const Aij__Failed *f,
+				struct collect_failed *row)
+{
+	size_t n = f->n_evidence < EVIDENCE_MAX ? f->n_evidence : EVIDENCE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		const Aij__Candidate *e = f->evidence[i];
+		unsigned differs = 0;
+		for (size_t k = 0; k < e->n_differs; k++)
+			differs |= collect_field_bit(e->differs[k] ? e->differs[k] : "");
+		if (e->step < 1 || e->step > 9 || e->code > 9 || !e->dossier_id ||
+		    !*e->dossier_id)
+			continue; /* not from a matcher of this version: dropped */
+		char head[4] = { (char)('0' + e->step), (char)('0' + e->code),
+				 (char)('0' + differs), '\0' };
+		size_t off;
+		if (collect_arena_add(c, head, &off) ||
+		    collect_arena_add(c, e->dossier_id, &off) ||
+		    collect_arena_add(c, e->ml_code ? e->ml_code : "", &off) ||
+		    collect_arena_add(c, e->value ? e->value : "", &off))
+			return -1;
+		row->n_evidence++;
+	}
+	return 0;
+}
+
+/* Keeps a failed line: the report's columns, its codes, its identity's
+ * other two fields, its evidence. */
 static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
 {
 	static const int field_of_col[] = { 0, 2, 3, 4, 5, 6 };
@@ -174,6 +214,7 @@ static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
 	row->line = o->line;
 	row->seq = o->seq;
 	row->code_mask = mask;
+	row->n_evidence = 0;
 	for (size_t col = 0; col < COL_CODES; col++) {
 		size_t k = (size_t)field_of_col[col], off;
 		const char *v = k < o->n_fields && o->fields[k] ? o->fields[k] : "";
@@ -184,6 +225,12 @@ static int collect_add_failed(struct collect *c, const Aij__Outcome *o)
 	}
 	size_t off;
 	if (collect_arena_add(c, codes, &off))
+		return -1;
+	for (size_t k = FIELD_TYPE; k <= FIELD_DATE_DEBUT; k++)
+		if (collect_arena_add(c, k < o->n_fields && o->fields[k] ? o->fields[k] : "",
+				      &off))
+			return -1;
+	if (collect_add_evidence(c, f, row))
 		return -1;
 	c->n_failed++;
 	return 0;
@@ -376,6 +423,23 @@ const char *collect_failed_col(const struct collect *c,
 	for (int i = 0; i < (int)col; i++)
 		p += strlen(p) + 1;
 	return p;
+}
+
+void collect_failed_evidence(const struct collect *c, const struct collect_failed *f,
+			     uint32_t k, struct collect_candidate *out)
+{
+	const char *p = collect_failed_col(c, f, COL_KEPT);
+	for (uint32_t i = 0; i < 4 * k; i++)
+		p += strlen(p) + 1;
+	out->step = (unsigned)(p[0] - '0');
+	out->code = (unsigned)(p[1] - '0');
+	out->differs = (unsigned)(p[2] - '0');
+	p += strlen(p) + 1;
+	out->dossier_id = p;
+	p += strlen(p) + 1;
+	out->ml_code = p;
+	p += strlen(p) + 1;
+	out->value = p;
 }
 
 /* collect_integrated_walk()'s fn and its arg, for the spill's walk. */

@@ -11,18 +11,31 @@
 #include "aij.pb-c.h"
 #include "record.h"
 
-/* The fields of a failed line that its report row needs (SPEC §6). */
+/* The fields of a failed line that its report row needs (SPEC §6), then
+ * those that make its dispositif's identity with COL_SIGMA. */
 enum collect_col {
 	COL_SIGMA, COL_PE, COL_NOM, COL_PRENOM, COL_DATE_NAISSANCE, COL_INSEE,
 	COL_CODES, /* the codes joined by '/', e.g. "05/05/05" */
-	COL_COUNT
+	COL_COUNT, /* the report's columns: the above */
+	COL_TYPE = COL_COUNT, /* type_dispositif */
+	COL_DATE_DEBUT,
+	COL_KEPT
 };
 
 struct collect_failed {
 	uint64_t line;
 	uint64_t seq;
-	size_t off;         /* COL_COUNT strings in a row in the arena */
+	size_t off;         /* COL_KEPT strings in a row in the arena, then
+			       4 for each candidate of its evidence */
 	uint32_t code_mask; /* bit c set when code c (1..31) is among the codes */
+	uint32_t n_evidence; /* candidates kept (Outcome's Failed.evidence) */
+};
+
+/* One candidate of a failed line's evidence (collect_failed_evidence()). */
+struct collect_candidate {
+	const char *dossier_id, *ml_code, *value;
+	unsigned step, code;    /* the step that found it, its code */
+	unsigned differs;       /* enum evidence_field bits (lib/evidence.h) */
 };
 
 /* One integrated line, as collect_integrated_walk() hands it over. The
@@ -145,6 +158,11 @@ int collect_finish(struct collect *c, char *errstr, size_t errstr_size);
 const char *collect_failed_col(const struct collect *c,
 			       const struct collect_failed *f,
 			       enum collect_col col);
+
+/* The k-th candidate (k < f->n_evidence) of a failed line's evidence into
+ * *out (strings owned by c, valid until the next collect_outcome()). */
+void collect_failed_evidence(const struct collect *c, const struct collect_failed *f,
+			     uint32_t k, struct collect_candidate *out);
 
 /* Called with each integrated line in turn; returns 0 to go on, -1 to stop
  * (having filled errstr). */

@@ -20,6 +20,7 @@
 #include "history.h"
 #include "journal.h"
 #include "log.h"
+#include "rejections.h"
 #include "report.h"
 #include "signals.h"
 #include "summary.h"
@@ -32,7 +33,7 @@
 
 /* The names readers use, each a link into the current generation. */
 static const char *const publish_names[] = {
-	"reports", "attached", "integrated.csv", "summary.json",
+	"reports", "attached", "integrated.csv", "summary.json", "evidence", "weeks.json",
 };
 #define PUBLISH_NAMES (sizeof(publish_names) / sizeof(publish_names[0]))
 
@@ -100,14 +101,45 @@ out:
 	return rc;
 }
 
+/* The state of the weeks in a row that run c is counted from: that of
+ * the folder previous (NULL: none). A damaged state is said loudly and
+ * counting starts again, rather than holding every run from now on.
+ * NULL when out of memory (errstr). */
+static struct rejections *publish_rejections(const char *previous, const struct collect *c,
+					     char *errstr, size_t errstr_size)
+{
+	char why[512];
+	struct rejections *r = rejections_load(previous, c->run_id, why, sizeof(why));
+	if (r || !previous) {
+		if (!r)
+			snprintf(errstr, errstr_size, "%s", why);
+		return r;
+	}
+	log_warn("run %s: the weeks in a row start again from 1: %s", c->run_id, why);
+	r = rejections_load(NULL, c->run_id, errstr, errstr_size);
+	return r;
+}
+
+/* The date of run c, YYYY-MM-DD in Europe/Paris (log_init() set the zone):
+ * its manifest's, else today. */
+static void publish_day(const struct collect *c, char out[16])
+{
+	time_t t = c->created_at > 0 ? (time_t)c->created_at : time(NULL);
+	struct tm tm;
+	if (!localtime_r(&t, &tm) || strftime(out, 16, "%Y-%m-%d", &tm) == 0)
+		snprintf(out, 16, "%s", "");
+}
+
 int publish_files(const char *dir, const struct collect *c,
-		  const struct referential *ref, const char *journal,
+		  const struct referential *ref, const char *previous, const char *journal,
 		  size_t *n_reports, char *errstr, size_t errstr_size)
 {
-	char path[4200], reports[4200], attached[4200];
+	char path[4200], reports[4200], attached[4200], evidence[4200];
 	snprintf(reports, sizeof(reports), "%s/reports", dir);
 	snprintf(attached, sizeof(attached), "%s/attached", dir);
-	if (mkdir(reports, 0777) != 0 || mkdir(attached, 0777) != 0) {
+	snprintf(evidence, sizeof(evidence), "%s/evidence", dir);
+	if (mkdir(reports, 0777) != 0 || mkdir(attached, 0777) != 0 ||
+	    mkdir(evidence, 0777) != 0) {
 		snprintf(errstr, errstr_size, "cannot create '%s': %s", reports,
 			 strerror(errno));
 		return -1;
@@ -116,7 +148,18 @@ int publish_files(const char *dir, const struct collect *c,
 	size_t n_counts = 0;
 	struct publish_walk w = { .run_id = c->run_id, .journal_path = journal };
 	int rc = -1;
-	if (report_write_all(reports, c, ref, &counts, &n_counts, errstr, errstr_size))
+	char today[16];
+	publish_day(c, today);
+	struct rejections *rej = publish_rejections(previous, c, errstr, errstr_size);
+	struct rejections_line *weeks = calloc(c->n_failed ? c->n_failed : 1, sizeof(*weeks));
+	if (!rej || !weeks) {
+		if (rej)
+			snprintf(errstr, errstr_size, "out of memory");
+		goto out;
+	}
+	if (rejections_count(rej, c, today, weeks, errstr, errstr_size) ||
+	    report_write_all(reports, evidence, c, ref, weeks, &counts, &n_counts, errstr,
+			     errstr_size))
 		goto out;
 	snprintf(path, sizeof(path), "%s/integrated.csv", dir);
 	if (!(w.integrated = fopen(path, "wb"))) {
@@ -145,10 +188,16 @@ int publish_files(const char *dir, const struct collect *c,
 	snprintf(path, sizeof(path), "%s/summary.json", dir);
 	if (summary_write(path, c, counts, n_counts, errstr, errstr_size))
 		goto out;
+	snprintf(path, sizeof(path), "%s/weeks.json", dir);
+	if (summary_weeks_write(path, c, weeks, errstr, errstr_size) ||
+	    rejections_write(rej, dir, errstr, errstr_size))
+		goto out;
 	if (n_reports)
 		*n_reports = n_counts;
 	rc = 0;
 out:
+	rejections_free(rej);
+	free(weeks);
 	if (w.integrated)
 		fclose(w.integrated);
 	if (w.journal)
@@ -537,8 +586,14 @@ int publish_run(const char *out, struct collect *c, const struct referential *re
 		redisFree(rc);
 	errstr[0] = '\0'; /* the size is for the history only: no index, fine */
 
+	/* The run published before: the weeks in a row go on from its state. */
+	char previous[4300];
+	long current = publish_current(out);
+	snprintf(previous, sizeof(previous), "%s/%ld", gens, current);
+
 	snprintf(path, sizeof(path), "%s/" PUBLISH_ENTRY, stage);
-	if (publish_files(stage, c, ref, journal, n_reports, errstr, errstr_size) ||
+	if (publish_files(stage, c, ref, current > 0 ? previous : NULL, journal, n_reports,
+			  errstr, errstr_size) ||
 	    json_dump_file(entry, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
 		if (!errstr[0])
 			snprintf(errstr, errstr_size, "cannot write '%s'", path);

@@ -4,11 +4,15 @@
  * link to the current one; the names readers use point through it:
  *
  *   DIR/.published/<n>/     reports/, attached/, integrated.csv, summary.json,
- *                           entry.json (its run history entry), and until
- *                           the publication is done, attachments (journal.h)
+ *                           evidence/, weeks.json (issue 18),
+ *                           rejections.tsv and rejections-before.tsv (the
+ *                           weeks in a row, rejections.h), entry.json (its
+ *                           run history entry), and until the publication
+ *                           is done, attachments (journal.h)
  *   DIR/current          -> .published/<n>
- *   DIR/reports          -> current/reports       (and attached,
- *   DIR/integrated.csv   -> current/integrated.csv  summary.json alike)
+ *   DIR/reports          -> current/reports       (and attached, evidence,
+ *   DIR/integrated.csv   -> current/integrated.csv  summary.json, weeks.json
+ *                                                   alike)
  *   DIR/runs.json           the run history (lib/history.h)
  *
  * A publication: the generation is written as .published/<n>.tmp-<pid>,
@@ -37,11 +41,14 @@ int publish_mkdirs(const char *dir, char *errstr, size_t errstr_size);
 
 /* Writes the files of the complete run c (finished by collect_finish())
  * into the existing empty folder dir: reports/ (SPEC §5-6), attached/,
- * integrated.csv and summary.json (SPEC §7), and when journal is not NULL
- * the attachments to make there. n_reports (may be NULL) receives the
- * number of reports written. Returns 0 or -1 (errstr). */
+ * integrated.csv and summary.json (SPEC §7), evidence/<ml_code>.json and
+ * weeks.json, the weeks in a row counted from the state of the folder of
+ * the run published before, previous (NULL: none, every failed line's
+ * first week), and when journal is not NULL the attachments to make there.
+ * n_reports (may be NULL) receives the number of reports written. Returns
+ * 0 or -1 (errstr). */
 int publish_files(const char *dir, const struct collect *c,
-		  const struct referential *ref, const char *journal,
+		  const struct referential *ref, const char *previous, const char *journal,
 		  size_t *n_reports, char *errstr, size_t errstr_size);
 
 /* Finishes c (collect_finish()) and publishes it into out (created if

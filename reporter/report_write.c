@@ -7,6 +7,8 @@
 #include <uthash.h>
 
 #include "array.h"
+#include "evidence.h"
+#include "rejections.h"
 #include "report.h"
 #include "route.h"
 
@@ -100,9 +102,107 @@ static int report_write_one(const char *dir, const struct collect *c,
 	return report_close(f, path, errstr, errstr_size);
 }
 
-int report_write_all(const char *dir, const struct collect *c,
-		     const struct referential *ref, struct report_count **counts,
-		     size_t *n_counts, char *errstr, size_t errstr_size)
+/* Writes s as a JSON string, escaped as Python's json.dumps() with
+ * ensure_ascii=False does; an invalid UTF-8 byte becomes U+FFFD (the
+ * export's dossier ids and ML codes are not checked). */
+static void report_json_string(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	putc('"', f);
+	while (*p) {
+		unsigned char b = *p;
+		if (b == '"' || b == '\\') {
+			putc('\\', f);
+			putc(b, f);
+			p++;
+			continue;
+		}
+		if (b < 0x20) {
+			static const char short_esc[] = "btnvfr"; /* 8..13 but 11 */
+			if (b >= 8 && b <= 13 && b != 11)
+				fprintf(f, "\\%c", short_esc[b - 8]);
+			else
+				fprintf(f, "\\u%04x", b);
+			p++;
+			continue;
+		}
+		if (b < 0x80) {
+			putc(b, f);
+			p++;
+			continue;
+		}
+		/* A well-formed sequence (no overlong form, no surrogate, at most
+		 * U+10FFFF) is copied; anything else is one U+FFFD a byte. */
+		size_t len = b >= 0xC2 && b <= 0xDF ? 2 : b >= 0xE0 && b <= 0xEF ? 3 :
+			     b >= 0xF0 && b <= 0xF4 ? 4 : 0;
+		int ok = len > 0;
+		for (size_t k = 1; ok && k < len; k++)
+			ok = (p[k] & 0xC0) == 0x80;
+		if (ok && len == 3)
+			ok = !(b == 0xE0 && p[1] < 0xA0) && !(b == 0xED && p[1] > 0x9F);
+		if (ok && len == 4)
+			ok = !(b == 0xF0 && p[1] < 0x90) && !(b == 0xF4 && p[1] > 0x8F);
+		if (!ok) {
+			fputs("\xef\xbf\xbd", f);
+			p++;
+			continue;
+		}
+		fwrite(p, 1, len, f);
+		p += len;
+	}
+	putc('"', f);
+}
+
+int report_evidence_write(const char *path, const struct collect *c, const size_t *idx,
+			  size_t n, const struct rejections_line *weeks,
+			  char *errstr, size_t errstr_size)
+{
+	FILE *f = fopen(path, "wb");
+	if (!f) {
+		snprintf(errstr, errstr_size, "cannot create '%s': %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	fputs(n ? "{\n  \"rows\": [\n" : "{\n  \"rows\": [],\n", f);
+	for (size_t i = 0; i < n; i++) {
+		const struct collect_failed *fl = &c->failed[idx[i]];
+		fputs("    {\n      \"codes\": ", f);
+		report_json_string(f, collect_failed_col(c, fl, COL_CODES));
+		fputs(fl->n_evidence ? ",\n      \"evidence\": [\n" : ",\n      \"evidence\": [],\n", f);
+		for (uint32_t k = 0; k < fl->n_evidence; k++) {
+			struct collect_candidate e;
+			collect_failed_evidence(c, fl, k, &e);
+			fprintf(f, "        {\n          \"code\": \"%02u\",\n", e.code);
+			const char *field = evidence_field_name(e.differs);
+			if (field)
+				fprintf(f, "          \"differs\": [\n            \"%s\"\n          ],\n",
+					field);
+			else
+				fputs("          \"differs\": [],\n", f);
+			fputs("          \"dossier_id\": ", f);
+			report_json_string(f, e.dossier_id);
+			fputs(",\n          \"ml_code\": ", f);
+			report_json_string(f, e.ml_code);
+			fprintf(f, ",\n          \"step\": %u,\n          \"value\": ", e.step);
+			report_json_string(f, e.value);
+			fputs(k + 1 < fl->n_evidence ? "\n        },\n" : "\n        }\n      ],\n", f);
+		}
+		fputs("      \"first_rejected\": ", f);
+		report_json_string(f, weeks[idx[i]].first);
+		fprintf(f, ",\n      \"line\": %llu,\n      \"weeks_rejected\": %u\n    }%s\n",
+			(unsigned long long)fl->line, (unsigned)weeks[idx[i]].weeks,
+			i + 1 < n ? "," : "");
+	}
+	fputs(n ? "  ],\n  \"run_id\": " : "  \"run_id\": ", f);
+	report_json_string(f, c->run_id);
+	fputs("\n}\n", f);
+	return report_close(f, path, errstr, errstr_size);
+}
+
+int report_write_all(const char *dir, const char *evidence_dir, const struct collect *c,
+		     const struct referential *ref, const struct rejections_line *weeks,
+		     struct report_count **counts, size_t *n_counts,
+		     char *errstr, size_t errstr_size)
 {
 	struct report_rows *table = NULL;
 	struct route route = { 0 };
@@ -128,6 +228,13 @@ int report_write_all(const char *dir, const struct collect *c,
 	for (struct report_rows *rows = table; rows; rows = rows->hh.next) {
 		if (report_write_one(dir, c, rows, errstr, errstr_size))
 			goto out;
+		if (evidence_dir) {
+			char path[4096];
+			snprintf(path, sizeof(path), "%s/%s.json", evidence_dir, rows->ml_code);
+			if (report_evidence_write(path, c, rows->idx, rows->n, weeks, errstr,
+						  errstr_size))
+				goto out;
+		}
 		(*counts)[*n_counts].ml_code = rows->ml_code;
 		(*counts)[*n_counts].rows = rows->n;
 		(*n_counts)++;

@@ -8,6 +8,8 @@
 
 #include <jansson.h>
 
+#include "rejections.h"
+
 /* Sets key to n; returns 0 or -1 when out of memory. */
 static int summary_set_int(json_t *obj, const char *key, uint64_t n)
 {
@@ -70,11 +72,9 @@ static json_t *summary_build(const struct collect *c,
 	return root;
 }
 
-int summary_write(const char *path, const struct collect *c,
-		  const struct report_count *counts, size_t n_counts,
-		  char *errstr, size_t errstr_size)
+/* Writes root (taken) to path as summary.json is written. 0 or -1. */
+static int summary_dump(const char *path, json_t *root, char *errstr, size_t errstr_size)
 {
-	json_t *root = summary_build(c, counts, n_counts);
 	/* Indent 2 with sorted keys gives the separators ",\n" and ": ",
 	 * byte for byte what Python's json.dumps(indent=2) writes. */
 	char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
@@ -94,4 +94,36 @@ int summary_write(const char *path, const struct collect *c,
 	fputc('\n', f);
 	free(text);
 	return report_close(f, path, errstr, errstr_size);
+}
+
+int summary_write(const char *path, const struct collect *c,
+		  const struct report_count *counts, size_t n_counts,
+		  char *errstr, size_t errstr_size)
+{
+	return summary_dump(path, summary_build(c, counts, n_counts), errstr, errstr_size);
+}
+
+int summary_weeks_write(const char *path, const struct collect *c,
+			const struct rejections_line *weeks,
+			char *errstr, size_t errstr_size)
+{
+	json_t *root = json_object(), *by = json_object();
+	int err = !root || !by;
+	for (size_t i = 0; i < c->n_failed && !err; i++) {
+		char key[16];
+		snprintf(key, sizeof(key), "%u", (unsigned)weeks[i].weeks);
+		json_t *n = json_object_get(by, key);
+		err |= summary_set_int(by, key, n ? (uint64_t)json_integer_value(n) + 1 : 1);
+	}
+	if (!err) {
+		err |= json_object_set(root, "by_weeks_rejected", by);
+		err |= summary_set_int(root, "failed", c->n_failed);
+		err |= json_object_set_new(root, "run_id", json_string(c->run_id));
+	}
+	json_decref(by);
+	if (err) {
+		json_decref(root);
+		root = NULL;
+	}
+	return summary_dump(path, root, errstr, errstr_size);
 }

@@ -16,4 +16,14 @@ int summary_write(const char *path, const struct collect *c,
 		  const struct report_count *counts, size_t n_counts,
 		  char *errstr, size_t errstr_size);
 
+struct rejections_line;
+
+/* Writes path, the national count of the failed lines of c by weeks in a
+ * row (weeks[i] for c->failed[i]): {"by_weeks_rejected": {"1": n, "2": n,
+ * ...}, "failed": n, "run_id": "..."}, only the weeks with lines, in the
+ * same canonical form as summary.json. Returns 0 or -1 (errstr). */
+int summary_weeks_write(const char *path, const struct collect *c,
+			const struct rejections_line *weeks,
+			char *errstr, size_t errstr_size);
+
 #endif

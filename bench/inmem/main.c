@@ -828,7 +828,7 @@ static int inmem_publish(const char *out, struct collect *c,
 			 out, strerror(errno));
 		return -1;
 	}
-	return publish_files(out, c, ref, NULL, NULL, errstr, errstr_size);
+	return publish_files(out, c, ref, NULL, NULL, NULL, errstr, errstr_size);
 }
 
 static void inmem_free(struct inmem *m)

@@ -298,7 +298,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 
 /* One batch through the product's script. */
 static int bench_script_batch(redisContext *rc, struct bench_item *items, size_t n,
-			      char *errstr, size_t errstr_size)
+			      int evidence, char *errstr, size_t errstr_size)
 {
 	struct index_query *q = malloc(n * sizeof(*q));
 	struct index_result *res = malloc(n * sizeof(*res));
@@ -308,10 +308,14 @@ static int bench_script_batch(redisContext *rc, struct bench_item *items, size_t
 	} else {
 		for (size_t i = 0; i < n; i++)
 			q[i] = items[i].q;
-		if (index_resolve_send(rc, q, n, errstr, errstr_size) == 0 &&
-		    index_resolve_recv(rc, n, res, errstr, errstr_size) == 0) {
-			for (size_t i = 0; i < n; i++)
+		if (index_resolve_send(rc, q, n, evidence, errstr, errstr_size) == 0 &&
+		    index_resolve_recv(rc, q, n, res, errstr, errstr_size) == 0) {
+			for (size_t i = 0; i < n; i++) {
 				items[i].res = res[i];
+				items[i].res.ev = NULL; /* only the steps are counted */
+				items[i].res.nev = 0;
+			}
+			index_result_release(res, n);
 			rc_ = 0;
 		}
 	}
@@ -358,7 +362,7 @@ static long long bench_commandstats(redisContext *rc, char *errstr, size_t errst
 int main(int argc, char **argv)
 {
 	const char *redis_addr, *dispositifs, *coverage, *communes, *motifs, *mode,
-		*batch_text, *run_id, *log_level;
+		*batch_text, *run_id, *evidence_text, *log_level;
 	const struct conf_opt opts[] = {
 		{ "redis", "AIJ_REDIS", NULL, "HOST:PORT",
 		  "Redis holding a loaded dossier index (required)", &redis_addr },
@@ -372,6 +376,9 @@ int main(int argc, char **argv)
 		  "exit reasons", &motifs },
 		{ "mode", "AIJ_BENCH_MODE", "script", "MODE",
 		  "script (the product's EVALSHA) or commands (plain, no Lua)", &mode },
+		{ "evidence", "AIJ_EVIDENCE", "on", "on|off",
+		  "script: read the evidence of the failed lines, as the matchers do",
+		  &evidence_text },
 		{ "batch", "AIJ_BATCH", "500", "N", "records a batch", &batch_text },
 		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id stored with the dispositifs",
 		  &run_id },
@@ -403,6 +410,9 @@ int main(int argc, char **argv)
 	}
 	if (rc == 0)
 		rc = conf_long("batch", batch_text, 1, 100000, &batch, errstr, sizeof(errstr));
+	int evidence = 1;
+	if (rc == 0)
+		rc = conf_on_off("evidence", evidence_text, &evidence, errstr, sizeof(errstr));
 	if (rc) {
 		log_error("%s", errstr);
 		return EXIT_USAGE;
@@ -473,7 +483,8 @@ int main(int argc, char **argv)
 			free(text);
 		}
 		if (n == (size_t)batch || (got == 0 && n > 0)) {
-			int brc = scripted ? bench_script_batch(rcx, items, n, errstr, sizeof(errstr))
+			int brc = scripted ? bench_script_batch(rcx, items, n, evidence, errstr,
+								sizeof(errstr))
 					   : bench_commands_batch(rcx, &ix, items, n, errstr,
 								  sizeof(errstr));
 			if (brc == 0) {

@@ -19,12 +19,14 @@ gen "$t/w" --lines 300 --seed 7 --header --no-long-line
 start_redis
 export AIJ_KEEP_REDIS=$redis_addr
 
-# state OUT: every published file (through the links), the dossier index in
-# use (its generation, unless the run loads the same export again: its
-# size and source then) and the dispositifs in Redis, as one text.
+# state OUT: every published file (through the links; the state of the
+# weeks in a row too), the dossier index in use (its generation, unless the
+# run loads the same export again: its size and source then) and the
+# dispositifs in Redis, as one text.
 state() {
 	local out=$1 gen
-	(cd "$out" && find -L reports attached integrated.csv summary.json -type f -print0 2>/dev/null |
+	(cd "$out" && find -L reports attached integrated.csv summary.json evidence weeks.json \
+		current/rejections.tsv -type f -print0 2>/dev/null |
 		LC_ALL=C sort -z | xargs -0 sha256sum)
 	gen=$(redis-cli -p "$redis_port" get aij:index:current)
 	[ -n "${same_export:-}" ] || echo "index generation $gen"

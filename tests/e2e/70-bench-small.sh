@@ -19,9 +19,18 @@ done
 data=$t/bench/data-20000-40000-7
 [ "$(grep -c . "$data/week.csv")" -ge 19990 ] || fail "the generated week is short"
 [ "$(($(wc -l <"$data/dossiers.csv") - 1))" -eq 40000 ] || fail "not 40000 dossiers"
+# (the evidence's first_rejected: the date of the product's run)
+today=$(python3 -c 'import json, sys; print([e for e in json.load(open(sys.argv[1]))
+	if e["kind"] == "dispositifs"][-1]["started_at"][:10])' "$t/bench/product-m2-r1/runs.json")
 python3 tests/e2e/oracle.py --dispositifs "$data/week.csv" --dossiers "$data/dossiers.csv" \
-	--coverage "$data/coverage.csv" --run-id bench --out "$t/expected" || fail "oracle.py"
+	--coverage "$data/coverage.csv" --run-id bench --out "$t/expected" --today "$today" ||
+	fail "oracle.py"
 same_outputs "$t/expected" "$t/bench/product-m2-r1"
+# the evidence of issue 18, at scale: the oracle's, byte for byte
+diff -r "$t/expected/evidence" "$t/bench/product-m2-r1/evidence" >&2 || fail "evidence/ differs"
+diff -u "$t/expected/weeks.json" "$t/bench/product-m2-r1/weeks.json" >&2 || fail "weeks.json differs"
+grep -rq '"differs": \[\]' "$t/bench/product-m2-r1/evidence" || fail "no 02 or 04 evidence at scale"
+grep -rq '"date_naissance"' "$t/bench/product-m2-r1/evidence" || fail "no near date at scale"
 same_outputs "$t/expected" "$t/bench/sql-r1"
 same_outputs "$t/expected" "$t/bench/pg-r1"
 # the PostgreSQL batch on the crafted week (every rule's edge cases, a line

@@ -4,6 +4,7 @@
 Usage:
   gen_week.py --out DIR [--lines N] [--seed S] [--encoding utf-8|cp1252]
               [--crlf] [--header] [--no-long-line] [--cases FILE]
+              [--near-misses] [--evidence-cases FILE]
               [--communes F] [--motifs F] [--coverage F]
 
 Writes DIR/week.csv (SPEC §2.1), DIR/dossiers.csv (SPEC §2.3, always UTF-8 LF)
@@ -40,6 +41,18 @@ With --encoding cp1252 the names that Windows-1252 cannot hold are left out.
 --cases FILE writes `line;case;expect;route`: what the generator built each
 line to give (`integrated:<step>:<dossier_id>` or the codes; the reports it
 should be in, `|`-separated): tests/e2e/oracle.py --check-cases compares.
+
+--near-misses adds, after the crafted part, lines whose dossier was edited
+(issue 18): a birth date moved by a day, day and month swapped, a first name
+lengthened or shortened, a birth name changed (married name) or cut
+(compound name), a numéro PE shared by two dossiers, a numéro PE whose
+dossier has another birth name, several near dossiers at once (ranked), and
+lines whose dossier is simply absent; their names and birth years are kept
+apart from every other line and dossier (no accidental near dossier).
+--evidence-cases FILE writes `line;evidence` for those lines: the evidence
+each was built to get, `<dossier_id>:<field that differs or ->:<value>`
+joined by `|` in order, empty for none: oracle.py --check-evidence compares.
+Without --near-misses the output is the same as before the option existed.
 """
 import argparse
 import os
@@ -106,6 +119,20 @@ FIRSTNAME_VARIANTS = [
     ("Zoë", "ZOE", False),
     ("Ŕoża", "ROZA", True),
 ]
+# The near-miss part's names (--near-misses): in no other list, one of each
+# a person, so that nothing comes near a line but what was built to.
+NEAR_SURNAMES = [
+    "Quennevilliers", "Wazemmesse", "Ydrissac", "Zuydcootte", "Xhoffray", "Vannecourt",
+    "Ulmerin", "Kerbriant", "Hautecloque", "Ogierville", "Pradelles", "Rocquencourt",
+    "Sainteny", "Tessancourt", "Urtaca", "Villecresnes", "Wambrechies", "Yvrandes",
+    "Zoteux", "Jouxtens",
+]
+NEAR_FIRSTNAMES = [
+    "Perrine", "Solange", "Ghislain", "Anatole", "Eulalie", "Barnabé", "Sidonie",
+    "Hippolyte", "Philibert", "Bérengère", "Ombeline", "Théophraste", "Clothilde",
+    "Gontran", "Apolline", "Séraphin", "Honorine", "Évariste", "Mathurin", "Prudence",
+]
+NEAR_OTHER_NAMES = ["Montmirailh", "Vaudrevange", "Delacroixbis"]  # married, other
 # Known déléguée / associée codes of covered departments (their parent's
 # postal codes apply) and municipal arrondissements.
 DELEGUEES = ["14002", "14011", "14051"]
@@ -480,6 +507,110 @@ class Week:
                              put(11, "")(f)),
                   insee=r.no_postcode[-1], route=nat)
 
+    # --- near misses (issue 18) -----------------------------------------------------
+    def near_person(self):
+        """A person of the near-miss part: the next name of NEAR_SURNAMES
+        and of NEAR_FIRSTNAMES, born 1980-1989 (other lines: 1999-2008)."""
+        k = self.near_k = getattr(self, "near_k", -1) + 1
+        if k >= len(NEAR_SURNAMES):
+            fail("too many near-miss persons for the name lists")
+        # days and months 01-08: a day moved by one, and day and month
+        # swapped, stay real dates one digit away
+        d, m = self.rng.randint(1, 8), self.rng.randint(1, 8)
+        while d == m:
+            m = self.rng.randint(1, 8)
+        return self.person(NEAR_SURNAMES[k], NEAR_FIRSTNAMES[k],
+                           f"{d:02d}/{m:02d}/{self.rng.randint(1980, 1989)}")
+
+    def near_misses(self):
+        """Lines whose dossier was edited, each with the evidence expected."""
+        self.expect_evidence = []
+        def line(case, person, expect, evidence, pe="", insee=None):
+            insee = insee or self.commune("single")
+            f = self.fields(person, pe, insee)
+            self.add(case, f, expect)
+            self.expect_evidence.append((len(self.items), evidence))
+            return f
+
+        def ev(did, field, value):
+            return f"{did}:{field}:{value}"
+        norm_up = norm
+        # a birth date moved by a day (one digit: days 01-08)
+        p = self.near_person()
+        d, m, y = p[2].split("/")
+        moved = f"{int(d) + 1:02d}/{m}/{y}"
+        did = self.dossier((p[0], p[1], moved))
+        line("near: birth date moved by a day", p, "05",
+             ev(did, "date_naissance", moved))
+        # day and month swapped
+        p = self.near_person()
+        d, m, y = p[2].split("/")
+        swapped = f"{m}/{d}/{y}"
+        did = self.dossier((p[0], p[1], swapped))
+        line("near: day and month swapped", p, "05", ev(did, "date_naissance", swapped))
+        # a first name lengthened (a second first name): the dossier's
+        p = self.near_person()
+        longer = p[1] + "-Marie"
+        did = self.dossier((p[0], longer, p[2]))
+        line("near: first name lengthened in the dossier", p, "05",
+             ev(did, "prenom", norm_up(longer)))
+        # the line has the long form, the dossier the short one
+        p = self.near_person()
+        did = self.dossier((p[0], p[1], p[2]))
+        lp = (p[0], p[1] + " Louise", p[2])
+        self.used_ids.add((norm(lp[0]), norm(lp[1]), lp[2]))
+        line("near: first name shortened in the dossier", lp, "05",
+             ev(did, "prenom", norm_up(p[1])))
+        # a birth name changed: the married name in the dossier
+        p = self.near_person()
+        married = NEAR_OTHER_NAMES[0]
+        did = self.dossier((married, p[1], p[2]))
+        line("near: birth name changed (married name)", p, "05",
+             ev(did, "nom_naissance", norm_up(married)))
+        # a compound birth name cut in the line
+        p = self.near_person()
+        compound = p[0] + "-Lafleur"
+        did = self.dossier((compound, p[1], p[2]))
+        line("near: compound birth name cut", p, "05",
+             ev(did, "nom_naissance", norm_up(compound)))
+        # a numéro PE shared by two dossiers: 02 at step 1
+        p = self.near_person()
+        pe = self.pe()
+        d1 = self.dossier((p[0], p[1], p[2]), cot=pe)
+        d2 = self.dossier(self.near_person(), cot=pe)
+        # the line's identity moved a lot: nothing near at step 3
+        lp = self.near_person()
+        line("near: numero PE shared by two dossiers", lp, "02/05/05",
+             "|".join(ev(d, "-", "") for d in sorted([d1, d2])), pe=pe)
+        # a numéro PE whose dossier has another birth name: 03
+        p = self.near_person()
+        pe = self.pe()
+        other = NEAR_OTHER_NAMES[1]
+        did = self.dossier((other, p[1], p[2]), cot=pe)
+        # (also a near dossier at step 3, same first name and birth date:
+        # listed once, as the 03)
+        line("near: numero PE, birth name differs", p, "03/05/05",
+             ev(did, "nom_naissance", norm_up(other)), pe=pe)
+        # several near dossiers: ranked (date one digit away, a compound
+        # name, a far date, a married name), three shown
+        p = self.near_person()
+        d, m, y = p[2].split("/")
+        far = f"{d}/{m}/{int(y) - 11}"  # two digits of the year
+        d_far = self.dossier((p[0], p[1], far))
+        d_near = self.dossier((p[0], p[1], f"{d}/{m}/{int(y) + 1 if y[-1] != '9' else int(y) - 1}"))
+        d_comp = self.dossier((p[0] + " Lafleur", p[1], p[2]))
+        self.dossier((NEAR_OTHER_NAMES[2], p[1], p[2]))
+        near_date = self.dossiers[[r[0] for r in self.dossiers].index(d_near)][4]
+        line("near: several near dossiers, ranked", p, "05",
+             "|".join([ev(d_near, "date_naissance", near_date),
+                       ev(d_comp, "nom_naissance", norm_up(p[0] + " Lafleur")),
+                       ev(d_far, "date_naissance", far)]))
+        # simply absent: no evidence
+        for i in range(3):
+            line(f"near: dossier absent {i + 1}", self.near_person(), "05", "")
+        line("near: dossier absent, with a numero PE", self.near_person(), "05/05/05", "",
+             pe=self.pe())
+
     # --- random lines -------------------------------------------------------------
     def random_lines(self, n):
         kinds = [
@@ -521,7 +652,7 @@ class Week:
             self.add(f"random {k}", f, k)
 
     # --- output ---------------------------------------------------------------------
-    def write(self, out, header, crlf, encoding, cases):
+    def write(self, out, header, crlf, encoding, cases, evidence_cases=None):
         eol = "\r\n" if crlf else "\n"
         text, rows, n = [], [], 0
         if header:
@@ -548,6 +679,12 @@ class Week:
             with open(cases, "w", encoding="utf-8", newline="\n") as f:
                 f.write("line;case;expect;route\n")
                 f.write("".join(r + "\n" for r in rows))
+        if evidence_cases:
+            # item k (1-based among items) is on physical line k (+1 with a header)
+            with open(evidence_cases, "w", encoding="utf-8", newline="\n") as f:
+                f.write("line;evidence\n")
+                for k, evidence in getattr(self, "expect_evidence", []):
+                    f.write(f"{k + (1 if header else 0)};{evidence}\n")
         return len(rows), len(dossiers)
 
 
@@ -561,6 +698,9 @@ def main():
     ap.add_argument("--header", action="store_true")
     ap.add_argument("--no-long-line", action="store_true", help="leave out the line over 64 KiB")
     ap.add_argument("--cases", help="write what each line was built to give")
+    ap.add_argument("--near-misses", action="store_true",
+                    help="add lines whose dossier was edited (issue 18)")
+    ap.add_argument("--evidence-cases", help="write the evidence each near miss was built to get")
     ap.add_argument("--communes", default=os.path.join(REPO, "data", "communes.csv"))
     ap.add_argument("--motifs", default=os.path.join(REPO, "data", "motifs.csv"))
     ap.add_argument("--coverage", default=os.path.join(REPO, "data", "sample", "coverage.csv"))
@@ -569,9 +709,12 @@ def main():
     ref = Ref(args.communes, args.motifs, args.coverage)
     week = Week(ref, random.Random(args.seed), args.encoding)
     week.crafted(not args.no_long_line)
+    if args.near_misses:
+        week.near_misses()
     week.random_lines(args.lines)
     os.makedirs(args.out, exist_ok=True)
-    lines, dossiers = week.write(args.out, args.header, args.crlf, args.encoding, args.cases)
+    lines, dossiers = week.write(args.out, args.header, args.crlf, args.encoding, args.cases,
+                                 args.evidence_cases)
     dst = os.path.join(args.out, "coverage.csv")
     if not (os.path.exists(dst) and os.path.samefile(args.coverage, dst)):
         shutil.copyfile(args.coverage, dst)

@@ -3,14 +3,21 @@
 
 Usage:
   oracle.py --dispositifs F --dossiers F --coverage F [--motifs F] [--communes F]
-            --run-id ID --out DIR [--check-cases FILE]
+            --run-id ID --out DIR [--check-cases FILE] [--check-evidence FILE]
+            [--today YYYY-MM-DD] [--state-in FILE] [--state-out FILE]
 
 Writes the same tree as deploy/aij-local (SPEC §7): DIR/reports/<ml_code>.csv,
-DIR/reports/_national.csv, DIR/integrated.csv, DIR/summary.json, after
-removing any *.csv already in DIR/reports. --motifs and --communes default to
-data/motifs.csv and data/communes.csv of this repository. --check-cases FILE
-(from gen_week.py --cases) also checks each line's outcome and reports against
-what the generator built it to give: exit 1 on any difference.
+DIR/reports/_national.csv, DIR/integrated.csv, DIR/summary.json, and the
+evidence of issue 18: DIR/evidence/<ml_code>.json, DIR/weeks.json, after
+removing any *.csv already in DIR/reports and *.json in DIR/evidence.
+--motifs and --communes default to data/motifs.csv and data/communes.csv of
+this repository. --check-cases FILE (from gen_week.py --cases) also checks each
+line's outcome and reports against what the generator built it to give;
+--check-evidence FILE (gen_week.py --evidence-cases) each listed line's
+evidence: exit 1 on any difference. The weeks in a row: --state-in FILE, the
+oracle's own state after the run published before (none: the first run),
+--state-out FILE where to write the state after this run, --today the date of
+this run (default: today in Europe/Paris).
 Exit 0 ok, 1 check failed, 2 bad usage or unreadable input.
 
 This is a second, plain implementation of SPEC §2.1–§7 in Python 3 (standard
@@ -78,6 +85,36 @@ Outputs (SPEC §6–§7)
   its first 12 fields count), then the codes, two digits each, joined by `/`.
 - integrated.csv: UTF-8 without BOM, LF, header `line;dossier_id;step`, one row
   per integrated line in line order.
+- evidence/<ml_code>.json, one per report file (same names): canonical JSON
+  as summary.json, {"rows": [...], "run_id": ID}, one row per report row in
+  the report's order: {"codes": "05/05/05", "evidence": [...],
+  "first_rejected": "YYYY-MM-DD", "line": N, "weeks_rejected": N}.
+  weeks.json: {"by_weeks_rejected": {"<weeks>": lines, ...}, "failed": N,
+  "run_id": ID}, each failed line once.
+
+Evidence (issue 18), for a line failed at the cascade, decided here from the
+export alone (the product reads it from its index):
+- 02 at step 1 or 2: the dossiers with that numéro P in that column, the
+  first 5 distinct ids in code point order; 03: that dossier, differs
+  nom_naissance, value its N(nom); 04 at step 3: the first 5 distinct ids
+  with the identity. Nothing differs for 02 and 04 (value "").
+- 05 at step 3: among the dossiers with the same (N(nom), N(prenom)) (value
+  the date), the same (N(prenom), date) (value N(nom)), the same (N(nom),
+  date) (value N(prenom)) - a group of more than 16 rows gives nobody - and
+  not already listed by steps 1-2: the 3 first by (tier, field, id): tier 0
+  a date one typo away (the same but for one digit, or day and month
+  swapped), 1 a name that starts or ends with the other (neither empty), 2
+  another date, 3 another name; field date, then nom, then prenom.
+- In step order; a dossier already listed is skipped; 8 at most. Each
+  candidate: {"code", "differs", "dossier_id", "ml_code" (its row's ML; the
+  smallest when an id has several rows), "step", "value"}.
+Weeks in a row: a failed line's identity is "<field 1>;<field 8>;<field 9>"
+(none when field 1 is empty: 1 week). weeks_rejected = 1 + that of the
+previous run if the identity failed in it, else 1; first_rejected the date
+of the first of those runs. A run with the run id of the previous run
+replaces it (is counted from the state before it). An identity that did not
+fail in the last 8 runs is forgotten.
+
 - summary.json: canonical JSON, exactly
   `json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\\n"`
   (2-space indent, keys sorted, UTF-8, a final newline) with the keys
@@ -101,6 +138,12 @@ NATIONAL = "_national"
 REPORT_HEADER = ("Identifiant SIGMA;Code Pôle Emploi;Nom de naissance;Prénom;"
                  "Date de naissance;Commune INSEE de résidence;Codes retour")
 DOSSIER_HEADER = "dossier_id;ml_code;nom_naissance;prenom;date_naissance;pe_cotraitance;pe_complement"
+NEAR_GROUP_MAX = 16      # a blocking group of more rows gives no candidate
+SHARED_LISTED = 5        # dossiers listed for a 02 or a 04
+NEAR_LISTED = 3          # near candidates for a 05 at step 3
+EVIDENCE_MAX = 8
+WEEKS_KEEP = 8
+DIGITS = "0123456789"
 
 SPECIAL = {
     "Æ": "AE", "æ": "AE", "Œ": "OE", "œ": "OE", "ß": "SS", "Ĳ": "IJ", "ĳ": "IJ",
@@ -292,6 +335,8 @@ class Index:
         if not lines or lines[0].strip() != DOSSIER_HEADER:
             raise InputError(f"'{path}': header is not '{DOSSIER_HEADER}'")
         self.cot, self.comp, self.ident, self.nom = {}, {}, {}, {}
+        self.ml = {}                            # id -> its rows' smallest ML
+        self.np, self.pd, self.nd = {}, {}, {}  # the blocking groups of the evidence
         self.rows = self.malformed = 0
         for n, line in enumerate(lines[1:], 2):
             if line.strip(" \t") == "":
@@ -308,6 +353,11 @@ class Index:
                     table.setdefault(pe_key(f[col]), []).append(did)
             self.ident.setdefault((norm(f[2]), norm(f[3]), f[4]), []).append(did)
             self.nom[did] = norm(f[2])
+            self.ml[did] = min(self.ml.get(did, f[1]), f[1])
+            n, p, d = norm(f[2]), norm(f[3]), f[4]
+            self.np.setdefault((n, p), []).append((did, f[1], d))
+            self.pd.setdefault((p, d), []).append((did, f[1], n))
+            self.nd.setdefault((n, d), []).append((did, f[1], p))
 
     def cascade(self, f):
         """(dossier_id, step, []) when integrated, else (None, None, codes)."""
@@ -330,6 +380,106 @@ class Index:
         codes.append("05" if not found else "04")
         return None, None, codes
 
+    def evidence(self, f, codes):
+        """The evidence of a line failed at the cascade with codes."""
+        out = []
+
+        def add(did, step, code, field, value, ml=None):
+            if len(out) < EVIDENCE_MAX and did and did not in [c["dossier_id"] for c in out]:
+                out.append({"code": code, "differs": [field] if field else [],
+                            "dossier_id": did, "ml_code": self.ml[did] if ml is None else ml,
+                            "step": step, "value": value})
+        p, nom, pre, date = pe_key(f[2]), norm(f[3]), norm(f[4]), f[5]
+        if p:
+            for step, table in ((1, self.cot), (2, self.comp)):
+                found = table.get(p, [])
+                if codes[step - 1] == "02":
+                    for did in sorted(set(found))[:SHARED_LISTED]:
+                        add(did, step, "02", None, "")
+                elif codes[step - 1] == "03":
+                    add(found[0], step, "03", "nom_naissance", self.nom[found[0]])
+        if codes[-1] == "04":
+            for did in sorted(set(self.ident[(nom, pre, date)]))[:SHARED_LISTED]:
+                add(did, 3, "04", None, "")
+        elif codes[-1] == "05":
+            listed = {c["dossier_id"] for c in out}
+            near = []
+            for rank, (groups, key, field, mine) in enumerate((
+                    (self.np, (nom, pre), "date_naissance", date),
+                    (self.pd, (pre, date), "nom_naissance", nom),
+                    (self.nd, (nom, date), "prenom", pre))):
+                rows = groups.get(key, [])
+                if len(rows) > NEAR_GROUP_MAX:
+                    continue
+                first = {}
+                for did, ml, value in sorted(rows):
+                    first.setdefault(did, (ml, value))
+                for did, (ml, value) in first.items():
+                    if did in listed:
+                        continue
+                    if field == "date_naissance":
+                        tier = 0 if date_near(mine, value) else 2
+                    else:
+                        tier = 1 if name_near(mine, value) else 3
+                    near.append((tier, rank, did, ml, field, value))
+            for tier, rank, did, ml, field, value in sorted(near)[:NEAR_LISTED]:
+                add(did, 3, "05", field, value, ml)
+        return out
+
+
+def date_near(a, b):
+    """One typo apart: one digit changed, or day and month swapped."""
+    if len(a) != 10 or len(b) != 10 or a == b:
+        return False
+    if a[0:2] == b[3:5] and a[3:5] == b[0:2] and a[5:] == b[5:]:
+        return True
+    diff = [i for i in range(10) if a[i] != b[i]]
+    return len(diff) == 1 and a[diff[0]] in DIGITS and b[diff[0]] in DIGITS
+
+
+def name_near(a, b):
+    """Different, and one starts or ends with the other."""
+    if not a or not b or a == b:
+        return False
+    return a.startswith(b) or b.startswith(a) or a.endswith(b) or b.endswith(a)
+
+
+class Weeks:
+    """The weeks in a row, from the oracle's own state file (JSON)."""
+
+    def __init__(self, path):
+        self.state = {"runs": 0, "run_id": None, "ids": {}, "before": None}
+        if path:
+            with open(path, encoding="utf-8") as f:
+                self.state = json.load(f)
+
+    def count(self, run_id, today, identities):
+        """[(weeks, first)] for the failed lines' identities (None: none)."""
+        base = self.state
+        if base["run_id"] == run_id:      # a corrected run replaces the last one
+            base = base["before"] or {"runs": 0, "run_id": None, "ids": {}, "before": None}
+        runs = base["runs"] + 1
+        ids = {k: list(v) for k, v in base["ids"].items()}   # identity -> [last, weeks, first]
+        out = []
+        for ident in identities:
+            if ident is None:
+                out.append((1, today))
+                continue
+            e = ids.get(ident)
+            if e is None or (e[0] != runs and e[0] != runs - 1):
+                e = ids[ident] = [runs, 1, today]
+            elif e[0] == runs - 1:
+                e[0], e[1] = runs, e[1] + 1
+            out.append((e[1], e[2]))
+        ids = {k: v for k, v in ids.items() if runs - v[0] < WEEKS_KEEP}
+        self.state = {"runs": runs, "run_id": run_id, "ids": ids,
+                      "before": {**base, "before": None}}
+        return out
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.state, f)
+
 
 # --- the run ---------------------------------------------------------------------------------
 
@@ -349,6 +499,7 @@ def run(args):
             did, step, codes = None, None, [code]
         else:
             did, step, codes = index.cascade(f)
+        evidence = index.evidence(f, codes) if not code and codes else []
         routes = []
         if codes:
             if codes[0] not in ("01", "08"):
@@ -357,21 +508,35 @@ def run(args):
                     mls |= coverage.get(cp, set())
                 routes = sorted(mls)
             routes = routes or [NATIONAL]
-        outcomes.append((n, did, step, codes, [f[i] for i in (0, 2, 3, 4, 5, 6)], routes))
+        outcomes.append((n, did, step, codes, [f[i] for i in (0, 2, 3, 4, 5, 6)], routes,
+                         evidence, f"{f[0]};{f[7]};{f[8]}" if f[0] else None))
     return outcomes
 
 
-def write(outcomes, out, run_id):
+def canonical(obj):
+    return (json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write(outcomes, out, run_id, weeks):
     reports_dir = os.path.join(out, "reports")
+    evidence_dir = os.path.join(out, "evidence")
     os.makedirs(reports_dir, exist_ok=True)
+    os.makedirs(evidence_dir, exist_ok=True)
     for name in os.listdir(reports_dir):
         if name.endswith(".csv"):
             os.remove(os.path.join(reports_dir, name))
+    for name in os.listdir(evidence_dir):
+        if name.endswith(".json"):
+            os.remove(os.path.join(evidence_dir, name))
 
-    reports = {}
+    reports, evidence = {}, {}
     by_code, by_step = {}, {"1": 0, "2": 0, "3": 0}
+    by_weeks = {}
     integrated = ["line;dossier_id;step\n"]
-    for n, did, step, codes, fields, routes in outcomes:
+    failed = [o for o in outcomes if not o[1]]
+    counted = dict(zip((o[0] for o in failed), weeks.count(run_id, weeks.today,
+                                                         [o[7] for o in failed])))
+    for n, did, step, codes, fields, routes, ev, _identity in outcomes:
         if did:
             integrated.append(f"{n};{did};{step}\n")
             by_step[str(step)] += 1
@@ -379,14 +544,24 @@ def write(outcomes, out, run_id):
         for c in set(codes):
             by_code[c] = by_code.get(c, 0) + 1
         row = ";".join(fields + ["/".join(codes)]) + "\r\n"
+        w, first = counted[n]
+        by_weeks[str(w)] = by_weeks.get(str(w), 0) + 1
+        erow = {"codes": "/".join(codes), "evidence": ev, "first_rejected": first,
+                "line": n, "weeks_rejected": w}
         for ml in routes:
             reports.setdefault(ml, []).append(row)
+            evidence.setdefault(ml, []).append(erow)
 
     for ml, rows in reports.items():
         if "/" in ml or ml.startswith("."):
             die(f"unsafe ML code '{ml}'", 2)
         with open(os.path.join(reports_dir, ml + ".csv"), "wb") as f:
             f.write(("\ufeff" + REPORT_HEADER + "\r\n" + "".join(rows)).encode("utf-8"))
+        with open(os.path.join(evidence_dir, ml + ".json"), "wb") as f:
+            f.write(canonical({"rows": evidence[ml], "run_id": run_id}))
+    with open(os.path.join(out, "weeks.json"), "wb") as f:
+        f.write(canonical({"by_weeks_rejected": by_weeks, "failed": len(failed),
+                           "run_id": run_id}))
     with open(os.path.join(out, "integrated.csv"), "wb") as f:
         f.write("".join(integrated).encode("utf-8"))
     n_int = sum(by_step.values())
@@ -431,6 +606,34 @@ def check_cases(outcomes, path):
     return bad
 
 
+def check_evidence(outcomes, path):
+    """Each line of path ("line;evidence": "id:differs:value" joined by '|',
+    differs '-' for none) has that evidence, in that order."""
+    try:
+        rows = read_table(path, "line;evidence")
+    except InputError as e:
+        die(str(e))
+    by_line = {o[0]: o for o in outcomes}
+    bad = 0
+    for _i, f in rows:
+        n, want = int(f[0]), f[1]
+        ev = by_line[n][6] if n in by_line else []
+        got = "|".join(f"{c['dossier_id']}:{(c['differs'] or ['-'])[0]}:{c['value']}" for c in ev)
+        if got != want:
+            bad += 1
+            print(f"oracle: line {n}: evidence built for '{want}', oracle says '{got}'",
+                  file=sys.stderr)
+    return bad, len(rows)
+
+
+def paris_today():
+    try:
+        from zoneinfo import ZoneInfo
+        return datetime.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+    except Exception:   # no tzdata: the machine's date
+        return datetime.date.today().isoformat()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dispositifs", required=True)
@@ -441,12 +644,22 @@ def main():
     ap.add_argument("--run-id", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--check-cases")
+    ap.add_argument("--check-evidence")
+    ap.add_argument("--today")
+    ap.add_argument("--state-in")
+    ap.add_argument("--state-out")
     args = ap.parse_args()
     try:
         outcomes = run(args)
+        weeks = Weeks(args.state_in)
     except InputError as e:
         die(str(e))
-    summary = write(outcomes, args.out, args.run_id)
+    except (OSError, ValueError) as e:
+        die(f"cannot read the state '{args.state_in}': {e}")
+    weeks.today = args.today or paris_today()
+    summary = write(outcomes, args.out, args.run_id, weeks)
+    if args.state_out:
+        weeks.save(args.state_out)
     print(f"oracle: {summary['lines']} lines, {summary['integrated']} integrated, "
           f"{summary['failed']} failed, {len(summary['reports'])} reports -> {args.out}",
           file=sys.stderr)
@@ -455,6 +668,12 @@ def main():
         if bad:
             die(f"{bad} line(s) differ from the generator's cases", 1)
         print(f"oracle: every line agrees with {args.check_cases}", file=sys.stderr)
+    if args.check_evidence:
+        bad, n = check_evidence(outcomes, args.check_evidence)
+        if bad:
+            die(f"{bad} line(s) differ from the generator's evidence", 1)
+        print(f"oracle: the {n} lines of {args.check_evidence} have the evidence built",
+              file=sys.stderr)
 
 
 if __name__ == "__main__":

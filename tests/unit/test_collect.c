@@ -20,6 +20,7 @@
 #include "../../reporter/route.c"
 #include "../../reporter/report_write.c"
 #include "../../reporter/summary.c"
+#include "../../reporter/rejections.c"
 
 TestSuite(collect, .timeout = 60);
 

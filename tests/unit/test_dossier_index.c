@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "dossier_index.h"
+#include "evidence.h"
 #include "log.h"
 #include "normalize.h"
 #include "support/redis_server.h"
@@ -31,6 +32,9 @@ TestSuite(dossier_index, .init = setup, .fini = teardown, .timeout = 30);
 
 #define HEADER INDEX_EXPORT_HEADER "\n"
 
+/* Whether the exports are read with the evidence (the blocking keys). */
+static int read_evidence = 1;
+
 /* Reads an export given as text; counts into *c. NULL when index_read
  * refused it (errstr then says why). */
 static struct index_data *read_text(const char *text, struct index_counts *c,
@@ -38,7 +42,8 @@ static struct index_data *read_text(const char *text, struct index_counts *c,
 {
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
 	cr_assert_not_null(in);
-	struct index_data *d = index_read(in, "export.csv", c, errstr, errstr_size);
+	struct index_data *d = index_read(in, "export.csv", read_evidence, c, errstr,
+					  errstr_size);
 	fclose(in);
 	return d;
 }
@@ -56,13 +61,16 @@ static long long load(const char *text)
 	return atoll(gen);
 }
 
+/* Whether the look-ups read the evidence. */
+static int resolve_evidence = 1;
+
 /* One batch, sent and its reply read: 0 or -1 (errstr). */
 static int resolve(redisContext *rc, const struct index_query *q, size_t n,
 		   struct index_result *res, char *errstr, size_t errstr_size)
 {
-	if (index_resolve_send(rc, q, n, errstr, errstr_size) != 0)
+	if (index_resolve_send(rc, q, n, resolve_evidence, errstr, errstr_size) != 0)
 		return -1;
-	return index_resolve_recv(rc, n, res, errstr, errstr_size);
+	return index_resolve_recv(rc, q, n, res, errstr, errstr_size);
 }
 
 static redisReply *cmd(const char *fmt, ...)
@@ -163,10 +171,10 @@ Test(dossier_index, each_lookup_key_and_value)
 	assert_get("pe1", "1234567A", "D1\tLEGOFF\tML1");
 	assert_get("pe1", "1234567a", NULL);
 	assert_get("pe2", "P2A", "D1\tLEGOFF\tML1");
-	assert_get("pe1", "SHARED", "\t2");
+	assert_get("pe1", "SHARED", "\t2\tD2\tML2\tD3\tML2");
 	assert_get("pe2", "", NULL);
 	assert_get("ident", "LEGOFF|ANNE|01/02/2000", "D1\tML1");
-	assert_get("ident", "MARTIN|PAUL|03/04/2001", "\t2");
+	assert_get("ident", "MARTIN|PAUL|03/04/2001", "\t2\tD2\tML2\tD3\tML2");
 	assert_get("ml", "D1", "ML1");
 
 	char ml[32], errstr[256];
@@ -333,6 +341,7 @@ Test(dossier_index, cascade_every_case_of_the_spec)
 		     0, "%s", errstr);
 	for (size_t i = 0; i < NCASES; i++)
 		expect_case(i, &res[i]);
+	index_result_release(res, NCASES);
 }
 
 Test(dossier_index, one_record_at_a_time_gives_the_same)
@@ -346,11 +355,13 @@ Test(dossier_index, one_record_at_a_time_gives_the_same)
 		cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr,
 						 sizeof(errstr)), 0, "%s", errstr);
 		cr_expect_eq(res.step, cascade_cases[i].step, "case %zu", i);
+		index_result_release(&res, 1);
 	}
 }
 
 /* ------------------------------------------------------------- attaching */
 
+/* One record looked up (its evidence, if any, is the caller's to release). */
 static struct index_result resolve_one(const struct rec *r)
 {
 	struct prepared p;
@@ -515,6 +526,7 @@ Test(dossier_index, a_big_batch)
 	cr_expect_eq(hlen(INDEX_KEY_OWNER), N);
 	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "D0"), 0);
 	assert_hget(INDEX_KEY_DISPOSITIFS "D1", p[0].identity, "moved");
+	index_result_release(res, N + 1);
 	free(p);
 	free(q);
 	free(res);
@@ -532,14 +544,203 @@ Test(dossier_index, pipelined_batches_answer_in_order)
 	size_t cut[] = { 0, 1, NCASES / 2, NCASES };
 	char errstr[256];
 	for (size_t b = 0; b < 3; b++)
-		cr_assert_eq(index_resolve_send(redis.rc, q + cut[b], cut[b + 1] - cut[b],
+		cr_assert_eq(index_resolve_send(redis.rc, q + cut[b], cut[b + 1] - cut[b], 1,
 						errstr, sizeof(errstr)), 0, "%s", errstr);
 	struct index_result res[NCASES];
 	for (size_t b = 0; b < 3; b++)
-		cr_assert_eq(index_resolve_recv(redis.rc, cut[b + 1] - cut[b], res + cut[b],
-						errstr, sizeof(errstr)), 0, "%s", errstr);
+		cr_assert_eq(index_resolve_recv(redis.rc, q + cut[b], cut[b + 1] - cut[b],
+						res + cut[b], errstr, sizeof(errstr)), 0,
+			     "%s", errstr);
 	for (size_t i = 0; i < NCASES; i++)
 		expect_case(i, &res[i]);
+	index_result_release(res, NCASES);
+}
+
+/* ------------------------------------------------------------- evidence */
+
+static const char evidence_export[] = HEADER
+	/* MARTIN|LEA: a date one digit off, a far date (np) */
+	"T1;ML1;Martin;Léa;12/03/2005;;\n"
+	"T2;ML2;Martin;Lea;01/01/1999;;\n"
+	/* LEA|13/03/2005 with a compound birth name (pd) */
+	"T3;ML1;Dupont-Martin;Léa;13/03/2005;;\n"
+	/* MARTIN|20/06/2004 with a second first name (nd) */
+	"T4;ML3;Martin;Jean-Baptiste;20/06/2004;;\n"
+	/* a numéro PE and an identity shared by two dossiers (02, 04) */
+	"T5;ML1;Bernard;Paul;05/05/2005;PESHARED;\n"
+	"T6;ML2;Bernard;Paul;05/05/2005;PESHARED;\n"
+	/* one dossier for a numéro PE, another birth name (03) */
+	"T7;ML1;Durand;Zoé;07/07/2007;PE03;\n";
+
+/* The export above, and 17 dossiers COMMON|NAME: a crowded blocking key. */
+static void load_evidence_export(void)
+{
+	char text[4096];
+	size_t len = (size_t)snprintf(text, sizeof(text), "%s", evidence_export);
+	for (int i = 1; i <= INDEX_NEAR_MAX + 1; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"C%02d;ML1;Common;Name;%02d/02/2000;;\n", i, i);
+	load(text);
+}
+
+/* A line's evidence as "id:ml:step:code:differs:value" joined by ' '. */
+static void evidence_text(const struct index_result *res, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < res->nev; i++) {
+		const struct index_candidate *c = &res->ev[i];
+		const char *d = c->differs == EVIDENCE_DATE ? "d" : c->differs == EVIDENCE_NOM ? "n" :
+				c->differs == EVIDENCE_PRENOM ? "p" : "-";
+		len += (size_t)snprintf(out + len, size - len, "%s%s:%s:%u:%u:%s:%s",
+					i ? " " : "", c->dossier_id, c->ml_code, c->step,
+					c->code, d, c->value);
+	}
+}
+
+static const struct {
+	struct rec r;
+	const char *codes;      /* NULL: integrated */
+	const char *evidence;   /* evidence_text() */
+	int from_lookup;        /* given by the look-up value alone (03): also
+				   from an index loaded without the evidence */
+} evidence_cases[] = {
+	{ { "", "Martin", "Léa", "13/03/2005", "e1" }, "05",
+	  "T1:ML1:3:5:d:12/03/2005 T3:ML1:3:5:n:DUPONTMARTIN T2:ML2:3:5:d:01/01/1999" },
+	{ { "", "Martin", "Jean", "20/06/2004", "e2" }, "05",
+	  "T4:ML3:3:5:p:JEANBAPTISTE" },
+	{ { "PESHARED", "Bernard", "Paul", "05/05/2005", "e3" }, "02/05/04",
+	  "T5:ML1:1:2:-: T6:ML2:1:2:-:" },
+	{ { "PE03", "Dupont", "Zoé", "07/07/2007", "e4" }, "03/05/05",
+	  "T7:ML1:1:3:n:DURAND", 1 },
+	{ { "", "Common", "Name", "30/01/2000", "e5" }, "05", "" },
+	{ { "", "Absent", "Nobody", "01/01/1990", "e6" }, "05", "" },
+	{ { "", "Martin", "Léa", "12/03/2005", "e7" }, NULL, "" },
+};
+
+#define NEV (sizeof(evidence_cases) / sizeof(evidence_cases[0]))
+
+enum expect_ev { EV_NONE, EV_ALL, EV_LOOKUP_ONLY };
+
+/* Looks every evidence case up in one batch and checks codes and evidence:
+ * all of it, none, or only what the look-up values give (an index loaded
+ * without the evidence). */
+static void expect_evidence(enum expect_ev with_ev)
+{
+	struct prepared p[NEV];
+	struct index_query q[NEV];
+	struct index_result res[NEV];
+	for (size_t i = 0; i < NEV; i++) {
+		prepare(&p[i], &evidence_cases[i].r);
+		q[i] = p[i].q;
+	}
+	char errstr[256];
+	cr_assert_eq(resolve(redis.rc, q, NEV, res, errstr, sizeof(errstr)), 0, "%s", errstr);
+	for (size_t i = 0; i < NEV; i++) {
+		char codes[32], ev[512];
+		codes_text(&res[i], codes, sizeof(codes));
+		evidence_text(&res[i], ev, sizeof(ev));
+		if (evidence_cases[i].codes)
+			cr_expect_str_eq(codes, evidence_cases[i].codes, "case %s",
+					 evidence_cases[i].r.sigma);
+		else
+			cr_expect_neq(res[i].step, 0, "case %s", evidence_cases[i].r.sigma);
+		int shown = with_ev == EV_ALL ||
+			    (with_ev == EV_LOOKUP_ONLY && evidence_cases[i].from_lookup);
+		cr_expect_str_eq(ev, shown ? evidence_cases[i].evidence : "", "case %s",
+				 evidence_cases[i].r.sigma);
+		cr_expect_eq(res[i].ev == NULL, res[i].nev == 0);
+	}
+	index_result_release(res, NEV);
+}
+
+Test(dossier_index, blocking_tables_and_shared_ids)
+{
+	load_evidence_export();
+	assert_get("np", "MARTIN|LEA", "T1\tML1\t12/03/2005\tT2\tML2\t01/01/1999");
+	assert_get("pd", "LEA|13/03/2005", "T3\tML1\tDUPONTMARTIN");
+	assert_get("pd", "LEA|12/03/2005", "T1\tML1\tMARTIN");
+	assert_get("nd", "MARTIN|20/06/2004", "T4\tML3\tJEANBAPTISTE");
+	assert_get("nd", "BERNARD|05/05/2005", "T5\tML1\tPAUL\tT6\tML2\tPAUL");
+	assert_get("np", "COMMON|NAME", "\t17"); /* crowded: the count alone */
+	assert_get("nd", "COMMON|01/02/2000", "C01\tML1\tNAME");
+	assert_get("pe1", "PESHARED", "\t2\tT5\tML1\tT6\tML2");
+	assert_get("ident", "BERNARD|PAUL|05/05/2005", "\t2\tT5\tML1\tT6\tML2");
+	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
+	redisReply *m = cmd("HGET " INDEX_KEY_PREFIX "%s:meta near", r->str);
+	cr_expect_str_eq(m->str, "1");
+	freeReplyObject(m);
+	freeReplyObject(r);
+}
+
+/* Only the first INDEX_SHARED_IDS ids of a shared key, by id. */
+Test(dossier_index, shared_ids_are_capped)
+{
+	char text[2048];
+	size_t len = (size_t)snprintf(text, sizeof(text), "%s", HEADER);
+	for (int i = 9; i >= 1; i--)
+		len += (size_t)snprintf(text + len, sizeof(text) - len,
+					"S%d;ML%d;Same;One;01/01/2000;PEX;\n", i, i);
+	load(text);
+	assert_get("pe1", "PEX", "\t9\tS1\tML1\tS2\tML2\tS3\tML3\tS4\tML4\tS5\tML5");
+}
+
+Test(dossier_index, evidence_of_each_kind)
+{
+	load_evidence_export();
+	expect_evidence(EV_ALL);
+}
+
+Test(dossier_index, evidence_off_gives_the_same_codes_and_none)
+{
+	load_evidence_export();
+	resolve_evidence = 0;
+	expect_evidence(EV_NONE);
+}
+
+/* An index loaded without the evidence: no blocking keys, shared keys
+ * with their count alone; the look-ups still give the same codes, and
+ * the evidence the look-up values hold (03's dossier). */
+Test(dossier_index, an_index_without_the_evidence)
+{
+	read_evidence = 0;
+	load_evidence_export();
+	assert_get("np", "MARTIN|LEA", NULL);
+	assert_get("pe1", "PESHARED", "\t2");
+	assert_get("ident", "BERNARD|PAUL|05/05/2005", "\t2");
+	expect_evidence(EV_LOOKUP_ONLY);
+}
+
+/* HGET calls of the script since the last CONFIG RESETSTAT. */
+static long long hget_calls(void)
+{
+	redisReply *r = cmd("INFO commandstats");
+	const char *p = strstr(r->str, "cmdstat_hget:calls=");
+	long long n = p ? atoll(p + strlen("cmdstat_hget:calls=")) : 0;
+	freeReplyObject(r);
+	return n;
+}
+
+/* Integrated lines do not pay for the evidence; a 05 at step 3 pays the
+ * three blocking keys. */
+Test(dossier_index, only_failed_lines_pay)
+{
+	load_evidence_export();
+	const struct rec integrated = { "", "Martin", "Léa", "12/03/2005", "i" };
+	const struct rec failed = { "", "Martin", "Léa", "13/03/2005", "f" };
+	const struct rec failed_pe = { "NOPE", "Martin", "Léa", "13/03/2005", "g" };
+	struct { const struct rec *r; int evidence; long long hgets; } runs[] = {
+		{ &integrated, 1, 1 }, { &integrated, 0, 1 },
+		{ &failed, 1, 4 }, { &failed, 0, 1 },
+		{ &failed_pe, 1, 6 }, { &failed_pe, 0, 3 },
+	};
+	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+		freeReplyObject(cmd("CONFIG RESETSTAT"));
+		resolve_evidence = runs[i].evidence;
+		struct index_result res = resolve_one(runs[i].r);
+		cr_expect_eq(hget_calls(), runs[i].hgets, "run %zu: %lld HGETs", i, hget_calls());
+		index_result_release(&res, 1);
+	}
 }
 
 /* ------------------------------------------------------------- failures */

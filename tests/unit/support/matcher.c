@@ -37,7 +37,7 @@ int test_matcher_index_publish(const struct test_matcher *m, const char *export_
 		snprintf(errstr, errstr_size, "cannot open the export: %s", strerror(errno));
 		return -1;
 	}
-	struct index_data *d = index_read(in, "export.csv", NULL, errstr, errstr_size);
+	struct index_data *d = index_read(in, "export.csv", 1, NULL, errstr, errstr_size);
 	fclose(in);
 	if (!d)
 		return -1;
