@@ -18,6 +18,7 @@
 #include "array.h"
 #include "clock.h"
 #include "date.h"
+#include "fmt.h"
 #include "evidence.h"
 #include "log.h"
 #include "normalize.h"
@@ -1360,6 +1361,51 @@ int index_publish(redisContext *rc, struct index_data *d,
 }
 
 /* ------------------------------------------------------------------ */
+/* Redis's protocol                                                    */
+
+/* Commands in Redis's protocol (RESP), built here and handed to hiredis at
+ * once (redisAppendFormattedCommand): a week has a million attachments and
+ * 2,000 look-up calls of 3,000 arguments, and hiredis's own formatting
+ * (redisAppendCommandArgv) was a sixth of the reporter's instructions and
+ * a twelfth of the matchers' (callgrind, 50,000-line week). */
+struct index_resp {
+	char *buf;
+	size_t len, cap;
+	int failed;
+};
+
+/* Appends "$<len>\r\n<bytes>\r\n" (or "*<n>\r\n" with bulk NULL). */
+static void index_resp_put(struct index_resp *r, const char *bulk, size_t len)
+{
+	char head[32], digits[24];
+	size_t n = 0, d = 0;
+	head[n++] = bulk ? '$' : '*';
+	size_t v = len;
+	do {
+		digits[d++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (d)
+		head[n++] = digits[--d];
+	head[n++] = '\r';
+	head[n++] = '\n';
+	size_t need = r->len + n + (bulk ? len + 2 : 0);
+	char *buf = r->failed ? NULL : array_grow(r->buf, &r->cap, need, 1, 65536);
+	if (!buf) {
+		r->failed = 1;
+		return;
+	}
+	r->buf = buf;
+	memcpy(r->buf + r->len, head, n);
+	r->len += n;
+	if (bulk) {
+		memcpy(r->buf + r->len, bulk, len);
+		memcpy(r->buf + r->len + len, "\r\n", 2);
+		r->len += len + 2;
+	}
+}
+
+/* ------------------------------------------------------------------ */
 /* The cascade                                                         */
 
 /* lib/lua/index_resolve.lua, embedded at build time (Makefile). */
@@ -1371,16 +1417,18 @@ static const char index_resolve_lua[] =
 #define INDEX_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, the hashes of
 				    ident (and np, pd, nd with the evidence) */
 
-/* Hex SHA-1 of the script, as EVALSHA names it. */
-static void index_script_sha(char hex[41])
+/* Hex SHA-1 of the script, as EVALSHA names it: computed once. */
+static char index_sha[41];
+
+static void index_script_sha_once(void)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	EVP_Digest(index_resolve_lua, sizeof(index_resolve_lua) - 1, md, &md_len,
 		   EVP_sha1(), NULL);
 	for (unsigned int i = 0; i < md_len && i < 20; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	hex[40] = '\0';
+		snprintf(index_sha + 2 * i, 3, "%02x", md[i]);
+	index_sha[40] = '\0';
 }
 
 /* Splits an index value of step (1-2: "<id>\t<N(nom)>\t<ml>", 3:
@@ -1568,8 +1616,10 @@ static void index_near_hashes(const char *ident, char *out)
 		nd = (nd ^ (unsigned char)ident[i]) * 16777619u;
 	for (size_t i = 0; i < date; i++)
 		nd = (nd ^ (unsigned char)bar2[1 + i]) * 16777619u;
-	snprintf(out, 25, "%08x%08x%08x", index_hash(ident, (size_t)(bar2 - ident)),
-		 index_hash(bar1 + 1, strlen(bar1 + 1)), nd);
+	fmt_hex8(index_hash(ident, (size_t)(bar2 - ident)), out);
+	fmt_hex8(index_hash(bar1 + 1, strlen(bar1 + 1)), out + 8);
+	fmt_hex8(nd, out + 16);
+	out[24] = '\0';
 }
 
 int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
@@ -1577,46 +1627,41 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 {
 	if (n == 0)
 		return 0;
-	size_t head = 3 + INDEX_ARGS_HEAD;
-	size_t argc = head + INDEX_ARGS_PER_RECORD * n;
-	const char **argv = malloc(argc * sizeof(*argv));
-	size_t *argvlen = malloc(argc * sizeof(*argvlen));
-	char (*hashes)[2][36] = malloc(n * sizeof(*hashes));
-	int status = -1;
-	if (!argv || !argvlen || !hashes) {
-		snprintf(errstr, errstr_size, "out of memory");
-		goto out;
-	}
-	char sha[41], stride[8], count[24];
-	index_script_sha(sha);
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, index_script_sha_once);
+	char stride[8], count[24];
 	snprintf(stride, sizeof(stride), "%d", INDEX_ARGS_PER_RECORD);
 	snprintf(count, sizeof(count), "%zu", n);
 	/* Read-only: a replica runs it too (Redis 7). */
-	argv[0] = "EVALSHA_RO";
-	argv[1] = sha;
-	argv[2] = "0";
-	argv[3] = INDEX_KEY_PREFIX;
-	argv[4] = stride;
-	argv[5] = count;
-	argv[6] = evidence ? "1" : "0";
+	const char *head[] = { "EVALSHA_RO", index_sha, "0", INDEX_KEY_PREFIX, stride,
+			       count, evidence ? "1" : "0" };
+	struct index_resp r = { NULL, 0, 0, 0 };
+	index_resp_put(&r, NULL, 3 + INDEX_ARGS_HEAD + INDEX_ARGS_PER_RECORD * n);
+	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+		index_resp_put(&r, head[i], strlen(head[i]));
 	for (size_t i = 0; i < n; i++) {
-		const char **a = argv + head + INDEX_ARGS_PER_RECORD * i;
-		snprintf(hashes[i][0], sizeof(hashes[i][0]), "%08x",
-			 index_hash(q[i].pe, strlen(q[i].pe)));
-		snprintf(hashes[i][1], sizeof(hashes[i][1]), "%08x",
-			 index_hash(q[i].ident, strlen(q[i].ident)));
+		/* hash(P), then hash(ident) and, with the evidence, the near
+		 * keys' three hashes in the same argument. */
+		char pe_hash[8], hashes[36];
+		size_t pe_len = strlen(q[i].pe), ident_len = strlen(q[i].ident);
+		fmt_hex8(index_hash(q[i].pe, pe_len), pe_hash);
+		fmt_hex8(index_hash(q[i].ident, ident_len), hashes);
+		hashes[8] = '\0';
 		if (evidence)
-			index_near_hashes(q[i].ident, hashes[i][1] + 8);
-		a[0] = q[i].pe;
-		a[1] = hashes[i][0];
-		a[2] = q[i].nom;
-		a[3] = q[i].ident;
-		a[4] = hashes[i][1];
+			index_near_hashes(q[i].ident, hashes + 8);
+		index_resp_put(&r, q[i].pe, pe_len);
+		index_resp_put(&r, pe_hash, 8);
+		index_resp_put(&r, q[i].nom, strlen(q[i].nom));
+		index_resp_put(&r, q[i].ident, ident_len);
+		index_resp_put(&r, hashes, strlen(hashes));
 	}
-	for (size_t i = 0; i < argc; i++)
-		argvlen[i] = strlen(argv[i]);
-	/* Copies the arguments (q may go once this returns), then writes them. */
-	if (redisAppendCommandArgv(rc, (int)argc, argv, argvlen) != REDIS_OK) {
+	int status = -1;
+	if (r.failed) {
+		snprintf(errstr, errstr_size, "out of memory");
+		goto out;
+	}
+	/* Copies the bytes (q may go once this returns), then writes them. */
+	if (redisAppendFormattedCommand(rc, r.buf, r.len) != REDIS_OK) {
 		snprintf(errstr, errstr_size, "redis: %s",
 			 rc->errstr[0] ? rc->errstr : "out of memory");
 		goto out;
@@ -1629,9 +1674,7 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		}
 	status = 0;
 out:
-	free(argv);
-	free(argvlen);
-	free(hashes);
+	free(r.buf);
 	return status;
 }
 
@@ -1705,47 +1748,6 @@ struct index_owner {
 	int changed;                /* the owner hash must be written */
 	UT_hash_handle hh;
 };
-
-/* A chunk's commands in Redis's protocol (RESP), built here and handed to
- * hiredis at once (redisAppendFormattedCommand): a week has a million of
- * them, and hiredis's own formatting (redisAppendCommandArgv) was a sixth
- * of the reporter's instructions (callgrind, 50,000-line week). */
-struct index_resp {
-	char *buf;
-	size_t len, cap;
-	int failed;
-};
-
-/* Appends "$<len>\r\n<bytes>\r\n" (or "*<n>\r\n" with bulk NULL). */
-static void index_resp_put(struct index_resp *r, const char *bulk, size_t len)
-{
-	char head[32], digits[24];
-	size_t n = 0, d = 0;
-	head[n++] = bulk ? '$' : '*';
-	size_t v = len;
-	do {
-		digits[d++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (d)
-		head[n++] = digits[--d];
-	head[n++] = '\r';
-	head[n++] = '\n';
-	size_t need = r->len + n + (bulk ? len + 2 : 0);
-	char *buf = r->failed ? NULL : array_grow(r->buf, &r->cap, need, 1, 65536);
-	if (!buf) {
-		r->failed = 1;
-		return;
-	}
-	r->buf = buf;
-	memcpy(r->buf + r->len, head, n);
-	r->len += n;
-	if (bulk) {
-		memcpy(r->buf + r->len, bulk, len);
-		memcpy(r->buf + r->len + len, "\r\n", 2);
-		r->len += len + 2;
-	}
-}
 
 /* One command "<cmd> <key> <field> [<value>]". */
 static void index_resp_cmd(struct index_resp *r, const char *cmd, const char *key,

@@ -9,6 +9,7 @@
 #include "aij.pb-c.h"
 #include "clock.h"
 #include "dossier_index.h"
+#include "fmt.h"
 #include "evidence.h"
 #include "log.h"
 #include "normalize.h"
@@ -526,8 +527,7 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 			continue;
 		}
 		Aij__Record *r = b->rec[i];
-		int len = snprintf(out[i].key, sizeof(out[i].key), "%" PRIu64, r->line);
-		out[i].key_len = (size_t)len;
+		out[i].key_len = fmt_u64(out[i].key, r->line);
 		stats->records++;
 		if (r->validation_code != 0) {
 			unsigned code = r->validation_code;

@@ -7,6 +7,7 @@
 
 #include <uthash.h>
 
+#include "fmt.h"
 #include "report.h"
 #include "route.h"
 
@@ -121,7 +122,7 @@ int attached_add(struct attached *w, const struct collect_integrated *in,
 		snprintf(errstr, errstr_size, "out of memory");
 		return -1;
 	}
-	size_t n = report_u64(row, in->line);
+	size_t n = fmt_u64(row, in->line);
 	row[n++] = ';';
 	memcpy(row + n, in->dossier, dossier_len);
 	n += dossier_len;

@@ -50,8 +50,6 @@ int report_evidence_write(const char *path, const struct collect *c, const size_
  * line ends); a write error shows at report_close(). */
 void report_integrated_row(FILE *f, const struct collect_integrated *in);
 
-/* Writes v in decimal into out, NUL-terminated; returns its length. */
-size_t report_u64(char out[24], uint64_t v);
 
 /* Flushes and closes f, written to path; returns 0 or -1 (errstr).
  * Closes f in every case. */

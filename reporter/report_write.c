@@ -7,6 +7,7 @@
 #include <uthash.h>
 
 #include "array.h"
+#include "fmt.h"
 #include "evidence.h"
 #include "rejections.h"
 #include "report.h"
@@ -258,7 +259,7 @@ void report_integrated_row(FILE *f, const struct collect_integrated *in)
 {
 	/* A million rows a week: no format string to parse. */
 	char num[24];
-	fwrite(num, 1, report_u64(num, in->line), f);
+	fwrite(num, 1, fmt_u64(num, in->line), f);
 	fputc(';', f);
 	fputs(in->dossier, f);
 	fputc(';', f);
@@ -266,16 +267,3 @@ void report_integrated_row(FILE *f, const struct collect_integrated *in)
 	fputc('\n', f);
 }
 
-size_t report_u64(char out[24], uint64_t v)
-{
-	char tmp[24];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
-	out[n] = '\0';
-	return n;
-}
