@@ -13,6 +13,7 @@
 #include "http.h"
 #include "log.h"
 #include "normalize.h"
+#include "redis.h"
 #include "referential.h"
 #include "xlsx.h"
 
@@ -41,7 +42,7 @@ static unsigned dossiers_fetch(struct editions *e, struct request *rq,
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	char errstr[512];
-	redisContext *rc = index_connect(e->redis, DOSSIERS_REDIS_TIMEOUT_MS, errstr,
+	redisContext *rc = redis_connect(e->redis, DOSSIERS_REDIS_TIMEOUT_MS, errstr,
 					 sizeof(errstr));
 	if (!rc) {
 		log_error("editions: %s", errstr);

@@ -13,9 +13,9 @@
 
 #include "child.h"
 #include "conf.h"
-#include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
+#include "redis.h"
 #include "referential.h"
 #include "schedule.h"
 #include "service.h"
@@ -150,7 +150,7 @@ int main(int argc, char **argv)
 		parsed = -1;
 	}
 	if (parsed == 0)
-		parsed = index_parse_addr(redis, host, sizeof(host), &port, errstr,
+		parsed = redis_parse_addr(redis, host, sizeof(host), &port, errstr,
 					  sizeof(errstr));
 	if (parsed == 0)
 		parsed = readable("--communes", communes, errstr, sizeof(errstr));

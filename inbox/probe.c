@@ -5,6 +5,7 @@
 
 #include "clock.h"
 #include "dossier_index.h"
+#include "redis.h"
 
 void probe_init(struct probe *p, const char *addr)
 {
@@ -37,8 +38,8 @@ enum probe_state probe_check(struct probe *p, int fresh)
 	p->checked_ms = now;
 	char errstr[256];
 	if (!p->rc)
-		p->rc = index_connect(p->addr, PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
-	redisReply *r = p->rc ? index_command(p->rc, errstr, sizeof(errstr), "GET %s",
+		p->rc = redis_connect(p->addr, PROBE_TIMEOUT_MS, errstr, sizeof(errstr));
+	redisReply *r = p->rc ? redis_command(p->rc, errstr, sizeof(errstr), "GET %s",
 					      INDEX_KEY_CURRENT) : NULL;
 	if (!r) {
 		snprintf(p->error, sizeof(p->error), "%s", errstr);

@@ -20,6 +20,7 @@
 #include "guard.h"
 #include "history.h"
 #include "log.h"
+#include "redis.h"
 #include "signals.h"
 
 #define EXIT_RUNTIME 1
@@ -98,7 +99,7 @@ static int indexer_conf_parse(int argc, char **argv, struct indexer_conf *ic,
 		parsed = -1;
 	}
 	if (parsed == 0 &&
-	    (index_parse_addr(ic->redis, host, sizeof(host), &port, errstr, sizeof(errstr)) ||
+	    (redis_parse_addr(ic->redis, host, sizeof(host), &port, errstr, sizeof(errstr)) ||
 	     indexer_pct("max-malformed-pct", ic->max_malformed,
 			 &ic->limits.max_malformed_pct, errstr, sizeof(errstr)) ||
 	     indexer_pct("min-dossiers-pct", ic->min_dossiers,
@@ -207,7 +208,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* Connect first: no point reading 2M rows for a Redis that is not there. */
-	redisContext *rc = index_connect(ic.redis, 10000, errstr, sizeof(errstr));
+	redisContext *rc = redis_connect(ic.redis, 10000, errstr, sizeof(errstr));
 	if (!rc) {
 		log_error("%s", errstr);
 		fclose(in);

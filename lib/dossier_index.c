@@ -3,7 +3,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,58 +21,11 @@
 #include "evidence.h"
 #include "log.h"
 #include "normalize.h"
+#include "redis.h"
 #include "signals.h"
 
 /* ------------------------------------------------------------------ */
-/* Connection and keys                                                 */
-
-int index_parse_addr(const char *addr, char *host, size_t host_size, int *port,
-		     char *errstr, size_t errstr_size)
-{
-	const char *colon = addr ? strrchr(addr, ':') : NULL;
-	char *end = NULL;
-	long p = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || colon == addr || (size_t)(colon - addr) >= host_size ||
-	    !*(colon + 1) || *end || p <= 0 || p > 65535) {
-		snprintf(errstr, errstr_size, "redis address '%s' is not HOST:PORT",
-			 addr ? addr : "");
-		return -1;
-	}
-	memcpy(host, addr, (size_t)(colon - addr));
-	host[colon - addr] = '\0';
-	*port = (int)p;
-	return 0;
-}
-
-redisContext *index_connect(const char *addr, int timeout_ms,
-			    char *errstr, size_t errstr_size)
-{
-	char host[256];
-	int port;
-	if (index_parse_addr(addr, host, sizeof(host), &port, errstr, errstr_size))
-		return NULL;
-
-	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	redisContext *rc = redisConnectWithTimeout(host, port, tv);
-	if (!rc) {
-		snprintf(errstr, errstr_size, "cannot connect to redis '%s': out of memory",
-			 addr);
-		return NULL;
-	}
-	if (rc->err) {
-		snprintf(errstr, errstr_size, "cannot connect to redis '%s': %s", addr,
-			 rc->errstr);
-		redisFree(rc);
-		return NULL;
-	}
-	if (redisSetTimeout(rc, tv) != REDIS_OK) {
-		snprintf(errstr, errstr_size, "cannot set the timeout of redis '%s': %s",
-			 addr, rc->errstr);
-		redisFree(rc);
-		return NULL;
-	}
-	return rc;
-}
+/* Keys                                                                */
 
 static int index_blank(char c)
 {
@@ -1089,41 +1041,6 @@ static int index_write_table(struct index_writer *w, long long gen,
 	return index_writer_flush(w);
 }
 
-redisReply *index_command(redisContext *rc, char *errstr, size_t errstr_size,
-			  const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	redisReply *reply = redisvCommand(rc, fmt, ap);
-	va_end(ap);
-	if (!reply) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
-		return NULL;
-	}
-	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(errstr, errstr_size, "redis: %s", reply->str);
-		freeReplyObject(reply);
-		return NULL;
-	}
-	return reply;
-}
-
-redisReply *index_reply(redisContext *rc, char *errstr, size_t errstr_size)
-{
-	void *r = NULL;
-	if (redisGetReply(rc, &r) != REDIS_OK || !r) {
-		snprintf(errstr, errstr_size, "redis: %s", rc->errstr);
-		return NULL;
-	}
-	redisReply *reply = r;
-	if (reply->type == REDIS_REPLY_ERROR) {
-		snprintf(errstr, errstr_size, "redis: %s", reply->str);
-		freeReplyObject(reply);
-		return NULL;
-	}
-	return reply;
-}
-
 /* Makes generation ARGV[1] current unless a newer one already is (two loaders
  * racing never step back). */
 static const char index_switch_lua[] =
@@ -1139,7 +1056,7 @@ static const char index_switch_lua[] =
 static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 			  size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size,
+	redisReply *r = redis_command(rc, errstr, errstr_size,
 				      "HMGET " INDEX_KEY_PREFIX "%s:meta digits near", g);
 	if (!r)
 		return -1;
@@ -1192,7 +1109,7 @@ static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 static int index_drop_old(redisContext *rc, long long keep, char *errstr,
 			  size_t errstr_size)
 {
-	redisReply *members = index_command(rc, errstr, errstr_size, "SMEMBERS %s",
+	redisReply *members = redis_command(rc, errstr, errstr_size, "SMEMBERS %s",
 					    INDEX_KEY_GENERATIONS);
 	if (!members)
 		return -1;
@@ -1203,7 +1120,7 @@ static int index_drop_old(redisContext *rc, long long keep, char *errstr,
 			continue;
 		failed = index_drop_gen(rc, g, errstr, errstr_size) != 0;
 		redisReply *r = failed ? NULL :
-			index_command(rc, errstr, errstr_size, "SREM %s %s",
+			redis_command(rc, errstr, errstr_size, "SREM %s %s",
 				      INDEX_KEY_GENERATIONS, g);
 		failed = failed || !r;
 		freeReplyObject(r);
@@ -1261,7 +1178,7 @@ static int index_near_wait(struct index_near_work *nw, int t)
 int index_publish(redisContext *rc, struct index_data *d,
 		  char *gen, size_t gen_size, char *errstr, size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size, "INCR %s", INDEX_KEY_SEQ);
+	redisReply *r = redis_command(rc, errstr, errstr_size, "INCR %s", INDEX_KEY_SEQ);
 	if (!r)
 		return -1;
 	long long g = r->integer;
@@ -1270,11 +1187,11 @@ int index_publish(redisContext *rc, struct index_data *d,
 
 	/* Recorded first, with its bucket count: a load that dies half way is
 	 * found and deleted by the next one. */
-	r = index_command(rc, errstr, errstr_size, "SADD %s %lld",
+	r = redis_command(rc, errstr, errstr_size, "SADD %s %lld",
 			  INDEX_KEY_GENERATIONS, g);
 	freeReplyObject(r);
 	if (r)
-		r = index_command(rc, errstr, errstr_size,
+		r = redis_command(rc, errstr, errstr_size,
 				  "HSET " INDEX_KEY_PREFIX "%lld:meta digits %u buckets %u "
 				  "source %s dossiers %llu malformed %llu loaded_at %lld near %d", g,
 				  d->digits, d->buckets, d->source, (unsigned long long)d->counts.loaded,
@@ -1340,7 +1257,7 @@ int index_publish(redisContext *rc, struct index_data *d,
 	if (failed)
 		return -1;
 
-	r = index_command(rc, errstr, errstr_size, "EVAL %s 1 %s %lld",
+	r = redis_command(rc, errstr, errstr_size, "EVAL %s 1 %s %lld",
 			  index_switch_lua, INDEX_KEY_CURRENT, g);
 	if (!r)
 		return -1;
@@ -1358,51 +1275,6 @@ int index_publish(redisContext *rc, struct index_data *d,
 	if (index_drop_old(rc, g, why, sizeof(why)) != 0)
 		log_warn("older index generations not deleted: %s", why);
 	return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Redis's protocol                                                    */
-
-/* Commands in Redis's protocol (RESP), built here and handed to hiredis at
- * once (redisAppendFormattedCommand): a week has a million attachments and
- * 2,000 look-up calls of 3,000 arguments, and hiredis's own formatting
- * (redisAppendCommandArgv) was a sixth of the reporter's instructions and
- * a twelfth of the matchers' (callgrind, 50,000-line week). */
-struct index_resp {
-	char *buf;
-	size_t len, cap;
-	int failed;
-};
-
-/* Appends "$<len>\r\n<bytes>\r\n" (or "*<n>\r\n" with bulk NULL). */
-static void index_resp_put(struct index_resp *r, const char *bulk, size_t len)
-{
-	char head[32], digits[24];
-	size_t n = 0, d = 0;
-	head[n++] = bulk ? '$' : '*';
-	size_t v = len;
-	do {
-		digits[d++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (d)
-		head[n++] = digits[--d];
-	head[n++] = '\r';
-	head[n++] = '\n';
-	size_t need = r->len + n + (bulk ? len + 2 : 0);
-	char *buf = r->failed ? NULL : array_grow(r->buf, &r->cap, need, 1, 65536);
-	if (!buf) {
-		r->failed = 1;
-		return;
-	}
-	r->buf = buf;
-	memcpy(r->buf + r->len, head, n);
-	r->len += n;
-	if (bulk) {
-		memcpy(r->buf + r->len, bulk, len);
-		memcpy(r->buf + r->len + len, "\r\n", 2);
-		r->len += len + 2;
-	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -1583,7 +1455,7 @@ bad:
 
 int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *reply = index_command(rc, errstr, errstr_size, "SCRIPT LOAD %b",
+	redisReply *reply = redis_command(rc, errstr, errstr_size, "SCRIPT LOAD %b",
 					  index_resolve_lua, sizeof(index_resolve_lua) - 1);
 	if (!reply)
 		return -1;
@@ -1635,10 +1507,10 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 	/* Read-only: a replica runs it too (Redis 7). */
 	const char *head[] = { "EVALSHA_RO", index_sha, "0", INDEX_KEY_PREFIX, stride,
 			       count, evidence ? "1" : "0" };
-	struct index_resp r = { NULL, 0, 0, 0 };
-	index_resp_put(&r, NULL, 3 + INDEX_ARGS_HEAD + INDEX_ARGS_PER_RECORD * n);
+	struct redis_resp r = { NULL, 0, 0, 0 };
+	redis_resp_put(&r, NULL, 3 + INDEX_ARGS_HEAD + INDEX_ARGS_PER_RECORD * n);
 	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
-		index_resp_put(&r, head[i], strlen(head[i]));
+		redis_resp_put(&r, head[i], strlen(head[i]));
 	for (size_t i = 0; i < n; i++) {
 		/* hash(P), then hash(ident) and, with the evidence, the near
 		 * keys' three hashes in the same argument. */
@@ -1649,11 +1521,11 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		hashes[8] = '\0';
 		if (evidence)
 			index_near_hashes(q[i].ident, hashes + 8);
-		index_resp_put(&r, q[i].pe, pe_len);
-		index_resp_put(&r, pe_hash, 8);
-		index_resp_put(&r, q[i].nom, strlen(q[i].nom));
-		index_resp_put(&r, q[i].ident, ident_len);
-		index_resp_put(&r, hashes, strlen(hashes));
+		redis_resp_put(&r, q[i].pe, pe_len);
+		redis_resp_put(&r, pe_hash, 8);
+		redis_resp_put(&r, q[i].nom, strlen(q[i].nom));
+		redis_resp_put(&r, q[i].ident, ident_len);
+		redis_resp_put(&r, hashes, strlen(hashes));
 	}
 	int status = -1;
 	if (r.failed) {
@@ -1683,7 +1555,7 @@ int index_resolve_recv(redisContext *rc, const struct index_query *q, size_t n,
 {
 	if (n == 0)
 		return 0;
-	redisReply *reply = index_reply(rc, errstr, errstr_size);
+	redisReply *reply = redis_reply(rc, errstr, errstr_size);
 	if (!reply)
 		return -1;
 	int status = index_parse_results(reply, q, n, out, errstr, errstr_size);
@@ -1694,7 +1566,7 @@ int index_resolve_recv(redisContext *rc, const struct index_query *q, size_t n,
 int index_current(redisContext *rc, char *gen, size_t gen_size,
 		  uint64_t *dossiers, char *errstr, size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size, "GET %s",
+	redisReply *r = redis_command(rc, errstr, errstr_size, "GET %s",
 				      INDEX_KEY_CURRENT);
 	if (!r)
 		return -1;
@@ -1702,7 +1574,7 @@ int index_current(redisContext *rc, char *gen, size_t gen_size,
 	if (found && gen)
 		snprintf(gen, gen_size, "%s", r->str);
 	if (found && dossiers) {
-		redisReply *m = index_command(rc, errstr, errstr_size,
+		redisReply *m = redis_command(rc, errstr, errstr_size,
 					      "HGET " INDEX_KEY_PREFIX "%s:meta dossiers",
 					      r->str);
 		if (!m) {
@@ -1726,7 +1598,7 @@ int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
 {
 	char hash[12];
 	snprintf(hash, sizeof(hash), "%08x", index_hash(dossier_id, strlen(dossier_id)));
-	redisReply *r = index_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
+	redisReply *r = redis_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
 				      index_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
 	if (!r)
 		return -1;
@@ -1750,15 +1622,15 @@ struct index_owner {
 };
 
 /* One command "<cmd> <key> <field> [<value>]". */
-static void index_resp_cmd(struct index_resp *r, const char *cmd, const char *key,
+static void index_resp_cmd(struct redis_resp *r, const char *cmd, const char *key,
 			   size_t key_len, const char *field, const char *value)
 {
-	index_resp_put(r, NULL, value ? 4 : 3);
-	index_resp_put(r, cmd, strlen(cmd));
-	index_resp_put(r, key, key_len);
-	index_resp_put(r, field, strlen(field));
+	redis_resp_put(r, NULL, value ? 4 : 3);
+	redis_resp_put(r, cmd, strlen(cmd));
+	redis_resp_put(r, key, key_len);
+	redis_resp_put(r, field, strlen(field));
 	if (value)
-		index_resp_put(r, value, strlen(value));
+		redis_resp_put(r, value, strlen(value));
 }
 
 /* Sends and reads the pipelined commands of one chunk. */
@@ -1771,7 +1643,7 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 	struct index_owner *owners = calloc(n, sizeof(*owners)), *map = NULL;
 	char key[INDEX_ID_MAX + sizeof(INDEX_KEY_DISPOSITIFS) + 8];
 	const size_t prefix = sizeof(INDEX_KEY_DISPOSITIFS) - 1;
-	struct index_resp resp = { NULL, 0, 0, 0 };
+	struct redis_resp resp = { NULL, 0, 0, 0 };
 	redisReply *got = NULL;
 	size_t pending = 0;
 	int status = -1;
@@ -1788,7 +1660,7 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 	for (size_t i = 0; i < 2 + n; i++)
 		argvlen[i] = strlen(argv[i]);
 	if (redisAppendCommandArgv(rc, (int)(2 + n), argv, argvlen) != REDIS_OK ||
-	    !(got = index_reply(rc, errstr, errstr_size)))
+	    !(got = redis_reply(rc, errstr, errstr_size)))
 		goto fail;
 	if (got->type != REDIS_REPLY_ARRAY || got->elements != n) {
 		snprintf(errstr, errstr_size, "redis: HMGET of the owners: unexpected reply");
@@ -1837,9 +1709,9 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 			argv[argc++] = owners[k].dossier;
 		}
 	if (argc > 2) {
-		index_resp_put(&resp, NULL, argc);
+		redis_resp_put(&resp, NULL, argc);
 		for (size_t i = 0; i < argc; i++)
-			index_resp_put(&resp, argv[i], strlen(argv[i]));
+			redis_resp_put(&resp, argv[i], strlen(argv[i]));
 		pending++;
 	}
 	if (resp.failed || (resp.len &&
@@ -1849,7 +1721,7 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 		goto out;
 	}
 	while (pending > 0) {
-		redisReply *r = index_reply(rc, errstr, errstr_size);
+		redisReply *r = redis_reply(rc, errstr, errstr_size);
 		if (!r)
 			goto fail;
 		freeReplyObject(r);

@@ -93,24 +93,6 @@
  * never loaded): not a failure of Redis, the records wait for a load. */
 #define INDEX_ERR_NO_INDEX "no dossier index loaded"
 
-/* Splits "host:port" into host (host_size bytes) and port. Returns 0, or -1
- * with errstr ("redis address 'x' is not HOST:PORT"). */
-int index_parse_addr(const char *addr, char *host, size_t host_size, int *port,
-		     char *errstr, size_t errstr_size);
-
-/* Connects to "host:port" with timeout_ms for the connection and for each
- * command. Returns NULL with errstr on failure. Free with redisFree(). */
-redisContext *index_connect(const char *addr, int timeout_ms,
-			    char *errstr, size_t errstr_size);
-
-/* Runs one command built from a format (redisCommand's). Returns the reply,
- * to freeReplyObject(), or NULL with errstr, also for an error reply. */
-redisReply *index_command(redisContext *rc, char *errstr, size_t errstr_size,
-			  const char *fmt, ...);
-
-/* Reads the next reply of a pipeline (redisAppendCommand...), the same way. */
-redisReply *index_reply(redisContext *rc, char *errstr, size_t errstr_size);
-
 /* The hash that places a field in its bucket (32-bit FNV-1a). */
 uint32_t index_hash(const char *s, size_t len);
 

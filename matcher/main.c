@@ -28,9 +28,9 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "dossier_index.h"
 #include "kafka.h"
 #include "log.h"
+#include "redis.h"
 #include "signals.h"
 #include "work.h"
 
@@ -108,7 +108,7 @@ static int matcher_pick_replica(const char *list, char *out, size_t out_size,
 	out[len] = '\0';
 	char host[256];
 	int port;
-	return index_parse_addr(out, host, sizeof(host), &port, errstr, errstr_size);
+	return redis_parse_addr(out, host, sizeof(host), &port, errstr, errstr_size);
 }
 
 /* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
@@ -182,7 +182,7 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		rc = -1;
 	char host[256];
 	int port;
-	if (rc == 0 && index_parse_addr(mc->redis, host, sizeof(host), &port, errstr,
+	if (rc == 0 && redis_parse_addr(mc->redis, host, sizeof(host), &port, errstr,
 					sizeof(errstr)))
 		rc = -1;
 	if (rc == 0 && mc->redis_read && *mc->redis_read &&

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "normalize.h"
 #include "record.h"
+#include "redis.h"
 #include "signals.h"
 
 #define WORK_BACKOFF_FIRST_MS 100
@@ -220,7 +221,7 @@ static void work_disconnect(struct work *w)
 /* Connects to addr and caches the look-up script. NULL with errstr. */
 static redisContext *work_open(const char *addr, char *errstr, size_t errstr_size)
 {
-	redisContext *rc = index_connect(addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
+	redisContext *rc = redis_connect(addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
 	if (rc && index_script_load(rc, errstr, errstr_size) != 0) {
 		redisFree(rc);
 		rc = NULL;
@@ -301,9 +302,9 @@ static int work_send(struct work *w, struct work_batch *b, char *errstr,
 static int work_receive_replica(struct work *w, struct work_batch *h,
 				char *errstr, size_t errstr_size)
 {
-	long long replica = work_generation(index_reply(w->ro, errstr, errstr_size));
+	long long replica = work_generation(redis_reply(w->ro, errstr, errstr_size));
 	int rc = index_resolve_recv(w->ro, h->q, h->nitems, h->res, errstr, errstr_size);
-	long long primary = work_generation(index_reply(w->rc, errstr, errstr_size));
+	long long primary = work_generation(redis_reply(w->rc, errstr, errstr_size));
 	if (w->ro->err || w->rc->err)
 		return -1;
 	if (rc != 0 && replica >= primary)

@@ -7,6 +7,7 @@
 
 #include "dossier_index.h"
 #include "history.h"
+#include "redis.h"
 
 #define HEALTH_REDIS_EVERY_S   5
 #define HEALTH_REDIS_TIMEOUT_MS 1000
@@ -38,7 +39,7 @@ static void health_redis(const char *redis, char *reason, size_t reason_size)
 	if (now - health_redis_at >= HEALTH_REDIS_EVERY_S) {
 		char errstr[256];
 		health_redis_reason[0] = '\0';
-		redisContext *rc = index_connect(redis, HEALTH_REDIS_TIMEOUT_MS, errstr,
+		redisContext *rc = redis_connect(redis, HEALTH_REDIS_TIMEOUT_MS, errstr,
 						 sizeof(errstr));
 		int found = rc ? index_current(rc, NULL, 0, NULL, errstr, sizeof(errstr)) : -1;
 		if (found < 0)

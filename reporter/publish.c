@@ -20,6 +20,7 @@
 #include "history.h"
 #include "journal.h"
 #include "log.h"
+#include "redis.h"
 #include "rejections.h"
 #include "report.h"
 #include "signals.h"
@@ -443,7 +444,7 @@ static int publish_attach_chunk(const struct index_attachment *a, size_t n,
 	long delay = 1000;
 	for (int attempt = 1;; attempt++) {
 		if (!pa->rc)
-			pa->rc = index_connect(pa->redis, PUBLISH_REDIS_TIMEOUT_MS,
+			pa->rc = redis_connect(pa->redis, PUBLISH_REDIS_TIMEOUT_MS,
 					       errstr, errstr_size);
 		if (pa->rc && index_attach(pa->rc, a, n, &pa->stats, errstr, errstr_size) == 0)
 			return 0;
@@ -578,7 +579,7 @@ int publish_run(const char *out, struct collect *c, const struct referential *re
 	}
 
 	/* The index the run was matched against, for the history. */
-	redisContext *rc = index_connect(redis, PUBLISH_REDIS_TIMEOUT_MS, errstr, errstr_size);
+	redisContext *rc = redis_connect(redis, PUBLISH_REDIS_TIMEOUT_MS, errstr, errstr_size);
 	uint64_t dossiers = 0;
 	if (rc && index_current(rc, NULL, 0, &dossiers, errstr, errstr_size) >= 0)
 		json_object_set_new(entry, "dossiers", json_integer((json_int_t)dossiers));

@@ -36,6 +36,7 @@
 #include "normalize.h"
 #include "reader.h"
 #include "record.h"
+#include "redis.h"
 #include "referential.h"
 
 #define EXIT_RUNTIME 1
@@ -65,7 +66,7 @@ struct bench_counts {
 /* Redis's CPU so far (user + system), in seconds, or -1 with errstr. */
 static double bench_redis_cpu(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size, "INFO cpu");
+	redisReply *r = redis_command(rc, errstr, errstr_size, "INFO cpu");
 	if (!r)
 		return -1;
 	const char *u = strstr(r->str, "used_cpu_user:");
@@ -122,7 +123,7 @@ struct bench_index {
 static int bench_index_current(redisContext *rc, struct bench_index *ix,
 			       char *errstr, size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size, "GET %s", INDEX_KEY_CURRENT);
+	redisReply *r = redis_command(rc, errstr, errstr_size, "GET %s", INDEX_KEY_CURRENT);
 	if (!r)
 		return -1;
 	int ok = r->type == REDIS_REPLY_STRING;
@@ -134,7 +135,7 @@ static int bench_index_current(redisContext *rc, struct bench_index *ix,
 			 INDEX_KEY_CURRENT);
 		return -1;
 	}
-	r = index_command(rc, errstr, errstr_size, "HGET " INDEX_KEY_PREFIX "%s:meta digits",
+	r = redis_command(rc, errstr, errstr_size, "HGET " INDEX_KEY_PREFIX "%s:meta digits",
 			  ix->gen);
 	if (!r)
 		return -1;
@@ -242,7 +243,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 				  items[i].q.pe[0] ? items[i].q.pe : items[i].q.ident);
 
 	for (size_t i = 0; i < n; i++) {
-		redisReply *v = index_reply(rc, errstr, errstr_size);
+		redisReply *v = redis_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		struct index_result *res = &items[i].res;
@@ -266,7 +267,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	for (size_t i = 0; i < n && sent; i++) {
 		if (!items[i].code1)
 			continue;
-		redisReply *v = index_reply(rc, errstr, errstr_size);
+		redisReply *v = redis_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		struct index_result *res = &items[i].res;
@@ -287,7 +288,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	for (size_t i = 0; i < n && sent; i++) {
 		if (!items[i].code1 || items[i].res.step)
 			continue;
-		redisReply *v = index_reply(rc, errstr, errstr_size);
+		redisReply *v = redis_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
 		bench_step3(v, &items[i].res);
@@ -338,7 +339,7 @@ static void bench_count(struct bench_counts *c, const struct bench_item *items, 
  * and returns the calls in all (INFO and CONFIG left out), or -1. */
 static long long bench_commandstats(redisContext *rc, char *errstr, size_t errstr_size)
 {
-	redisReply *r = index_command(rc, errstr, errstr_size, "INFO commandstats");
+	redisReply *r = redis_command(rc, errstr, errstr_size, "INFO commandstats");
 	if (!r)
 		return -1;
 	long long total = 0;
@@ -427,7 +428,7 @@ int main(int argc, char **argv)
 		referential_free(ref);
 		return EXIT_USAGE;
 	}
-	redisContext *rcx = index_connect(redis_addr, 60000, errstr, sizeof(errstr));
+	redisContext *rcx = redis_connect(redis_addr, 60000, errstr, sizeof(errstr));
 	if (!rcx) {
 		log_error("%s", errstr);
 		reader_close(rd);
@@ -449,7 +450,7 @@ int main(int argc, char **argv)
 	if ((scripted ? index_script_load(rcx, errstr, sizeof(errstr))
 		      : bench_index_current(rcx, &ix, errstr, sizeof(errstr))) != 0)
 		goto out;
-	if (!(reset = index_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")) ||
+	if (!(reset = redis_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")) ||
 	    (cpu0 = bench_redis_cpu(rcx, errstr, sizeof(errstr))) < 0)
 		goto out;
 	freeReplyObject(reset);
@@ -512,7 +513,7 @@ int main(int argc, char **argv)
 
 	/* Phase 2: the attachments, as the reporter publishes them. */
 	struct index_attach_stats astats = { 0, 0 };
-	if (!(reset = index_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")))
+	if (!(reset = redis_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")))
 		goto out;
 	freeReplyObject(reset);
 	reset = NULL;

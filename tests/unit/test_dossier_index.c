@@ -11,6 +11,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "normalize.h"
+#include "redis.h"
 #include "support/redis_server.h"
 
 static struct test_redis redis;
@@ -788,9 +789,9 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 	redisFree(rc);
 
 	char errstr2[256];
-	cr_expect_null(index_connect(redis.addr, 1000, errstr2, sizeof(errstr2)));
+	cr_expect_null(redis_connect(redis.addr, 1000, errstr2, sizeof(errstr2)));
 	cr_expect(strstr(errstr2, "cannot connect to redis") != NULL, "%s", errstr2);
-	cr_expect_null(index_connect("no-port", 1000, errstr2, sizeof(errstr2)));
+	cr_expect_null(redis_connect("no-port", 1000, errstr2, sizeof(errstr2)));
 	cr_expect(strstr(errstr2, "is not HOST:PORT") != NULL, "%s", errstr2);
 }
 
