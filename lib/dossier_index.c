@@ -21,6 +21,7 @@
 #include "evidence.h"
 #include "log.h"
 #include "normalize.h"
+#include "record.h"
 #include "redis.h"
 #include "signals.h"
 
@@ -226,13 +227,9 @@ static size_t index_split(char *line, char *field[COLS])
 		char *sep = strchr(p, ';');
 		if (sep)
 			*sep = '\0';
-		while (index_blank(*p))
-			p++;
-		size_t len = strlen(p);
-		while (len > 0 && index_blank(p[len - 1]))
-			p[--len] = '\0';
+		char *f = record_trim(p);
 		if (n < COLS)
-			field[n] = p;
+			field[n] = f;
 		n++;
 		if (!sep)
 			return n;
