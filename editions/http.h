@@ -12,9 +12,9 @@
 #include <jansson.h>
 #include <microhttpd.h>
 
-#include "dossier_index.h"
 #include "editions.h"
 #include "form.h"
+#include "index_keys.h"
 #include "page.h"
 #include "session.h"
 #include "throttle.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "clock.h"
-#include "dossier_index.h"
+#include "index_keys.h"
 #include "redis.h"
 
 void probe_init(struct probe *p, const char *addr)

@@ -1,5 +1,5 @@
 /* An integrated dispositif as stored in Redis, in aij:dispositifs:<dossier_id>
- * (lib/dossier_index.h), and read back by the editions service.
+ * (lib/index_keys.h), and read back by the editions service.
  *
  * Stored form: "1;<line>;<run_id>;<the 12 fields, ';'-separated>", the
  * fields as the week's file gave them ("1" is the form's version; the file's

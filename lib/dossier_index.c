@@ -1,6 +1,5 @@
 #include "dossier_index.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,74 +23,6 @@
 #include "record.h"
 #include "redis.h"
 #include "signals.h"
-
-/* ------------------------------------------------------------------ */
-/* Keys                                                                */
-
-static int index_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-size_t index_pe_key(const char *pe, char *out, size_t out_size)
-{
-	if (out_size == 0)
-		return 0;
-	while (index_blank(*pe))
-		pe++;
-	size_t len = strlen(pe);
-	while (len > 0 && index_blank(pe[len - 1]))
-		len--;
-	if (len > out_size - 1)
-		len = out_size - 1;
-	for (size_t i = 0; i < len; i++)
-		out[i] = (char)toupper((unsigned char)pe[i]);
-	out[len] = '\0';
-	return len;
-}
-
-size_t index_ident_key(const char *nom, const char *prenom, const char *date,
-		       char *out, size_t out_size)
-{
-	/* N(s) is never longer than s: size the parts from the inputs. */
-	size_t need = strlen(nom) + strlen(prenom) + strlen(date) + 3;
-	if (out_size < need) {
-		if (out_size)
-			out[0] = '\0';
-		return 0;
-	}
-	size_t n = name_normalize(nom, out, out_size);
-	out[n++] = '|';
-	n += name_normalize(prenom, out + n, out_size - n);
-	out[n++] = '|';
-	while (index_blank(*date))
-		date++;
-	size_t dl = strlen(date);
-	while (dl > 0 && index_blank(date[dl - 1]))
-		dl--;
-	memcpy(out + n, date, dl);
-	n += dl;
-	out[n] = '\0';
-	return n;
-}
-
-uint32_t index_hash(const char *s, size_t len)
-{
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-void index_bucket_key(char *out, size_t size, const char *gen, const char *table,
-		      unsigned digits, const char *field)
-{
-	uint32_t mask = digits >= 8 ? 0xffffffffu : (1u << (4 * digits)) - 1;
-	snprintf(out, size, INDEX_KEY_PREFIX "%s:%s:%0*x", gen, table, (int)digits,
-		 index_hash(field, strlen(field)) & mask);
-}
 
 /* ------------------------------------------------------------------ */
 /* Reading the export                                                  */
@@ -130,7 +61,8 @@ enum { TABLE_PE1, TABLE_PE2, TABLE_IDENT, TABLE_ML, TABLE_NP, TABLE_PD, TABLE_ND
        TABLES };
 
 static const char *const index_table_names[TABLES] = {
-	"pe1", "pe2", "ident", "ml", "np", "pd", "nd",
+	INDEX_TABLE_PE1, INDEX_TABLE_PE2, INDEX_TABLE_IDENT, INDEX_TABLE_ML,
+	INDEX_TABLE_NP, INDEX_TABLE_PD, INDEX_TABLE_ND,
 };
 
 /* The blocking tables of the evidence. */
@@ -206,7 +138,7 @@ static int index_table_add(struct index_table *t, const char *key, size_t key_le
 		return -1;
 	t->items = items;
 	struct index_item *it = &t->items[t->n++];
-	it->hash = index_hash(key, key_len);
+	it->hash = index_key_hash(key, key_len);
 	it->id_len = (uint32_t)id_len;
 	it->key_len = (uint32_t)key_len;
 	it->value_len = (uint32_t)value_len;
@@ -275,7 +207,7 @@ static size_t index_near_prefix(const char *ident, size_t len, char *out)
 	const char *bar1 = memchr(ident, '|', len);
 	const char *bar2 = bar1 ? memchr(bar1 + 1, '|', len - (size_t)(bar1 + 1 - ident)) : NULL;
 	if (!bar2)
-		return 0; /* cannot be: index_ident_key() wrote both */
+		return 0; /* cannot be: index_key_ident() wrote both */
 	size_t nom = (size_t)(bar1 - ident), prenom = (size_t)(bar2 - bar1 - 1);
 	size_t date = len - (size_t)(bar2 + 1 - ident);
 	char *p = out;
@@ -311,7 +243,7 @@ static void index_near_of(int table, const struct index_item *it, struct index_i
 		out->key = nd;
 		out->key_len = (uint32_t)(nom + 1 + date);
 	}
-	out->hash = index_hash(out->key, out->key_len);
+	out->hash = index_key_hash(out->key, out->key_len);
 }
 
 /* Adds a good row to the tables. 0 or -1 (out of memory). */
@@ -349,14 +281,14 @@ static int index_add_row(struct index_data *d, char *field[COLS])
 	if (!id_ml)
 		goto out;
 
-	len = index_pe_key(field[COL_PE1], buf, cap);
+	len = index_key_pe(field[COL_PE1], buf, cap);
 	if (len) {
 		const char *key = index_strdup(d, buf, len);
 		if (!key || index_table_add(&d->table[TABLE_PE1], key, len, id_nom,
 					       id_nom_len, id_len))
 			goto out;
 	}
-	len = index_pe_key(field[COL_PE2], buf, cap);
+	len = index_key_pe(field[COL_PE2], buf, cap);
 	if (len) {
 		const char *key = index_strdup(d, buf, len);
 		if (!key || index_table_add(&d->table[TABLE_PE2], key, len, id_nom,
@@ -367,7 +299,7 @@ static int index_add_row(struct index_data *d, char *field[COLS])
 	size_t ident_cap = strlen(field[COL_NOM]) + strlen(field[COL_PRENOM]) +
 			   strlen(field[COL_DATE]) + 3;
 	char *ident = buf + cap - ident_cap; /* the prefix fits before it */
-	len = index_ident_key(field[COL_NOM], field[COL_PRENOM], field[COL_DATE],
+	len = index_key_ident(field[COL_NOM], field[COL_PRENOM], field[COL_DATE],
 			      ident, ident_cap);
 	size_t before = d->near ? index_near_prefix(ident, len, buf) : 0;
 	memmove(buf + before, ident, len);
@@ -1002,7 +934,7 @@ static const char *index_value_of(struct index_writer *w, const struct index_dat
  * "\t<count>" (distinct dossier ids among its adjacent items), then with
  * the evidence the first dossiers' ids; a key of the blocking tables gets
  * its dossiers' near value. */
-static int index_write_table(struct index_writer *w, long long gen,
+static int index_write_table(struct index_writer *w, const char *gen,
 			     const struct index_data *d, int table)
 {
 	const struct index_table *t = &d->table[table];
@@ -1014,8 +946,7 @@ static int index_write_table(struct index_writer *w, long long gen,
 		if (n == 0)
 			continue;
 		char key[96];
-		snprintf(key, sizeof(key), INDEX_KEY_PREFIX "%lld:%s:%0*x", gen, t->name,
-			 (int)d->digits, b);
+		index_key_bucket(key, sizeof(key), gen, t->name, d->digits, b);
 		if (index_writer_begin(w, "HSET", key))
 			return -1;
 		for (size_t i = 0; i < n;) {
@@ -1053,8 +984,10 @@ static const char index_switch_lua[] =
 static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 			  size_t errstr_size)
 {
-	redisReply *r = redis_command(rc, errstr, errstr_size,
-				      "HMGET " INDEX_KEY_PREFIX "%s:meta digits near", g);
+	char meta[96];
+	int meta_len = index_key_meta(meta, sizeof(meta), g);
+	redisReply *r = redis_command(rc, errstr, errstr_size, "HMGET %s digits near",
+				      meta);
 	if (!r)
 		return -1;
 	int digits = 0, near = 1; /* a crashed load may have written them */
@@ -1085,16 +1018,14 @@ static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 			continue;
 		for (long long b = 0; b < buckets && !failed; b++) {
 			/* names[] is reused once the command holding it is sent. */
-			int len = snprintf(names[k % INDEX_CHUNK_ARGS], sizeof(names[0]),
-					   INDEX_KEY_PREFIX "%s:%s:%0*llx", g,
-					   index_table_names[t], digits, b);
+			int len = index_key_bucket(names[k % INDEX_CHUNK_ARGS],
+						   sizeof(names[0]), g, index_table_names[t],
+						   (unsigned)digits, (uint32_t)b);
 			failed = index_writer_arg(w, names[k % INDEX_CHUNK_ARGS], (size_t)len);
 			k++;
 		}
 	}
-	char meta[96];
-	int len = snprintf(meta, sizeof(meta), INDEX_KEY_PREFIX "%s:meta", g);
-	failed = failed || index_writer_arg(w, meta, (size_t)len) ||
+	failed = failed || index_writer_arg(w, meta, (size_t)meta_len) ||
 		 index_writer_finish(w);
 	free(names);
 	free(w);
@@ -1181,6 +1112,9 @@ int index_publish(redisContext *rc, struct index_data *d,
 	long long g = r->integer;
 	freeReplyObject(r);
 	snprintf(gen, gen_size, "%lld", g);
+	char g_text[24], meta[96];
+	snprintf(g_text, sizeof(g_text), "%lld", g);
+	index_key_meta(meta, sizeof(meta), g_text);
 
 	/* Recorded first, with its bucket count: a load that dies half way is
 	 * found and deleted by the next one. */
@@ -1189,8 +1123,8 @@ int index_publish(redisContext *rc, struct index_data *d,
 	freeReplyObject(r);
 	if (r)
 		r = redis_command(rc, errstr, errstr_size,
-				  "HSET " INDEX_KEY_PREFIX "%lld:meta digits %u buckets %u "
-				  "source %s dossiers %llu malformed %llu loaded_at %lld near %d", g,
+				  "HSET %s digits %u buckets %u source %s dossiers %llu "
+				  "malformed %llu loaded_at %lld near %d", meta,
 				  d->digits, d->buckets, d->source, (unsigned long long)d->counts.loaded,
 				  (unsigned long long)d->counts.malformed, (long long)time(NULL),
 				  d->near);
@@ -1226,7 +1160,7 @@ int index_publish(redisContext *rc, struct index_data *d,
 			failed = 1;
 			break;
 		}
-		failed = index_write_table(w, g, d, t) != 0;
+		failed = index_write_table(w, g_text, d, t) != 0;
 		log_debug("table %s: %zu items written in %.2f s", d->table[t].name,
 			  d->table[t].n, clock_now_s() - t0);
 	}
@@ -1479,14 +1413,10 @@ static void index_near_hashes(const char *ident, char *out)
 		return;
 	}
 	size_t nom = (size_t)(bar1 - ident), date = strlen(bar2 + 1);
-	/* nd: FNV-1a over "NOM|" then "DATE", as over the joined key. */
-	uint32_t nd = 2166136261u;
-	for (size_t i = 0; i <= nom; i++)
-		nd = (nd ^ (unsigned char)ident[i]) * 16777619u;
-	for (size_t i = 0; i < date; i++)
-		nd = (nd ^ (unsigned char)bar2[1 + i]) * 16777619u;
-	fmt_hex8(index_hash(ident, (size_t)(bar2 - ident)), out);
-	fmt_hex8(index_hash(bar1 + 1, strlen(bar1 + 1)), out + 8);
+	/* nd: the hash over "NOM|" then "DATE", as over the joined key. */
+	uint32_t nd = index_key_hash_more(index_key_hash(ident, nom + 1), bar2 + 1, date);
+	fmt_hex8(index_key_hash(ident, (size_t)(bar2 - ident)), out);
+	fmt_hex8(index_key_hash(bar1 + 1, strlen(bar1 + 1)), out + 8);
 	fmt_hex8(nd, out + 16);
 	out[24] = '\0';
 }
@@ -1513,8 +1443,8 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		 * keys' three hashes in the same argument. */
 		char pe_hash[8], hashes[36];
 		size_t pe_len = strlen(q[i].pe), ident_len = strlen(q[i].ident);
-		fmt_hex8(index_hash(q[i].pe, pe_len), pe_hash);
-		fmt_hex8(index_hash(q[i].ident, ident_len), hashes);
+		fmt_hex8(index_key_hash(q[i].pe, pe_len), pe_hash);
+		fmt_hex8(index_key_hash(q[i].ident, ident_len), hashes);
 		hashes[8] = '\0';
 		if (evidence)
 			index_near_hashes(q[i].ident, hashes + 8);
@@ -1571,9 +1501,10 @@ int index_current(redisContext *rc, char *gen, size_t gen_size,
 	if (found && gen)
 		snprintf(gen, gen_size, "%s", r->str);
 	if (found && dossiers) {
-		redisReply *m = redis_command(rc, errstr, errstr_size,
-					      "HGET " INDEX_KEY_PREFIX "%s:meta dossiers",
-					      r->str);
+		char meta[128];
+		index_key_meta(meta, sizeof(meta), r->str);
+		redisReply *m = redis_command(rc, errstr, errstr_size, "HGET %s dossiers",
+					      meta);
 		if (!m) {
 			freeReplyObject(r);
 			return -1;
@@ -1594,7 +1525,7 @@ int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
 		 size_t ml_size, char *errstr, size_t errstr_size)
 {
 	char hash[12];
-	snprintf(hash, sizeof(hash), "%08x", index_hash(dossier_id, strlen(dossier_id)));
+	snprintf(hash, sizeof(hash), "%08x", index_key_hash(dossier_id, strlen(dossier_id)));
 	redisReply *r = redis_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
 				      index_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
 	if (!r)

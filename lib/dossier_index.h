@@ -1,70 +1,6 @@
-/* The dossier index in Redis: loading the i-milo export (SPEC §2.3), the
- * matching cascade (SPEC §4) and the attachment of integrated dispositifs
- * when a run is published.
- *
- * Redis key layout
- * ----------------
- *   aij:index:seq            STRING  counter that hands out generation ids
- *   aij:index:current        STRING  the generation matchers use ("17")
- *   aij:index:generations    SET     every generation written, live or not,
- *                                    so that a crashed load is cleaned later
- *   aij:index:<gen>:meta     HASH    digits (k), buckets (B = 16^k), source,
- *                                    dossiers, malformed, loaded_at
- *   aij:index:<gen>:pe1:<b>  HASH    P (pe_cotraitance, trimmed, upper-cased)
- *                                      -> value
- *   aij:index:<gen>:pe2:<b>  HASH    P (pe_complement, same) -> value
- *   aij:index:<gen>:ident:<b> HASH   "N(nom)|N(prenom)|JJ/MM/AAAA" -> value
- *   aij:index:<gen>:ml:<b>   HASH    dossier_id -> ml_code
- *   aij:index:<gen>:np:<b>   HASH    "N(nom)|N(prenom)" -> near value  } blocking keys
- *   aij:index:<gen>:pd:<b>   HASH    "N(prenom)|JJ/MM/AAAA" -> near   } of the evidence
- *   aij:index:<gen>:nd:<b>   HASH    "N(nom)|JJ/MM/AAAA" -> near      } (meta near = 1)
- *   aij:dispositifs:<dossier_id>  HASH  "<sigma>;<type>;<date_debut>" -> the
- *                                    dispositif (its 12 fields, run_id, line)
- *                                    as lib/dispositif.h stores it
- *   aij:dispositif_owner     HASH    "<sigma>;<type>;<date_debut>" -> the
- *                                    dossier_id holding that dispositif
- *
- * A field lives in bucket <b>, the last k hex digits of index_hash(field)
- * ("%08x"). Buckets hold at most ~64 fields on average, so Redis keeps each
- * as a compact listpack and a load costs one variadic HSET per bucket
- * instead of one hash-table insert per field (several times faster, a
- * quarter of the memory). To read one: HGET of index_bucket_key(...) P.
- *
- * Look-up values: one dossier is "<dossier_id>\t<N(nom_naissance)>\t<ml_code>"
- * in pe1 and pe2 (steps 1 and 2 compare the birth name) and
- * "<dossier_id>\t<ml_code>" in ident; several dossiers are "\t<count>" (a
- * dossier id never starts with a tab), followed, in a generation with the
- * evidence (meta near = 1), by "\t<dossier_id>\t<ml_code>" for the first
- * INDEX_SHARED_IDS of them (by id, byte order): the candidates of a 02 or a
- * 04. Empty numéros PE are not indexed.
- *
- * The evidence of a failed line (lib/evidence.h, issue 18) also reads the
- * blocking keys np, pd and nd, only for a line that ends in 05 at step 3:
- * the dossiers that share two of the line's three identity fields. A near
- * value lists them, "<dossier_id>\t<ml_code>\t<the third field>" each (the
- * birth date in np, N(nom) in pd, N(prenom) in nd), tab-separated, by id
- * (byte order), each dossier once; a key of more than INDEX_NEAR_MAX rows of
- * the export is "\t<rows>" alone (too common to point at one dossier).
- * aij-indexer --evidence off leaves np, pd and nd out (meta near = 0) and
- * the ids out of the shared values.
- *
- * A load writes a new generation (meta first, then the buckets), switches
- * aij:index:current to it with one SET (only ever forward), then UNLINKs the
- * older generations. The look-up of a batch is one read-only Lua script
- * (lib/lua/index_resolve.lua, EVALSHA) that reads aij:index:current itself:
- * it runs whole between two commands of a loader, so it never sees half an
- * index. Per record it issues one HGET per step tried, and with the
- * evidence, for a line whose step 3 gives 05, three more (np, pd, nd); per
- * batch one GET and one HMGET. An integrated line never pays for the
- * evidence but 24 bytes of arguments.
- *
- * The matchers never write. The reporter attaches the integrated
- * dispositifs of a run when it publishes it (index_attach()): a
- * dispositif's identity is "<identifiant_sigma>;<type_dispositif>;
- * <date_debut>"; attaching it again overwrites it (HSET); attaching it to
- * another dossier moves it (HDEL from the old dossier), so there is never a
- * second copy. Single Redis instance (not Redis Cluster): the script reaches
- * keys it computes. Run one loader at a time. */
+/* The dossier index in Redis (its key layout: lib/index_keys.h): loading
+ * the i-milo export (SPEC §2.3), the matching cascade (SPEC §4) and the
+ * attachment of integrated dispositifs when a run is published. */
 #ifndef AIJ_DOSSIER_INDEX_H
 #define AIJ_DOSSIER_INDEX_H
 
@@ -74,41 +10,14 @@
 
 #include <hiredis/hiredis.h>
 
-#define INDEX_KEY_SEQ          "aij:index:seq"
-#define INDEX_KEY_CURRENT      "aij:index:current"
-#define INDEX_KEY_GENERATIONS  "aij:index:generations"
-#define INDEX_KEY_PREFIX       "aij:index:"
-#define INDEX_KEY_DISPOSITIFS  "aij:dispositifs:"
-#define INDEX_KEY_OWNER        "aij:dispositif_owner"
+#include "index_keys.h"
 
 #define INDEX_EXPORT_HEADER \
 	"dossier_id;ml_code;nom_naissance;prenom;date_naissance;pe_cotraitance;pe_complement"
 
-#define INDEX_ID_MAX 128   /* dossier ids are shorter; longer rows are malformed */
-#define INDEX_SHARED_IDS 5 /* dossier ids listed in a shared look-up value */
-#define INDEX_NEAR_MAX 16  /* dossiers a near value lists at most */
-#define INDEX_ML_MAX 64    /* an ML code from the index, longer is cut off */
-
 /* The look-up script's error when Redis holds no index (restarted empty, or
  * never loaded): not a failure of Redis, the records wait for a load. */
 #define INDEX_ERR_NO_INDEX "no dossier index loaded"
-
-/* The hash that places a field in its bucket (32-bit FNV-1a). */
-uint32_t index_hash(const char *s, size_t len);
-
-/* Writes the key of the bucket of field in table ("pe1", "pe2", "ident",
- * "ml", "np", "pd", "nd") of generation gen, whose meta says digits. */
-void index_bucket_key(char *out, size_t size, const char *gen, const char *table,
-		      unsigned digits, const char *field);
-
-/* Writes P, the numéro PE as compared: trimmed of spaces and tabs, ASCII
- * upper-cased. Returns its length (cut at out_size - 1). */
-size_t index_pe_key(const char *pe, char *out, size_t out_size);
-
-/* Writes the step-3 key "N(nom)|N(prenom)|date_naissance" (date trimmed).
- * Returns its length, or 0 if out_size is too small (out is then ""). */
-size_t index_ident_key(const char *nom, const char *prenom, const char *date,
-		       char *out, size_t out_size);
 
 /* Counts of a load. */
 struct index_counts {
@@ -153,9 +62,9 @@ struct index_counts index_data_counts(const struct index_data *d);
 
 /* One valid record to resolve, prepared by the caller. */
 struct index_query {
-	const char *pe;        /* P (index_pe_key); "" skips steps 1 and 2 */
+	const char *pe;        /* P (index_key_pe); "" skips steps 1 and 2 */
 	const char *nom;       /* N(nom_naissance) */
-	const char *ident;     /* index_ident_key() of the record */
+	const char *ident;     /* index_key_ident() of the record */
 };
 
 /* A dossier that nearly matched a failed line (lib/evidence.h). */

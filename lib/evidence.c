@@ -1,9 +1,9 @@
 #include "evidence.h"
+#include "index_keys.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "dossier_index.h"
 
 int evidence_date_near(const char *a, size_t a_len, const char *b, size_t b_len)
 {

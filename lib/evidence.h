@@ -1,6 +1,6 @@
 /* Evidence for a failed line (issue 18): the dossiers that nearly matched
  * it, and which of their fields differ from the line. Built from the values
- * the look-up script read in the dossier index (lib/dossier_index.h) for the
+ * the look-up script read in the dossier index (lib/index_keys.h) for the
  * steps that failed; pure functions, no Redis here.
  *
  * The rules (tests/e2e/oracle.py implements them again, independently):
@@ -53,7 +53,7 @@ enum evidence_source {
 	EVIDENCE_SOURCES
 };
 
-/* The index values read (lib/dossier_index.h gives their forms); a source
+/* The index values read (lib/index_keys.h gives their forms); a source
  * with v NULL was not read or holds nothing. Borrowed. */
 struct evidence_raw {
 	const char *v[EVIDENCE_SOURCES];
@@ -95,7 +95,7 @@ unsigned evidence_tier(unsigned field, const char *line, size_t line_len,
 int evidence_near_cmp(const void *a, const void *b);
 
 /* Builds the evidence of a failed line from raw: ident is the line's
- * identity key "N(nom)|N(prenom)|JJ/MM/AAAA" (index_ident_key()), whose
+ * identity key "N(nom)|N(prenom)|JJ/MM/AAAA" (index_key_ident()), whose
  * parts the near candidates are ranked against. Writes at most
  * EVIDENCE_MAX candidates to out, in order; returns how many. Malformed
  * values give nothing from that source. */

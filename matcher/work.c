@@ -101,9 +101,9 @@ static int work_prepare(struct work_item *it, const Aij__Record *r)
 		return -1;
 	char *pe_key = it->buf, *nom_key = pe_key + pe_size;
 	char *ident = nom_key + nom_size;
-	index_pe_key(pe, pe_key, pe_size);
+	index_key_pe(pe, pe_key, pe_size);
 	name_normalize(nom, nom_key, nom_size);
-	index_ident_key(nom, prenom, date, ident, ident_size);
+	index_key_ident(nom, prenom, date, ident, ident_size);
 	it->q.pe = pe_key;
 	it->q.nom = nom_key;
 	it->q.ident = ident;

@@ -42,7 +42,7 @@
 #include "aij.pb-c.h"
 #include "conf.h"
 #include "date.h"
-#include "dossier_index.h"
+#include "index_keys.h"
 #include "log.h"
 #include "normalize.h"
 #include "reader.h"
@@ -479,11 +479,11 @@ static int inmem_row_prepare(const struct inmem *m, char *f[D_COLS],
 	/* The step-3 key starts with N(nom) (N() has no '|'), the name steps 1
 	 * and 2 compare: the name is normalised once. */
 	char *ident = r->key[K_IDENT];
-	r->len[K_IDENT] = index_ident_key(f[D_NOM], f[D_PRENOM], f[D_DATE], ident,
+	r->len[K_IDENT] = index_key_ident(f[D_NOM], f[D_PRENOM], f[D_DATE], ident,
 					  sizeof(r->key[K_IDENT]));
 	r->nom_len = (size_t)((char *)memchr(ident, '|', r->len[K_IDENT]) - ident);
-	r->len[K_PE1] = index_pe_key(f[D_PE1], r->key[K_PE1], sizeof(r->key[K_PE1]));
-	r->len[K_PE2] = index_pe_key(f[D_PE2], r->key[K_PE2], sizeof(r->key[K_PE2]));
+	r->len[K_PE1] = index_key_pe(f[D_PE1], r->key[K_PE1], sizeof(r->key[K_PE1]));
+	r->len[K_PE2] = index_key_pe(f[D_PE2], r->key[K_PE2], sizeof(r->key[K_PE2]));
 	const struct inmem_table *t[K_COUNT] = { &m->pe1, &m->pe2, &m->ident };
 	for (int k = 0; k < K_COUNT; k++)
 		if (r->len[k]) {
@@ -646,7 +646,7 @@ static int inmem_wline_prepare(const struct inmem *m, const struct reader_line *
 	if (strlen(f->field[FIELD_PE]) >= sizeof(w->pe) ||
 	    strlen(f->field[FIELD_NOM]) >= sizeof(w->nom))
 		return 0; /* steps 1 and 2 skipped, as for an empty P */
-	w->pe_len = index_pe_key(f->field[FIELD_PE], w->pe, sizeof(w->pe));
+	w->pe_len = index_key_pe(f->field[FIELD_PE], w->pe, sizeof(w->pe));
 	name_normalize(f->field[FIELD_NOM], w->nom, sizeof(w->nom));
 	if (w->pe_len) {
 		w->pe_tag = inmem_tag(w->pe, w->pe_len);
@@ -679,7 +679,7 @@ static void inmem_cascade(const struct inmem *m, const struct inmem_wline *w,
 		codes[nc++] = c;
 	}
 	const struct inmem_key *e = NULL;
-	size_t il = index_ident_key(f->field[FIELD_NOM], f->field[FIELD_PRENOM],
+	size_t il = index_key_ident(f->field[FIELD_NOM], f->field[FIELD_PRENOM],
 				    f->field[FIELD_DATE_NAISSANCE], ident, sizeof(ident));
 	if (il)
 		e = inmem_find(m, &m->ident, ident, il, inmem_tag(ident, il));

@@ -95,9 +95,9 @@ static int bench_item_prepare(struct bench_item *it, const struct record_fields 
 		return -1;
 	char *pe = it->buf, *nom = pe + pe_size, *ident = nom + nom_size;
 	char *identity = ident + ident_size;
-	index_pe_key(v[FIELD_PE], pe, pe_size);
+	index_key_pe(v[FIELD_PE], pe, pe_size);
 	name_normalize(v[FIELD_NOM], nom, nom_size);
-	index_ident_key(v[FIELD_NOM], v[FIELD_PRENOM], v[FIELD_DATE_NAISSANCE], ident,
+	index_key_ident(v[FIELD_NOM], v[FIELD_PRENOM], v[FIELD_DATE_NAISSANCE], ident,
 			ident_size);
 	snprintf(identity, identity_size, "%s;%s;%s", v[FIELD_SIGMA], v[FIELD_TYPE],
 		 v[FIELD_DATE_DEBUT]);
@@ -135,8 +135,9 @@ static int bench_index_current(redisContext *rc, struct bench_index *ix,
 			 INDEX_KEY_CURRENT);
 		return -1;
 	}
-	r = redis_command(rc, errstr, errstr_size, "HGET " INDEX_KEY_PREFIX "%s:meta digits",
-			  ix->gen);
+	char meta[96];
+	index_key_meta(meta, sizeof(meta), ix->gen);
+	r = redis_command(rc, errstr, errstr_size, "HGET %s digits", meta);
 	if (!r)
 		return -1;
 	ix->digits = r->type == REDIS_REPLY_STRING ? (unsigned)atoi(r->str) : 0;
@@ -152,7 +153,7 @@ static void bench_append_hget(redisContext *rc, const struct bench_index *ix,
 			      const char *table, const char *field)
 {
 	char key[128];
-	index_bucket_key(key, sizeof(key), ix->gen, table, ix->digits, field);
+	index_key_bucket_of(key, sizeof(key), ix->gen, table, ix->digits, field);
 	redisAppendCommand(rc, "HGET %s %s", key, field);
 }
 
@@ -239,7 +240,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 				char *errstr, size_t errstr_size)
 {
 	for (size_t i = 0; i < n; i++)
-		bench_append_hget(rc, ix, items[i].q.pe[0] ? "pe1" : "ident",
+		bench_append_hget(rc, ix, items[i].q.pe[0] ? INDEX_TABLE_PE1 : INDEX_TABLE_IDENT,
 				  items[i].q.pe[0] ? items[i].q.pe : items[i].q.ident);
 
 	for (size_t i = 0; i < n; i++) {
@@ -261,7 +262,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	size_t sent = 0;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].code1) {
-			bench_append_hget(rc, ix, "pe2", items[i].q.pe);
+			bench_append_hget(rc, ix, INDEX_TABLE_PE2, items[i].q.pe);
 			sent++;
 		}
 	for (size_t i = 0; i < n && sent; i++) {
@@ -282,7 +283,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 	sent = 0;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].code1 && !items[i].res.step) {
-			bench_append_hget(rc, ix, "ident", items[i].q.ident);
+			bench_append_hget(rc, ix, INDEX_TABLE_IDENT, items[i].q.ident);
 			sent++;
 		}
 	for (size_t i = 0; i < n && sent; i++) {

@@ -1,5 +1,5 @@
 -- The Mission Locale of a dossier in the current generation of the dossier
--- index (lib/dossier_index.h), for the editions service.
+-- index (lib/index_keys.h), for the editions service.
 -- ARGV[1] the index key prefix ("aij:index:"), ARGV[2] the dossier id,
 -- ARGV[3] its hash in 8 hex digits. Returns its ml_code, or nil.
 local prefix = ARGV[1]

@@ -1,6 +1,6 @@
 -- The look-up cascade of SPEC §4 for a batch of records, read-only: the
 -- three look-ups against the current generation of the dossier index
--- (lib/dossier_index.h documents the key layout), and for the records that
+-- (lib/index_keys.h documents the key layout), and for the records that
 -- fail, the values the evidence is built from (lib/evidence.h). Runs whole,
 -- between two commands of a loader: a reload is seen entirely or not at all.
 --

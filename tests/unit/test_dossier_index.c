@@ -94,12 +94,13 @@ static char *index_get(const char *table, const char *field)
 	char gen[32];
 	snprintf(gen, sizeof(gen), "%s", r->str);
 	freeReplyObject(r);
-	r = cmd("HGET " INDEX_KEY_PREFIX "%s:meta digits", gen);
+	char key[128];
+	index_key_meta(key, sizeof(key), gen);
+	r = cmd("HGET %s digits", key);
 	cr_assert_eq(r->type, REDIS_REPLY_STRING);
 	unsigned digits = (unsigned)atoi(r->str);
 	freeReplyObject(r);
-	char key[128];
-	index_bucket_key(key, sizeof(key), gen, table, digits, field);
+	index_key_bucket_of(key, sizeof(key), gen, table, digits, field);
 	r = cmd("HGET %s %s", key, field);
 	char *v = r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
 	freeReplyObject(r);
@@ -169,14 +170,14 @@ Test(dossier_index, each_lookup_key_and_value)
 	     "D2;ML2;Martin;Paul;03/04/2001;SHARED;\n"
 	     "D3;ML2;Martin;Paul;03/04/2001;SHARED;\n"
 	     "D3;ML2;Martin;Paul;03/04/2001;;\n");  /* D3 again: still 2 dossiers */
-	assert_get("pe1", "1234567A", "D1\tLEGOFF\tML1");
-	assert_get("pe1", "1234567a", NULL);
-	assert_get("pe2", "P2A", "D1\tLEGOFF\tML1");
-	assert_get("pe1", "SHARED", "\t2\tD2\tML2\tD3\tML2");
-	assert_get("pe2", "", NULL);
-	assert_get("ident", "LEGOFF|ANNE|01/02/2000", "D1\tML1");
-	assert_get("ident", "MARTIN|PAUL|03/04/2001", "\t2\tD2\tML2\tD3\tML2");
-	assert_get("ml", "D1", "ML1");
+	assert_get(INDEX_TABLE_PE1, "1234567A", "D1\tLEGOFF\tML1");
+	assert_get(INDEX_TABLE_PE1, "1234567a", NULL);
+	assert_get(INDEX_TABLE_PE2, "P2A", "D1\tLEGOFF\tML1");
+	assert_get(INDEX_TABLE_PE1, "SHARED", "\t2\tD2\tML2\tD3\tML2");
+	assert_get(INDEX_TABLE_PE2, "", NULL);
+	assert_get(INDEX_TABLE_IDENT, "LEGOFF|ANNE|01/02/2000", "D1\tML1");
+	assert_get(INDEX_TABLE_IDENT, "MARTIN|PAUL|03/04/2001", "\t2\tD2\tML2\tD3\tML2");
+	assert_get(INDEX_TABLE_ML, "D1", "ML1");
 
 	char ml[32], errstr[256];
 	cr_expect_eq(index_ml_get(redis.rc, "D2", ml, sizeof(ml), errstr, sizeof(errstr)), 1);
@@ -193,7 +194,7 @@ Test(dossier_index, reload_switches_and_deletes_the_old_generation)
 	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
 	cr_expect_eq(atoll(r->str), g2);
 	freeReplyObject(r);
-	assert_get("pe1", "PE1", "D2\tNEW\tML1");
+	assert_get(INDEX_TABLE_PE1, "PE1", "D2\tNEW\tML1");
 
 	r = cmd("KEYS " INDEX_KEY_PREFIX "%lld:*", g1);
 	cr_expect_eq(r->elements, 0, "%zu keys of generation %lld left", r->elements, g1);
@@ -207,9 +208,12 @@ Test(dossier_index, a_dead_load_is_cleaned_by_the_next)
 {
 	load(HEADER "D1;ML1;A;B;01/02/2000;PE1;\n");
 	/* A load that died after writing some of generation 99. */
+	char key[96];
 	freeReplyObject(cmd("SADD %s 99", INDEX_KEY_GENERATIONS));
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:meta digits 1"));
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "99:pe1:0 PE1 x"));
+	index_key_meta(key, sizeof(key), "99");
+	freeReplyObject(cmd("HSET %s digits 1", key));
+	index_key_bucket(key, sizeof(key), "99", INDEX_TABLE_PE1, 1, 0);
+	freeReplyObject(cmd("HSET %s PE1 x", key));
 	freeReplyObject(cmd("SET %s 99", INDEX_KEY_SEQ));
 	long long g = load(HEADER "D2;ML1;A;B;01/02/2000;PE1;\n");
 	cr_expect_eq(g, 100);
@@ -225,9 +229,13 @@ Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
 {
 	load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
 	/* Half of a new generation written by hand, not switched. */
-	freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:meta digits 1"));
-	for (int b = 0; b < 16; b++)
-		freeReplyObject(cmd("HSET " INDEX_KEY_PREFIX "50:pe1:%x PE1 D9\tOLD", b));
+	char key[96];
+	index_key_meta(key, sizeof(key), "50");
+	freeReplyObject(cmd("HSET %s digits 1", key));
+	for (uint32_t b = 0; b < 16; b++) {
+		index_key_bucket(key, sizeof(key), "50", INDEX_TABLE_PE1, 1, b);
+		freeReplyObject(cmd("HSET %s PE1 D9\tOLD", key));
+	}
 	char errstr[256];
 	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000" };
 	struct index_result res;
@@ -251,9 +259,9 @@ struct prepared {
 
 static void prepare(struct prepared *p, const struct rec *r)
 {
-	index_pe_key(r->pe, p->pe, sizeof(p->pe));
+	index_key_pe(r->pe, p->pe, sizeof(p->pe));
 	name_normalize(r->nom, p->nom, sizeof(p->nom));
-	index_ident_key(r->nom, r->prenom, r->date, p->ident, sizeof(p->ident));
+	index_key_ident(r->nom, r->prenom, r->date, p->ident, sizeof(p->ident));
 	snprintf(p->identity, sizeof(p->identity), "%s;AIJ;01/01/2026", r->sigma);
 	snprintf(p->json, sizeof(p->json), "{\"identifiant_sigma\":\"%s\"}", r->sigma);
 	p->q.pe = p->pe;
@@ -658,17 +666,19 @@ static void expect_evidence(enum expect_ev with_ev)
 Test(dossier_index, blocking_tables_and_shared_ids)
 {
 	load_evidence_export();
-	assert_get("np", "MARTIN|LEA", "T1\tML1\t12/03/2005\tT2\tML2\t01/01/1999");
-	assert_get("pd", "LEA|13/03/2005", "T3\tML1\tDUPONTMARTIN");
-	assert_get("pd", "LEA|12/03/2005", "T1\tML1\tMARTIN");
-	assert_get("nd", "MARTIN|20/06/2004", "T4\tML3\tJEANBAPTISTE");
-	assert_get("nd", "BERNARD|05/05/2005", "T5\tML1\tPAUL\tT6\tML2\tPAUL");
-	assert_get("np", "COMMON|NAME", "\t17"); /* crowded: the count alone */
-	assert_get("nd", "COMMON|01/02/2000", "C01\tML1\tNAME");
-	assert_get("pe1", "PESHARED", "\t2\tT5\tML1\tT6\tML2");
-	assert_get("ident", "BERNARD|PAUL|05/05/2005", "\t2\tT5\tML1\tT6\tML2");
+	assert_get(INDEX_TABLE_NP, "MARTIN|LEA", "T1\tML1\t12/03/2005\tT2\tML2\t01/01/1999");
+	assert_get(INDEX_TABLE_PD, "LEA|13/03/2005", "T3\tML1\tDUPONTMARTIN");
+	assert_get(INDEX_TABLE_PD, "LEA|12/03/2005", "T1\tML1\tMARTIN");
+	assert_get(INDEX_TABLE_ND, "MARTIN|20/06/2004", "T4\tML3\tJEANBAPTISTE");
+	assert_get(INDEX_TABLE_ND, "BERNARD|05/05/2005", "T5\tML1\tPAUL\tT6\tML2\tPAUL");
+	assert_get(INDEX_TABLE_NP, "COMMON|NAME", "\t17"); /* crowded: the count alone */
+	assert_get(INDEX_TABLE_ND, "COMMON|01/02/2000", "C01\tML1\tNAME");
+	assert_get(INDEX_TABLE_PE1, "PESHARED", "\t2\tT5\tML1\tT6\tML2");
+	assert_get(INDEX_TABLE_IDENT, "BERNARD|PAUL|05/05/2005", "\t2\tT5\tML1\tT6\tML2");
 	redisReply *r = cmd("GET %s", INDEX_KEY_CURRENT);
-	redisReply *m = cmd("HGET " INDEX_KEY_PREFIX "%s:meta near", r->str);
+	char meta[96];
+	index_key_meta(meta, sizeof(meta), r->str);
+	redisReply *m = cmd("HGET %s near", meta);
 	cr_expect_str_eq(m->str, "1");
 	freeReplyObject(m);
 	freeReplyObject(r);
@@ -683,7 +693,8 @@ Test(dossier_index, shared_ids_are_capped)
 		len += (size_t)snprintf(text + len, sizeof(text) - len,
 					"S%d;ML%d;Same;One;01/01/2000;PEX;\n", i, i);
 	load(text);
-	assert_get("pe1", "PEX", "\t9\tS1\tML1\tS2\tML2\tS3\tML3\tS4\tML4\tS5\tML5");
+	assert_get(INDEX_TABLE_PE1, "PEX",
+		   "\t9\tS1\tML1\tS2\tML2\tS3\tML3\tS4\tML4\tS5\tML5");
 }
 
 Test(dossier_index, evidence_of_each_kind)
@@ -706,9 +717,9 @@ Test(dossier_index, an_index_without_the_evidence)
 {
 	read_evidence = 0;
 	load_evidence_export();
-	assert_get("np", "MARTIN|LEA", NULL);
-	assert_get("pe1", "PESHARED", "\t2");
-	assert_get("ident", "BERNARD|PAUL|05/05/2005", "\t2");
+	assert_get(INDEX_TABLE_NP, "MARTIN|LEA", NULL);
+	assert_get(INDEX_TABLE_PE1, "PESHARED", "\t2");
+	assert_get(INDEX_TABLE_IDENT, "BERNARD|PAUL|05/05/2005", "\t2");
 	expect_evidence(EV_LOOKUP_ONLY);
 }
 
@@ -798,12 +809,12 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 Test(dossier_index, keys_as_compared)
 {
 	char out[64];
-	cr_expect_eq(index_pe_key("  1234567a\t", out, sizeof(out)), 8);
+	cr_expect_eq(index_key_pe("  1234567a\t", out, sizeof(out)), 8);
 	cr_expect_str_eq(out, "1234567A");
-	cr_expect_eq(index_pe_key("", out, sizeof(out)), 0);
-	cr_expect_gt(index_ident_key("Lé Goff", "Anne-Marie", " 01/02/2000 ", out,
+	cr_expect_eq(index_key_pe("", out, sizeof(out)), 0);
+	cr_expect_gt(index_key_ident("Lé Goff", "Anne-Marie", " 01/02/2000 ", out,
 				     sizeof(out)), 0);
 	cr_expect_str_eq(out, "LEGOFF|ANNEMARIE|01/02/2000");
-	cr_expect_eq(index_ident_key("a-very-long-name", "b", "01/02/2000", out, 8), 0);
+	cr_expect_eq(index_key_ident("a-very-long-name", "b", "01/02/2000", out, 8), 0);
 	cr_expect_str_eq(out, "");
 }

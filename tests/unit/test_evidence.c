@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dossier_index.h"
 #include "evidence.h"
+#include "index_keys.h"
 
 TestSuite(evidence);
 

@@ -286,8 +286,10 @@ Test(matcher, one_outcome_per_record_then_commit_then_clean_stop)
 
 	/* The matchers only read: the reporter attaches the dispositifs when
 	 * it publishes the run. */
-	redisReply *r = redisCommand(fx.redis.rc, "EVAL %s 0",
-				     "return #redis.call('KEYS', 'aij:dispositif*')");
+	redisReply *r = redisCommand(fx.redis.rc, "EVAL %s 0 %s %s",
+				     "return #redis.call('KEYS', ARGV[1] .. '*') + "
+				     "redis.call('EXISTS', ARGV[2])",
+				     INDEX_KEY_DISPOSITIFS, INDEX_KEY_OWNER);
 	cr_assert(r && r->type == REDIS_REPLY_INTEGER);
 	cr_expect_eq(r->integer, 0, "a matcher wrote %lld dispositif keys", r->integer);
 	freeReplyObject(r);

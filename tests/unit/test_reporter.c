@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "aij.pb-c.h"
+#include "index_keys.h"
 #include "support/broker.h"
 #include "support/redis_server.h"
 #include "kafka.h"
@@ -262,13 +263,14 @@ static size_t count_entries(const char *sub)
  * (want NULL: any). */
 static void assert_attached(const char *dossier, const char *identity, const char *want)
 {
-	redisReply *r = redisCommand(redis.rc, "HGET aij:dispositifs:%s %s", dossier, identity);
+	redisReply *r = redisCommand(redis.rc, "HGET %s%s %s", INDEX_KEY_DISPOSITIFS, dossier,
+				     identity);
 	cr_assert_not_null(r);
 	cr_expect_eq(r->type, REDIS_REPLY_STRING, "%s not attached to %s", identity, dossier);
 	if (want && r->type == REDIS_REPLY_STRING)
 		cr_expect_str_eq(r->str, want);
 	freeReplyObject(r);
-	r = redisCommand(redis.rc, "HGET aij:dispositif_owner %s", identity);
+	r = redisCommand(redis.rc, "HGET %s %s", INDEX_KEY_OWNER, identity);
 	cr_expect(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, dossier) == 0,
 		  "%s's owner is not %s", identity, dossier);
 	freeReplyObject(r);
@@ -277,8 +279,10 @@ static void assert_attached(const char *dossier, const char *identity, const cha
 /* Keys of attached dispositifs in Redis. */
 static long long attached_keys(void)
 {
-	redisReply *r = redisCommand(redis.rc, "EVAL %s 0",
-				     "return #redis.call('KEYS', 'aij:dispositif*')");
+	redisReply *r = redisCommand(redis.rc, "EVAL %s 0 %s %s",
+				     "return #redis.call('KEYS', ARGV[1] .. '*') + "
+				     "redis.call('EXISTS', ARGV[2])",
+				     INDEX_KEY_DISPOSITIFS, INDEX_KEY_OWNER);
 	cr_assert(r && r->type == REDIS_REPLY_INTEGER);
 	long long n = r->integer;
 	freeReplyObject(r);
