@@ -9,8 +9,8 @@
 
 #include "attached.h"
 #include "dispositif.h"
-#include "dossier_index.h"
 #include "http.h"
+#include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"
 #include "redis.h"

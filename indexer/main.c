@@ -19,6 +19,7 @@
 #include "dossier_index.h"
 #include "guard.h"
 #include "history.h"
+#include "index_lookup.h"
 #include "log.h"
 #include "redis.h"
 #include "signals.h"

@@ -8,9 +8,9 @@
 
 #include "aij.pb-c.h"
 #include "clock.h"
-#include "dossier_index.h"
 #include "fmt.h"
 #include "evidence.h"
+#include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"
 #include "record.h"

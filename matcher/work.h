@@ -12,7 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "aij.pb-c.h"
-#include "dossier_index.h"
+#include "index_lookup.h"
 
 enum work_delivery { WORK_PENDING, WORK_DELIVERED, WORK_FAILED };
 

@@ -5,8 +5,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "dossier_index.h"
 #include "history.h"
+#include "index_lookup.h"
 #include "redis.h"
 
 #define HEALTH_REDIS_EVERY_S   5

@@ -18,6 +18,7 @@
 #include "dispositif.h"
 #include "dossier_index.h"
 #include "history.h"
+#include "index_lookup.h"
 #include "journal.h"
 #include "log.h"
 #include "redis.h"

@@ -32,6 +32,7 @@
 #include "conf.h"
 #include "dispositif.h"
 #include "dossier_index.h"
+#include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"
 #include "reader.h"
