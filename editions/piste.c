@@ -15,9 +15,11 @@
 
 /* --- reading ---------------------------------------------------------------- */
 
-/* Opens dir/sub/name (name itself not followed if a link) and reads it as
- * JSON. Returns 0 with *root, 1 when absent, -1 with errstr. */
-static int piste_read_json(const char *dir, const char *sub, const char *name,
+/* Opens dir/sub/name and reads it as JSON; name itself is not followed if
+ * a link unless follow (DIR/weeks.json is one, to current/weeks.json; the
+ * files of DIR/evidence are not). Returns 0 with *root, 1 when absent, -1
+ * with errstr. */
+static int piste_read_json(const char *dir, const char *sub, const char *name, int follow,
 			   json_t **root, char *errstr, size_t errstr_size)
 {
 	char folder[4096];
@@ -34,7 +36,7 @@ static int piste_read_json(const char *dir, const char *sub, const char *name,
 		snprintf(errstr, errstr_size, "cannot open '%s': %s", folder, strerror(errno));
 		return -1;
 	}
-	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
 	int e = errno;
 	close(dirfd);
 	if (fd < 0) {
@@ -160,7 +162,7 @@ int piste_load(const char *dir, const char *ml_code, struct piste *p,
 	char name[REPORT_NAME_MAX + 8];
 	snprintf(name, sizeof(name), "%s.json", ml_code);
 	json_t *root = NULL;
-	int r = piste_read_json(dir, PISTE_DIR, name, &root, errstr, errstr_size);
+	int r = piste_read_json(dir, PISTE_DIR, name, 0, &root, errstr, errstr_size);
 	if (r != 0)
 		return r;
 	json_t *rows = json_object_get(root, "rows");
@@ -600,7 +602,8 @@ int piste_weeks_load(const char *dir, struct piste_weeks *w, char *errstr,
 {
 	memset(w, 0, sizeof(*w));
 	json_t *root = NULL;
-	int r = piste_read_json(dir, NULL, PISTE_WEEKS_FILE, &root, errstr, errstr_size);
+	int r = piste_read_json(dir, NULL, PISTE_WEEKS_FILE, 1, &root, errstr,
+				 errstr_size);
 	if (r != 0)
 		return r;
 	json_t *by = json_object_get(root, "by_weeks_rejected");

@@ -140,7 +140,8 @@ struct piste_weeks {
 	} *by;
 };
 
-/* Reads dir/weeks.json into w. Returns 0 (piste_weeks_release() it), 1 when
+/* Reads dir/weeks.json (a link to the current generation's is followed)
+ * into w. Returns 0 (piste_weeks_release() it), 1 when
  * there is none, -1 with errstr when it cannot be read or is malformed. */
 int piste_weeks_load(const char *dir, struct piste_weeks *w, char *errstr,
 		     size_t errstr_size);

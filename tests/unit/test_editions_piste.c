@@ -443,8 +443,14 @@ Test(piste, weeks_file)
 	struct piste_weeks w;
 	char errstr[512] = "";
 	cr_expect_eq(piste_weeks_load(dir, &w, errstr, sizeof(errstr)), 1);
-	write_file("weeks.json", "{\"by_weeks_rejected\": {\"1\": 70112, \"10\": 4, \"2\": 4210, "
-		   "\"3\": 817}, \"failed\": 75143, \"run_id\": \"2026-W49\"}\n");
+	/* As the reporter publishes it: DIR/weeks.json -> current/weeks.json. */
+	char cur[128], link[128];
+	snprintf(cur, sizeof(cur), "%s/current", dir);
+	snprintf(link, sizeof(link), "%s/weeks.json", dir);
+	cr_assert_eq(mkdir(cur, 0755), 0);
+	cr_assert_eq(symlink("current/weeks.json", link), 0);
+	write_file("current/weeks.json", "{\"by_weeks_rejected\": {\"1\": 70112, \"10\": 4, "
+		   "\"2\": 4210, \"3\": 817}, \"failed\": 75143, \"run_id\": \"2026-W49\"}\n");
 	cr_assert_eq(piste_weeks_load(dir, &w, errstr, sizeof(errstr)), 0, "%s", errstr);
 	cr_expect_str_eq(w.run_id, "2026-W49");
 	cr_expect_eq(w.failed, 75143);
