@@ -235,7 +235,14 @@ static const char page_css[] =
 	".login label{display:block;margin:12px 0 4px}"
 	".login input{width:100%}"
 	".pages{display:flex;gap:12px;align-items:center;margin:12px 0}"
-	"code{background:#f0f0f4;padding:1px 4px}";
+	"code{background:#f0f0f4;padding:1px 4px}"
+	".notice{background:#fff4e5;border-left:4px solid #b34000;padding:8px 12px;"
+	"font-size:14px}"
+	"ul.piste{margin:0;padding-left:14px;font-size:13px}ul.piste li{margin:0 0 4px}"
+	"td.piste{min-width:260px}td.weeks{white-space:nowrap;font-size:13px}"
+	".wk{display:inline-block;min-width:1.8em;text-align:center;font-weight:700;"
+	"border-radius:10px;padding:0 6px;background:#eef0fa;color:#000091}"
+	".wk.old{background:#ce0500;color:#fff}";
 
 int page_begin(struct page *p, const struct page_frame *fr)
 {
