@@ -297,14 +297,15 @@ static void piste_say(const struct piste_sink *s, const char *text)
 	s->text(s->arg, text);
 }
 
-/* A dossier the reader may see: its id (and its ML for a national reader). */
+/* A dossier the reader may see: its id, and for a national reader its ML
+ * when it is not the report's. */
 static void piste_say_dossier(const struct piste_sink *s, const struct piste_candidate *c,
-			      const char *viewer_ml)
+			      const char *viewer_ml, const char *report_ml)
 {
 	s->dossier(s->arg, c->dossier_id);
-	if (!viewer_ml) {
+	if (!viewer_ml && strcmp(c->ml_code, report_ml) != 0) {
 		piste_say(s, " (");
-		piste_say(s, c->ml_code);
+		s->ml(s->arg, c->ml_code);
 		piste_say(s, ")");
 	}
 }
@@ -312,7 +313,8 @@ static void piste_say_dossier(const struct piste_sink *s, const struct piste_can
 /* The dossiers of a 02 or a 04 (group[0..n-1]): those the reader may see by
  * id, then the others as their MLs. */
 static void piste_say_group(const struct piste_sink *s, const struct piste_candidate *g,
-			    size_t n, int truncated, const char *viewer_ml)
+			    size_t n, int truncated, const char *viewer_ml,
+			    const char *report_ml)
 {
 	char buf[160];
 	if (n >= 2) {
@@ -333,7 +335,7 @@ static void piste_say_group(const struct piste_sink *s, const struct piste_candi
 		}
 		if (shown++)
 			piste_say(s, ", ");
-		piste_say_dossier(s, &g[i], viewer_ml);
+		piste_say_dossier(s, &g[i], viewer_ml, report_ml);
 	}
 	if (!hidden)
 		return;
@@ -369,21 +371,22 @@ static void piste_say_group(const struct piste_sink *s, const struct piste_candi
 			continue;
 		if (said++)
 			piste_say(s, ", ");
-		piste_say(s, g[i].ml_code);
+		s->ml(s->arg, g[i].ml_code);
 	}
 	piste_say(s, ")");
 }
 
 /* A dossier that differs by a field (a 03, a near 05). */
 static void piste_say_one(const struct piste_sink *s, const struct piste_candidate *c,
-			  const struct report_row *rr, const char *viewer_ml)
+			  const struct report_row *rr, const char *viewer_ml,
+			  const char *report_ml)
 {
 	if (piste_visible(c, viewer_ml)) {
 		piste_say(s, "Dossier ");
-		piste_say_dossier(s, c, viewer_ml);
+		piste_say_dossier(s, c, viewer_ml, report_ml);
 	} else {
 		piste_say(s, "Un dossier d'une autre Mission Locale (");
-		piste_say(s, c->ml_code);
+		s->ml(s->arg, c->ml_code);
 		piste_say(s, ")");
 	}
 	if (c->code == 3)
@@ -401,7 +404,10 @@ static void piste_say_one(const struct piste_sink *s, const struct piste_candida
 		piste_say(s, piste_field_words(b));
 		piste_say(s, " ");
 		/* One field differs: value is its value in the dossier. */
-		piste_say(s, *c->value ? c->value : "vide");
+		if (*c->value)
+			s->value(s->arg, c->value);
+		else
+			piste_say(s, "vide");
 		if (*line) {
 			piste_say(s, " au lieu de ");
 			piste_say(s, line);
@@ -410,13 +416,14 @@ static void piste_say_one(const struct piste_sink *s, const struct piste_candida
 }
 
 size_t piste_describe(const struct piste_row *pr, const struct report_row *rr,
-		      const char *viewer_ml, const struct piste_sink *sink)
+		      const char *viewer_ml, const char *report_ml,
+		      const struct piste_sink *sink)
 {
 	size_t leads = 0;
 	for (size_t i = 0; i < pr->n_cand;) {
 		const struct piste_candidate *c = &pr->cand[i];
 		if (c->differs) {
-			piste_say_one(sink, c, rr, viewer_ml);
+			piste_say_one(sink, c, rr, viewer_ml, report_ml);
 			i++;
 		} else {
 			size_t n = 1;
@@ -426,7 +433,7 @@ size_t piste_describe(const struct piste_row *pr, const struct report_row *rr,
 			/* A step lists EVIDENCE_SEVERAL at most; the row EVIDENCE_MAX. */
 			int truncated = n >= EVIDENCE_SEVERAL ||
 					(pr->n_cand >= EVIDENCE_MAX && i + n == pr->n_cand);
-			piste_say_group(sink, c, n, truncated, viewer_ml);
+			piste_say_group(sink, c, n, truncated, viewer_ml, report_ml);
 			i += n;
 		}
 		sink->end(sink->arg);
@@ -473,12 +480,13 @@ static void piste_buf_end(void *arg)
 }
 
 char *piste_text(const struct piste_row *pr, const struct report_row *rr,
-		 const char *viewer_ml, const char *sep)
+		 const char *viewer_ml, const char *report_ml, const char *sep)
 {
 	struct piste_buf b = { NULL, 0, 0, sep, 0 };
-	struct piste_sink sink = { piste_buf_add, piste_buf_add, piste_buf_end, &b };
+	struct piste_sink sink = { piste_buf_add, piste_buf_add, piste_buf_add, piste_buf_add,
+				   piste_buf_end, &b };
 	piste_buf_add(&b, "");
-	if (piste_describe(pr, rr, viewer_ml, &sink) > 0 && !b.oom)
+	if (piste_describe(pr, rr, viewer_ml, report_ml, &sink) > 0 && !b.oom)
 		b.s[b.len - strlen(sep)] = '\0';
 	if (b.oom) {
 		free(b.s);

@@ -90,27 +90,30 @@ int piste_visible(const struct piste_candidate *c, const char *viewer_ml);
 struct piste_sink {
 	void (*text)(void *arg, const char *s);     /* words (UTF-8, to escape) */
 	void (*dossier)(void *arg, const char *id); /* a dossier id the reader may see */
+	void (*ml)(void *arg, const char *ml_code); /* the ML of a dossier */
+	void (*value)(void *arg, const char *s);    /* the dossier's value that differs */
 	void (*end)(void *arg);                     /* one lead is done */
 	void *arg;
 };
 
-/* Puts the leads of the report row rr (whose evidence is pr) into words for
- * viewer_ml (NULL: national), one lead a candidate, or one for the dossiers
- * of a 02 or a 04 of a step:
+/* Puts the leads of the row rr of the report of report_ml (an ML code or
+ * "_national"; pr its evidence) into words for viewer_ml (NULL: national),
+ * one lead a candidate, or one for the dossiers of a 02 or a 04 of a step:
  *   « Dossier 10005206 : date de naissance 12/03/2005 au lieu de 13/03/2005 »
  *   « Dossier 1001 (n° PE cotraitance) : nom de naissance MARTINDUPONT au
  *     lieu de MARTIN » (a 03; names as the cascade compares them, N())
  *   « 2 dossiers pour ce n° PE (cotraitance) : 10001, 10002 »
  *   « Un dossier d'une autre Mission Locale (ML200054781) : prénom ... »
- * A national reader gets each dossier's ML beside its id. Returns the number
- * of leads (0: none). */
+ * A national reader gets a dossier's ML beside its id when it is not the
+ * report's. Returns the number of leads (0: none). */
 size_t piste_describe(const struct piste_row *pr, const struct report_row *rr,
-		      const char *viewer_ml, const struct piste_sink *sink);
+		      const char *viewer_ml, const char *report_ml,
+		      const struct piste_sink *sink);
 
 /* The leads of the row as one line of text, joined by sep (malloc'ed,
  * free() it; "" when none), or NULL when out of memory. */
 char *piste_text(const struct piste_row *pr, const struct report_row *rr,
-		 const char *viewer_ml, const char *sep);
+		 const char *viewer_ml, const char *report_ml, const char *sep);
 
 /* « Semaines en échec »: "3 (depuis le 15/11/2026)", into buf. */
 void piste_weeks_text(const struct piste_row *pr, char *buf, size_t size);

@@ -673,7 +673,8 @@ static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 		for (size_t i = 0; !oom && i < r.n; i++) {
 			/* No ';', '"' nor line end in it: saved as CSV, the
 			 * sheet goes back as an upload (lib/report_format.h). */
-			sh.piste[i] = piste_text(&pst.row[i], &r.row[i], reports_viewer(rq), " · ");
+			sh.piste[i] = piste_text(&pst.row[i], &r.row[i], reports_viewer(rq),
+						 rq->arg, " · ");
 			oom = !sh.piste[i];
 			piste_weeks_text(&pst.row[i], sh.weeks[i], sizeof(sh.weeks[i]));
 		}
@@ -786,9 +787,11 @@ static void reports_pager(struct page *p, const char *ml, size_t page, size_t pa
 }
 
 /* The page's sink of piste_describe(): a list, each dossier id a link to
- * its page. */
+ * its page, each ML code with its name as a tooltip, the dossier's value
+ * in bold. */
 struct reports_lead {
 	struct page *p;
+	const struct editions *e;
 	int open;
 };
 
@@ -817,6 +820,31 @@ static void reports_lead_dossier(void *arg, const char *id)
 	page_raw(l->p, "</a>");
 }
 
+static void reports_lead_ml(void *arg, const char *code)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	const char *name = editions_ml_name(l->e, code);
+	if (strcmp(name, code) != 0) {
+		page_raw(l->p, "<span class=\"ml\" title=\"");
+		page_esc(l->p, name);
+		page_raw(l->p, "\">");
+		page_esc(l->p, code);
+		page_raw(l->p, "</span>");
+	} else {
+		page_esc(l->p, code);
+	}
+}
+
+static void reports_lead_value(void *arg, const char *s)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	page_raw(l->p, "<b>");
+	page_esc(l->p, s);
+	page_raw(l->p, "</b>");
+}
+
 static void reports_lead_end(void *arg)
 {
 	struct reports_lead *l = arg;
@@ -825,24 +853,25 @@ static void reports_lead_end(void *arg)
 }
 
 /* The two cells of a row's evidence. */
-static void reports_piste_cells(struct page *p, const struct piste_row *pr,
-				const struct report_row *row, const char *viewer)
+static void reports_piste_cells(struct page *p, const struct editions *e,
+				const struct piste_row *pr, const struct report_row *row,
+				const char *viewer, const char *report_ml)
 {
-	struct reports_lead l = { p, 0 };
-	struct piste_sink sink = { reports_lead_text, reports_lead_dossier, reports_lead_end,
-				   &l };
+	struct reports_lead l = { p, e, 0 };
+	struct piste_sink sink = { reports_lead_text, reports_lead_dossier, reports_lead_ml,
+				   reports_lead_value, reports_lead_end, &l };
 	page_raw(p, "<td class=\"piste\">");
 	if (pr->n_cand) {
 		page_raw(p, "<ul class=\"piste\">");
-		piste_describe(pr, row, viewer, &sink);
+		piste_describe(pr, row, viewer, report_ml, &sink);
 		page_raw(p, "</ul>");
 	} else {
 		page_raw(p, "<span class=\"muted\">—</span>");
 	}
 	/* "3", then "depuis le 15/11/2026" under it (piste_load() checked the
 	 * date's form). */
-	page_printf(p, "</td><td class=\"weeks\"><span class=\"wk%s\">%u</span>"
-		    "<br><span class=\"muted\">depuis le %.2s/%.2s/%.4s</span></td>",
+	page_printf(p, "</td><td class=\"weeks\"><span class=\"wk%s\">%u</span> "
+		    "<span class=\"since\">depuis le %.2s/%.2s/%.4s</span></td>",
 		    pr->weeks >= PISTE_OLD_WEEKS ? " old" : "", pr->weeks, pr->first + 8,
 		    pr->first + 5, pr->first);
 }
@@ -1056,10 +1085,9 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 	page_raw(&p, "<table class=\"rows\"><thead><tr><th class=\"n\">#</th>"
 		 "<th>Identifiant SIGMA</th><th>Code Pôle Emploi</th><th>Nom de naissance</th>"
 		 "<th>Prénom</th><th>Date de naissance</th><th>Commune de résidence</th>"
-		 "<th>Codes retour</th>");
+		 "<th>Codes retour, détail et que faire</th>");
 	if (has_piste)
 		page_raw(&p, "<th>Piste</th><th>Semaines en échec</th>");
-	page_raw(&p, "<th>Détail et que faire</th>");
 	if (national)
 		page_raw(&p, "<th>Pourquoi ici</th>");
 	page_raw(&p, "</tr></thead><tbody>\n");
@@ -1087,12 +1115,11 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 			page_esc(&p, commune);
 			page_raw(&p, "</span>");
 		}
-		page_raw(&p, "</td><td class=\"codes\">");
+		/* The codes, what each means and what to do, in one cell: the
+		 * row keeps its width for the piste. */
+		page_raw(&p, "</td><td class=\"codes\"><div class=\"badges\">");
 		page_code_badges(&p, row->codes.code, row->codes.n, row->field[REPORT_COL_CODES]);
-		page_raw(&p, "</td>");
-		if (pr)
-			reports_piste_cells(&p, pr, row, viewer);
-		page_raw(&p, "<td><ul class=\"steps\">");
+		page_raw(&p, "</div><ul class=\"steps\">");
 		for (size_t c = 0; c < row->codes.n; c++) {
 			unsigned step = page_code_step(row->codes.code, row->codes.n, c);
 			page_raw(&p, "<li>");
@@ -1120,6 +1147,8 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 			page_raw(&p, "</li>");
 		}
 		page_raw(&p, "</ul></td>");
+		if (pr)
+			reports_piste_cells(&p, e, pr, row, viewer, rq->arg);
 		if (national) {
 			char why[600];
 			reports_why(e, row, why, sizeof(why));
@@ -1131,7 +1160,7 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 	}
 	if (total == 0)
 		page_printf(&p, "<tr><td colspan=\"%d\" class=\"muted\">%s</td></tr>",
-			    9 + national + 2 * has_piste,
+			    8 + national + 2 * has_piste,
 			    r.n ? "Aucune ligne avec ce filtre." : "Le rapport n'a aucune ligne.");
 	page_raw(&p, "</tbody></table>\n");
 	reports_pager(&p, rq->arg, page, pages, total ? first + 1 : 0, shown_last, total, &f);

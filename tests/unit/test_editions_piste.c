@@ -117,10 +117,13 @@ static void release_both(void)
 	report_release(&rep);
 }
 
-/* Row i's leads for viewer, joined by " | ". */
+/* Row i's leads for viewer, joined by " | ", the report ML_A's (report
+ * "_national" when viewer is "nat"). */
 static char *leads(size_t i, const char *viewer)
 {
-	char *s = piste_text(&pst.row[i], &rep.row[i], viewer, " | ");
+	int nat = viewer && strcmp(viewer, "nat") == 0;
+	char *s = piste_text(&pst.row[i], &rep.row[i], nat ? NULL : viewer,
+			     nat ? REPORT_NATIONAL : ML_A, " | ");
 	cr_assert_not_null(s);
 	return s;
 }
@@ -129,7 +132,7 @@ static char *leads(size_t i, const char *viewer)
 	do {                                                                   \
 		char *got_ = leads(i, viewer);                                 \
 		cr_expect_str_eq(got_, want, "row %d for %s", (int)(i) + 1,    \
-				 (viewer) ? (viewer) : "national");            \
+				 (viewer) ? (viewer) : "national, ML_A's report"); \
 		free(got_);                                                    \
 	} while (0)
 
@@ -329,11 +332,21 @@ Test(piste, the_words_for_an_ml)
 Test(piste, the_words_for_the_national_team)
 {
 	load_both();
+	/* In ML_A's report: the ML of a dossier when it is another. */
 	EXPECT_LEADS(0, NULL,
-		     "Dossier 10005206 (" ML_A ") : date de naissance 12/03/2005 au lieu de "
+		     "Dossier 10005206 : date de naissance 12/03/2005 au lieu de "
 		     "13/03/2005 | Dossier 20000001 (" ML_B ") : nom de naissance MARTINDUPONT "
 		     "au lieu de MARTIN");
 	EXPECT_LEADS(2, NULL,
+		     "2 dossiers ont ce n° PE en cotraitance : 10001, 10002 (" ML_B ") | Un "
+		     "autre dossier a aussi ce n° PE en complément : 10003 | 2 dossiers ont ces "
+		     "nom, prénom et date de naissance : 10004, 10005");
+	/* In the national report: every dossier's ML. */
+	EXPECT_LEADS(0, "nat",
+		     "Dossier 10005206 (" ML_A ") : date de naissance 12/03/2005 au lieu de "
+		     "13/03/2005 | Dossier 20000001 (" ML_B ") : nom de naissance MARTINDUPONT "
+		     "au lieu de MARTIN");
+	EXPECT_LEADS(2, "nat",
 		     "2 dossiers ont ce n° PE en cotraitance : 10001 (" ML_A "), 10002 (" ML_B
 		     ") | Un autre dossier a aussi ce n° PE en complément : 10003 (" ML_A ") | "
 		     "2 dossiers ont ces nom, prénom et date de naissance : 10004 (" ML_A "), "
@@ -354,7 +367,7 @@ Test(piste, groups_of_dossiers_hidden_and_cut)
 	};
 	struct piste_row pr = { 9, "02/05/04", c, 8, 1, "2026-11-29" };
 	struct report_row rr = { 2, { "", "", "A", "B", "01/01/2001", "", "02/05/04" }, { { 0 }, 0, 0 } };
-	char *s = piste_text(&pr, &rr, ML_A, "\n");
+	char *s = piste_text(&pr, &rr, ML_A, ML_A, "\n");
 	cr_expect_str_eq(s, "Au moins 5 dossiers ont ce n° PE en cotraitance : 1, 5 et 3 "
 			 "dossiers d'autres Missions Locales (" ML_B ", ML3)\n"
 			 "Au moins 3 dossiers ont ces nom, prénom et date de naissance : 3 "
@@ -362,7 +375,7 @@ Test(piste, groups_of_dossiers_hidden_and_cut)
 	free(s);
 	/* Fewer than the row's most: the count is exact. */
 	pr.n_cand = 7;
-	s = piste_text(&pr, &rr, ML_A, "\n");
+	s = piste_text(&pr, &rr, ML_A, ML_A, "\n");
 	cr_expect(strstr(s, "\n2 dossiers ont ces nom, prénom et date de naissance : 2 "
 			 "dossiers d'une autre Mission Locale (" ML_B ")"), "%s", s);
 	free(s);
