@@ -492,21 +492,22 @@ enum MHD_Result reports_list(struct editions *e, struct request *rq)
 	json_t *list = json_array();
 	for (size_t i = 0; i < kept; i++) {
 		const struct store_entry *en = &entries[i];
-		char when[40], csv[100], xlsx[100], html[100];
+		char when[40], csv[100], xlsx[100], html[100], pistes[100];
 		history_time(en->mtime, when, sizeof(when));
 		snprintf(csv, sizeof(csv), "/editions/%s", en->ml_code);
 		snprintf(xlsx, sizeof(xlsx), "/editions/%s.xlsx", en->ml_code);
 		snprintf(html, sizeof(html), "/editions/%s.html", en->ml_code);
+		snprintf(pistes, sizeof(pistes), "/editions/%s.json", en->ml_code);
 		const char *name = editions_ml_name(e, en->ml_code);
 		json_array_append_new(list, json_pack(
-			"{s:s, s:o, s:o, s:s, s:I, s:I, s:{s:s, s:s, s:s}}",
+			"{s:s, s:o, s:o, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:s}}",
 			"ml_code", en->ml_code,
 			"ml_name", strcmp(name, en->ml_code) ? json_string(name) : json_null(),
 			"run_id", run_id ? json_string(run_id) : json_null(),
 			"date", when,
 			"rows", (json_int_t)en->rows,
 			"size", (json_int_t)en->size,
-			"links", "csv", csv, "xlsx", xlsx, "html", html));
+			"links", "csv", csv, "xlsx", xlsx, "html", html, "json", pistes));
 	}
 	json_t *j = json_pack("{s:o, s:s, s:s, s:o}",
 			      "run_id", run_id ? json_string(run_id) : json_null(),
@@ -1172,7 +1173,9 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 		page_raw(&p, "<p class=\"muted\">Pour un programme : <code>curl -OJ -H "
 			 "'Authorization: Bearer &lt;jeton&gt;' https://&lt;serveur&gt;/editions/");
 		page_esc(&p, rq->arg);
-		page_raw(&p, "</code></p>\n");
+		page_raw(&p, "</code> ; ses pistes en JSON : <code>/editions/");
+		page_esc(&p, rq->arg);
+		page_raw(&p, ".json</code></p>\n");
 	}
 	if (rq->user.national)
 		reports_summary(&p, e, summary, run_id);
