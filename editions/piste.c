@@ -12,6 +12,7 @@
 #include "normalize.h"
 
 #define PISTE_NAME_MAX 256 /* a name normalised for a comparison */
+#define PISTE_READ_MAX (1024L * 1024 * 1024) /* far above any evidence file */
 
 /* --- reading ---------------------------------------------------------------- */
 
@@ -52,9 +53,38 @@ static int piste_read_json(const char *dir, const char *sub, const char *name, i
 		close(fd);
 		return -1;
 	}
-	json_error_t jerr;
-	*root = json_loadfd(fd, 0, &jerr);
+	/* Read whole, then parsed: jansson's json_loadfd() reads a byte a
+	 * system call (seconds for a national report's evidence). */
+	if (st.st_size > PISTE_READ_MAX) {
+		snprintf(errstr, errstr_size, "'%s/%s' is too large (%lld bytes)", folder, name,
+			 (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	size_t size = (size_t)st.st_size, got = 0;
+	char *buf = malloc(size ? size : 1);
+	if (!buf) {
+		snprintf(errstr, errstr_size, "out of memory reading '%s/%s'", folder, name);
+		close(fd);
+		return -1;
+	}
+	while (got < size) {
+		ssize_t r = read(fd, buf + got, size - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			snprintf(errstr, errstr_size, "cannot read '%s/%s': %s", folder, name,
+				 r < 0 ? strerror(errno) : "shorter than it was");
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		got += (size_t)r;
+	}
 	close(fd);
+	json_error_t jerr;
+	*root = json_loadb(buf, got, 0, &jerr);
+	free(buf);
 	if (!*root) {
 		snprintf(errstr, errstr_size, "cannot read '%s/%s': line %d: %s", folder, name,
 			 jerr.line, jerr.text);

@@ -100,9 +100,12 @@ struct piste_sink {
  * "_national"; pr its evidence) into words for viewer_ml (NULL: national),
  * one lead a candidate, or one for the dossiers of a 02 or a 04 of a step:
  *   « Dossier 10005206 : date de naissance 12/03/2005 au lieu de 13/03/2005 »
- *   « Dossier 1001 (n° PE cotraitance) : nom de naissance MARTINDUPONT au
- *     lieu de MARTIN » (a 03; names as the cascade compares them, N())
- *   « 2 dossiers pour ce n° PE (cotraitance) : 10001, 10002 »
+ *   « Dossier 1001, même n° PE en cotraitance : nom de naissance
+ *     MARTINDUPONT au lieu de MARTIN » (a 03; names as the cascade compares
+ *     them, N(), the line's too)
+ *   « 2 dossiers ont ce n° PE en cotraitance : 10001, 10002 » (« Au moins
+ *     5 » when the evidence may be cut, « Un autre dossier a aussi ... »
+ *     when the others are listed at an earlier step)
  *   « Un dossier d'une autre Mission Locale (ML200054781) : prénom ... »
  * A national reader gets a dossier's ML beside its id when it is not the
  * report's. Returns the number of leads (0: none). */
