@@ -688,9 +688,11 @@ static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 	};
 	static const char *const legend_titles[3] = { "Code retour", "Signification",
 						      "Que faire" };
+	/* A piste is a sentence or more: read in its cell, wrapped. */
+	static const unsigned char wrap[REPORT_XLSX_COLUMNS] = { [REPORT_COLUMNS] = 1 };
 	struct xlsx_table tables[2] = {
 		{ "Rapport", titles, sh.piste ? REPORT_XLSX_COLUMNS : REPORT_COLUMNS, r.n,
-		  reports_xlsx_cell, &sh },
+		  reports_xlsx_cell, &sh, wrap },
 		{ "Codes retour", legend_titles, 3, 10, reports_xlsx_legend, NULL },
 	};
 	size_t out_len = 0;
