@@ -681,11 +681,11 @@ static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 		}
 		piste_release(&pst);
 	}
-	static const char *const titles[REPORT_XLSX_COLUMNS] = {
-		"Identifiant SIGMA", "Code P\xc3\xb4le Emploi", "Nom de naissance",
-		"Pr\xc3\xa9nom", "Date de naissance", "Commune INSEE de r\xc3\xa9sidence",
-		"Codes retour", REPORT_TITLE_PISTE, REPORT_TITLE_WEEKS,
-	};
+	const char *titles[REPORT_XLSX_COLUMNS];
+	for (size_t c = 0; c < REPORT_COLUMNS; c++)
+		titles[c] = report_column_titles[c];
+	titles[REPORT_COLUMNS] = REPORT_TITLE_PISTE;
+	titles[REPORT_COLUMNS + 1] = REPORT_TITLE_WEEKS;
 	static const char *const legend_titles[3] = { "Code retour", "Signification",
 						      "Que faire" };
 	/* A piste is a sentence or more: read in its cell, wrapped. */
