@@ -71,12 +71,14 @@ STAGES   = ingest matcher reporter indexer inbox editions
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
 # Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
-# linked with the helpers of tests/unit/support/; test_editions_*.c with the
-# editions service's libraries too.
+# linked with the helpers of tests/support/ (an archive: a test links the
+# helpers it uses); test_editions_*.c with the editions service's libraries
+# too. The tests include the helpers as "support/<helper>.h".
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TSUP_SRC  = $(wildcard tests/unit/support/*.c)
+TSUP_SRC  = $(wildcard tests/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
+TSUP_LIB  = $(BUILD)/libtestsupport.a
 
 .PHONY: all deps deps-demo test unit e2e demo deploy-test bench bench-redis clean \
 	fuzz fuzz-build
@@ -157,7 +159,14 @@ $(BUILD)/bin/aij-broker: $(BUILD)/obj/deploy/broker.o $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_OBJ) $(LIBAIJ)
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests
+
+$(TSUP_LIB): $(TSUP_OBJ)
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_LIB) $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter test_editions%,$*),$(call stage_libs,editions)) \
 		$(LDLIBS) -lcriterion
