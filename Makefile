@@ -3,8 +3,8 @@
 #   make             build every program into $(BUILD)/bin
 #   make demo        the sample week through the whole pipeline (installs the
 #                    build and run packages first: DEB_BUILD, DEB_RUN)
-#   make test        unit tests (Criterion) then end-to-end tests (installs
-#                    every package first: DEB_PACKAGES)
+#   make test        unit tests, integration tests (Criterion) then end-to-end
+#                    tests (installs every package first: DEB_PACKAGES)
 #   make deploy-test the docker-compose deployment run with podman (tests/deploy/run)
 #   make deps        install the missing Debian packages, all of them (as root)
 #   make fuzz        libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
@@ -70,18 +70,24 @@ LIBAIJ   = $(BUILD)/libaij.a
 STAGES   = ingest matcher reporter indexer inbox editions
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
-# Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
-# linked with the helpers of tests/support/ (an archive: a test links the
-# helpers it uses); test_editions_*.c with the editions service's libraries
-# too. The tests include the helpers as "support/<helper>.h".
+# Criterion tests, each file a binary $(BUILD)/tests/<kind>/test_<name>:
+#   tests/unit/test_<module>.c        one module in one process
+#   tests/integration/test_<name>.c   real processes: the programs, aij-broker,
+#                                     redis-server, or the test's own children
+# each linked with libaij and the helpers of tests/support/ (an archive: a
+# test links the helpers it uses; the tests include them as
+# "support/<helper>.h"); test_editions_*.c with the editions service's
+# libraries too.
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
-UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_BIN  = $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+INTEG_SRC = $(wildcard tests/integration/test_*.c)
+INTEG_BIN = $(INTEG_SRC:tests/%.c=$(BUILD)/tests/%)
 TSUP_SRC  = $(wildcard tests/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
 TSUP_LIB  = $(BUILD)/libtestsupport.a
 
-.PHONY: all deps deps-demo test unit e2e demo deploy-test bench bench-redis clean \
-	fuzz fuzz-build
+.PHONY: all deps deps-demo test unit integration e2e demo deploy-test bench bench-redis \
+	clean fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Objects are not intermediates to delete: the next make would rebuild them.
 .SECONDARY:
@@ -97,7 +103,7 @@ CHECK_CMDS = $(firstword $(CC)):gcc protoc-c:protobuf-c-compiler pkg-config:pkg-
 CHECK_LIBS = rdkafka:librdkafka-dev libprotobuf-c:libprotobuf-c-dev hiredis:libhiredis-dev \
 	jansson:libjansson-dev libcrypto:libssl-dev libmicrohttpd:libmicrohttpd-dev \
 	xlsxwriter:libxlsxwriter-dev libcrypt:libcrypt-dev \
-	$(if $(filter unit,$(MAKECMDGOALS)),criterion:libcriterion-dev)
+	$(if $(filter unit integration,$(MAKECMDGOALS)),criterion:libcriterion-dev)
 TOOLS_MISSING := $(shell \
 	for c in $(CHECK_CMDS); do \
 		command -v $${c%%:*} >/dev/null 2>&1 || printf '%s (Debian package %s); ' $${c%%:*} $${c##*:}; done; \
@@ -166,15 +172,17 @@ $(TSUP_LIB): $(TSUP_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_LIB) $(LIBAIJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TSUP_LIB) $(LIBAIJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter test_editions%,$*),$(call stage_libs,editions)) \
+	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter unit/test_editions%,$*),$(call stage_libs,editions)) \
 		$(LDLIBS) -lcriterion
 
 unit: $(UNIT_BIN)
 
+integration: $(INTEG_BIN)
+
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit integration
 	@BUILD=$(BUILD) tests/run
 
 demo: deps-demo

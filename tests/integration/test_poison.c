@@ -189,7 +189,7 @@ static void check_reported(void)
 	const char *argv[] = { test_proc_bin("aij-reporter", bin, sizeof(bin)), "--once",
 			       "--brokers", fx.broker.bootstrap, "--run-id", RUN_ID,
 			       "--out", out,
-			       "--coverage", "tests/unit/fixtures/reporter_coverage.csv",
+			       "--coverage", "tests/integration/fixtures/reporter_coverage.csv",
 			       "--stall-timeout", "30", "--redis", fx.redis.addr,
 			       "--max-technical-pct", "100", "--log-level", "warn", NULL };
 	struct test_proc_io io = { .err = fx.log, .append = 1 };

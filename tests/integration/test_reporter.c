@@ -22,7 +22,7 @@
 #include "support/redis_server.h"
 #include "kafka.h"
 
-#define COVERAGE "tests/unit/fixtures/reporter_coverage.csv"
+#define COVERAGE "tests/integration/fixtures/reporter_coverage.csv"
 #define BOM "\xef\xbb\xbf"
 #define HEADER BOM "Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;" \
 	"Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour\r\n"
