@@ -15,12 +15,12 @@
 #include <unistd.h>
 
 /* The reporter's modules are not in libaij.a: built into this test. */
-#include "../../reporter/collect.c"
-#include "../../reporter/spill.c"
-#include "../../reporter/route.c"
-#include "../../reporter/report_write.c"
-#include "../../reporter/summary.c"
-#include "../../reporter/rejections.c"
+#include "../../lib/collect.c"
+#include "../../lib/spill.c"
+#include "../../lib/route.c"
+#include "../../lib/report_write.c"
+#include "../../lib/summary.c"
+#include "../../lib/rejections.c"
 
 TestSuite(collect, .timeout = 60);
 

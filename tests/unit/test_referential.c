@@ -12,7 +12,7 @@
 #include "referential.h"
 
 /* The reporter's router is not in libaij.a: built into this test. */
-#include "../../reporter/route.c"
+#include "../../lib/route.c"
 
 #define FIX "tests/unit/fixtures/"
 

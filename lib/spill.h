@@ -4,8 +4,8 @@
  * chunk at a time, appended as runs to an unlinked temporary file, and read
  * back merged in (line, seq) order. Each line carries an opaque blob (the
  * collector puts the dossier, its ML and the dispositif's fields there). */
-#ifndef AIJ_REPORTER_SPILL_H
-#define AIJ_REPORTER_SPILL_H
+#ifndef AIJ_SPILL_H
+#define AIJ_SPILL_H
 
 #include <stddef.h>
 #include <stdint.h>
