@@ -29,6 +29,7 @@
 #include "collect.h"
 
 #define REJECTIONS_FILE   "rejections.tsv"
+#define REJECTIONS_HEADER "# aij rejections 1" /* the start of the header line */
 #define REJECTIONS_BEFORE "rejections-before.tsv"
 #define REJECTIONS_KEEP   8   /* runs without a failure before an identity goes */
 

@@ -12,12 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The reporter's modules are not in libaij.a: built into this test. */
-#include "../../lib/collect.c"
-#include "../../lib/spill.c"
-#include "../../lib/route.c"
-#include "../../lib/report_write.c"
-#include "../../lib/rejections.c"
+#include "collect.h"
+#include "rejections.h"
+#include "report.h"
 
 TestSuite(rejections, .timeout = 60);
 
