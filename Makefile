@@ -76,8 +76,9 @@ PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 #                                     redis-server, or the test's own children
 # each linked with libaij and the helpers of tests/support/ (an archive: a
 # test links the helpers it uses; the tests include them as
-# "support/<helper>.h"); test_editions_*.c with the editions service's
-# libraries too.
+# "support/<helper>.h"). The unit test of a stage's modules,
+# tests/unit/test_<stage>.c or test_<stage>_*.c, links that stage's objects
+# too (an archive of them, main.o aside) and its libraries.
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
 UNIT_BIN  = $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
 INTEG_SRC = $(wildcard tests/integration/test_*.c)
@@ -172,10 +173,18 @@ $(TSUP_LIB): $(TSUP_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TSUP_LIB) $(LIBAIJ)
+# A stage's objects but its main.o, for the unit tests of its modules.
+$(BUILD)/stage/lib%.a: $$(filter-out $(BUILD)/obj/$$*/main.o,$$(addprefix $(BUILD)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))))
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter unit/test_editions%,$*),$(call stage_libs,editions)) \
-		$(LDLIBS) -lcriterion
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# $(call test_stage,KIND/test_NAME): the stage a unit test is of, if any.
+test_stage = $(firstword $(foreach s,$(STAGES),$(if $(filter unit/test_$(s) unit/test_$(s)_%,$(1)),$(s))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(addprefix $(BUILD)/stage/lib,$$(addsuffix .a,$$(call test_stage,$$*))) $(TSUP_LIB) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call stage_libs,$(call test_stage,$*)) $(LDLIBS) -lcriterion
 
 unit: $(UNIT_BIN)
 
