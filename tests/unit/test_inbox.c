@@ -7,7 +7,6 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "support/files.h"
 #include "../../inbox/digest.h"
 #include "../../inbox/filing.h"
 #include "../../inbox/scan.h"
@@ -42,15 +42,9 @@ static void tmp_setup(void)
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void tmp_teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(tmpdir);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)

@@ -5,7 +5,6 @@
  * forgotten after REJECTIONS_KEEP runs, a line without identity, one
  * dispositif on two lines, a damaged state). */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,11 @@
 #include "collect.h"
 #include "rejections.h"
 #include "report.h"
+#include "support/files.h"
 
 TestSuite(rejections, .timeout = 60);
 
 static char tmp[256];
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static void tmp_setup(void)
 {
@@ -37,7 +29,7 @@ static void tmp_setup(void)
 
 static void tmp_teardown(void)
 {
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(tmp);
 }
 
 /* A failed line: its sigma (identity with AIJ;01/09/2026), its codes. */
