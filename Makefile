@@ -5,6 +5,7 @@
 #                    build and run packages first: DEB_BUILD, DEB_RUN)
 #   make test        unit tests, integration tests (Criterion) then end-to-end
 #                    tests (installs every package first: DEB_PACKAGES)
+#   make unit integration   build the Criterion tests only (run: tests/run)
 #   make deploy-test the docker-compose deployment run with podman (tests/deploy/run)
 #   make deps        install the missing Debian packages, all of them (as root)
 #   make fuzz        libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
