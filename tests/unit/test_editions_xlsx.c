@@ -8,7 +8,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "../../editions/xlsx.c"
+#include "../../editions/xlsx.h"
 
 /* --- a minimal zip reader: the central directory, stored or deflated ----- */
 
