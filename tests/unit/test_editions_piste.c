@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../editions/piste.c"
+#include "../../editions/piste.h"
+#include "evidence.h"
+#include "../support/files.h"
 
 #define ML_A "ML200054781"
 #define ML_B "ML200000438"
@@ -30,9 +32,7 @@ static void make_dir(void)
 
 static void remove_dir(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 TestSuite(piste, .init = make_dir, .fini = remove_dir);

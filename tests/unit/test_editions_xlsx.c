@@ -4,6 +4,7 @@
  * columns' widths and text format, control characters made harmless. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
