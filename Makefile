@@ -3,8 +3,9 @@
 #   make             build every program into $(BUILD)/bin
 #   make demo        the sample week through the whole pipeline (installs the
 #                    build and run packages first: DEB_BUILD, DEB_RUN)
-#   make test        unit tests (Criterion) then end-to-end tests (installs
-#                    every package first: DEB_PACKAGES)
+#   make test        unit tests, integration tests (Criterion) then end-to-end
+#                    tests (installs every package first: DEB_PACKAGES)
+#   make unit integration   build the Criterion tests only (run: tests/run)
 #   make deploy-test the docker-compose deployment run with podman (tests/deploy/run)
 #   make deps        install the missing Debian packages, all of them (as root)
 #   make fuzz        libFuzzer targets of tests/fuzz/, FUZZ_SECONDS (60) each
@@ -70,16 +71,25 @@ LIBAIJ   = $(BUILD)/libaij.a
 STAGES   = ingest matcher reporter indexer inbox editions
 PROGRAMS = $(STAGES:%=$(BUILD)/bin/aij-%) $(BUILD)/bin/aij-broker
 
-# Unit tests: tests/unit/test_<module>.c, each a Criterion binary,
-# linked with the helpers of tests/unit/support/; test_editions_*.c with the
-# editions service's libraries too.
+# Criterion tests, each file a binary $(BUILD)/tests/<kind>/test_<name>:
+#   tests/unit/test_<module>.c        one module in one process
+#   tests/integration/test_<name>.c   real processes: the programs, aij-broker,
+#                                     redis-server, or the test's own children
+# each linked with libaij and the helpers of tests/support/ (an archive: a
+# test links the helpers it uses; the tests include them as
+# "support/<helper>.h"). The unit test of a stage's modules,
+# tests/unit/test_<stage>.c or test_<stage>_*.c, links that stage's objects
+# too (an archive of them, main.o aside) and its libraries.
 UNIT_SRC  = $(wildcard tests/unit/test_*.c)
-UNIT_BIN  = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-TSUP_SRC  = $(wildcard tests/unit/support/*.c)
+UNIT_BIN  = $(UNIT_SRC:tests/%.c=$(BUILD)/tests/%)
+INTEG_SRC = $(wildcard tests/integration/test_*.c)
+INTEG_BIN = $(INTEG_SRC:tests/%.c=$(BUILD)/tests/%)
+TSUP_SRC  = $(wildcard tests/support/*.c)
 TSUP_OBJ  = $(TSUP_SRC:%.c=$(BUILD)/obj/%.o)
+TSUP_LIB  = $(BUILD)/libtestsupport.a
 
-.PHONY: all deps deps-demo test unit e2e demo deploy-test bench bench-redis clean \
-	fuzz fuzz-build
+.PHONY: all deps deps-demo test unit integration e2e demo deploy-test bench bench-redis \
+	clean fuzz fuzz-build
 .DEFAULT_GOAL := all
 # Objects are not intermediates to delete: the next make would rebuild them.
 .SECONDARY:
@@ -95,7 +105,7 @@ CHECK_CMDS = $(firstword $(CC)):gcc protoc-c:protobuf-c-compiler pkg-config:pkg-
 CHECK_LIBS = rdkafka:librdkafka-dev libprotobuf-c:libprotobuf-c-dev hiredis:libhiredis-dev \
 	jansson:libjansson-dev libcrypto:libssl-dev libmicrohttpd:libmicrohttpd-dev \
 	xlsxwriter:libxlsxwriter-dev libcrypt:libcrypt-dev \
-	$(if $(filter unit,$(MAKECMDGOALS)),criterion:libcriterion-dev)
+	$(if $(filter unit integration,$(MAKECMDGOALS)),criterion:libcriterion-dev)
 TOOLS_MISSING := $(shell \
 	for c in $(CHECK_CMDS); do \
 		command -v $${c%%:*} >/dev/null 2>&1 || printf '%s (Debian package %s); ' $${c%%:*} $${c##*:}; done; \
@@ -157,15 +167,32 @@ $(BUILD)/bin/aij-broker: $(BUILD)/obj/deploy/broker.o $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(TSUP_OBJ) $(LIBAIJ)
+$(BUILD)/obj/tests/%.o: CPPFLAGS += -Itests
+
+$(TSUP_LIB): $(TSUP_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(if $(filter test_editions%,$*),$(call stage_libs,editions)) \
-		$(LDLIBS) -lcriterion
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# A stage's objects but its main.o, for the unit tests of its modules.
+$(BUILD)/stage/lib%.a: $$(filter-out $(BUILD)/obj/$$*/main.o,$$(addprefix $(BUILD)/obj/,$$(addsuffix .o,$$(basename $$(wildcard $$*/*.c)))))
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+# $(call test_stage,KIND/test_NAME): the stage a unit test is of, if any.
+test_stage = $(firstword $(foreach s,$(STAGES),$(if $(filter unit/test_$(s) unit/test_$(s)_%,$(1)),$(s))))
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(addprefix $(BUILD)/stage/lib,$$(addsuffix .a,$$(call test_stage,$$*))) $(TSUP_LIB) $(LIBAIJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call stage_libs,$(call test_stage,$*)) $(LDLIBS) -lcriterion
 
 unit: $(UNIT_BIN)
 
+integration: $(INTEG_BIN)
+
 test: deps
-	@$(MAKE) --no-print-directory all unit
+	@$(MAKE) --no-print-directory all unit integration
 	@BUILD=$(BUILD) tests/run
 
 demo: deps-demo
@@ -197,18 +224,16 @@ fuzz: fuzz-build
 	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run
 
 # The benchmark (bench/, issue 6): the in-memory reference uses the
-# reporter's collector and writers, so its outputs compare byte for byte.
+# collector and the writers of the library, the reporter's, so its outputs
+# compare byte for byte.
 BENCH_LINES    ?= 1000000
 BENCH_DOSSIERS ?= 2000000
 BENCH_RUNS     ?= 1
 BENCH_DIR      ?= $(BUILD)/bench
-BENCH_INMEM_OBJ = $(BUILD)/obj/bench/inmem/main.o \
-	$(addprefix $(BUILD)/obj/reporter/,collect.o spill.o route.o summary.o report_write.o \
-		publish.o attached.o journal.o rejections.o)
 
 all: $(BUILD)/bin/aij-bench-inmem $(BUILD)/bin/aij-bench-measure $(BUILD)/bin/aij-bench-redis
 
-$(BUILD)/bin/aij-bench-inmem: $(BENCH_INMEM_OBJ) $(LIBAIJ)
+$(BUILD)/bin/aij-bench-inmem: $(BUILD)/obj/bench/inmem/main.o $(LIBAIJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

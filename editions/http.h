@@ -56,6 +56,7 @@ enum route_id {
 	R_REPORT,        /* GET, PUT, DELETE /editions/<ml> (the CSV) */
 	R_REPORT_XLSX,   /* GET  /editions/<ml>.xlsx */
 	R_REPORT_PAGE,   /* GET  /editions/<ml>.html */
+	R_REPORT_JSON,   /* GET  /editions/<ml>.json (each row's evidence) */
 	R_REPLACE,       /* GET, POST /editions/<ml>/remplacer */
 	R_DELETE,        /* GET, POST /editions/<ml>/supprimer */
 	R_DISPOSITIFS,   /* GET  /dossiers/<id>/dispositifs (JSON) */

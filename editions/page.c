@@ -223,7 +223,7 @@ static const char page_css[] =
 	"a{color:#000091}"
 	"ul.acts{margin:0;padding-left:18px}ul.steps{margin:0;padding-left:0;"
 	"list-style:none;font-size:13px}"
-	"td.codes{white-space:nowrap}"
+	".badges{white-space:nowrap}td.codes{min-width:200px}"
 	".bar-top{display:flex;flex-wrap:wrap;gap:10px;align-items:center;margin:0 0 14px}"
 	".bar-top .grow{flex:1 1 auto}"
 	"form.inline{display:flex;gap:8px;align-items:center;flex-wrap:wrap;margin:0}"
@@ -235,7 +235,17 @@ static const char page_css[] =
 	".login label{display:block;margin:12px 0 4px}"
 	".login input{width:100%}"
 	".pages{display:flex;gap:12px;align-items:center;margin:12px 0}"
-	"code{background:#f0f0f4;padding:1px 4px}";
+	"code{background:#f0f0f4;padding:1px 4px}"
+	".notice{background:#fff4e5;border-left:4px solid #b34000;padding:8px 12px;"
+	"font-size:14px}"
+	"table.rows{font-size:14px}table.rows th,table.rows td{padding:6px 6px}"
+	"ul.piste{margin:0;padding-left:14px;font-size:13px}ul.piste li{margin:0 0 4px}"
+	"td.piste{width:27%}td.weeks{font-size:13px;width:90px}"
+	"td.weeks .since{display:block;color:#666}span.ml{border-bottom:1px dotted #666}"
+	"ul.acts{font-size:13px}"
+	".wk{display:inline-block;min-width:1.8em;text-align:center;font-weight:700;"
+	"border-radius:10px;padding:0 6px;background:#eef0fa;color:#000091}"
+	".wk.old{background:#ce0500;color:#fff}";
 
 int page_begin(struct page *p, const struct page_frame *fr)
 {

@@ -15,6 +15,7 @@
 #include "http.h"
 #include "log.h"
 #include "normalize.h"
+#include "piste.h"
 #include "referential.h"
 #include "report_format.h"
 #include "store.h"
@@ -165,6 +166,48 @@ static int reports_ml_count_cmp(const void *a, const void *b)
 	return strcmp(x->code, y->code);
 }
 
+/* The failed lines by weeks in a row (DIR/weeks.json), for national users. */
+static void reports_summary_weeks(struct page *p, const struct editions *e,
+				  const char *run_id)
+{
+	struct piste_weeks w;
+	char errstr[600];
+	int rc = piste_weeks_load(e->dir, &w, errstr, sizeof(errstr));
+	page_raw(p, "<h3 id=\"semaines\">Lignes en échec par semaines d'affilée</h3>\n");
+	if (rc != 0) {
+		if (rc < 0)
+			log_error("editions: %s", errstr);
+		page_raw(p, rc < 0 ? "<p class=\"muted\">Le décompte des semaines en échec "
+				     "(weeks.json) n'a pas pu être lu.</p>\n"
+				   : "<p class=\"muted\">Pas de décompte des semaines en échec : "
+				     "cette intégration a été publiée avant qu'il existe.</p>\n");
+		return;
+	}
+	if (run_id && *w.run_id && strcmp(run_id, w.run_id) != 0)
+		log_warn("editions: weeks.json is of run '%s', summary.json of '%s'", w.run_id,
+			 run_id);
+	long long old = piste_weeks_at_least(&w, PISTE_OLD_WEEKS), max = 0;
+	page_printf(p, "<div class=\"kpis\"><div class=\"kpi\">En échec depuis %d semaines "
+		    "ou plus<b>%lld</b><span class=\"muted\">sur %lld lignes en échec</span>"
+		    "</div></div>\n", PISTE_OLD_WEEKS, old, w.failed);
+	for (size_t i = 0; i < w.n; i++)
+		if (w.by[i].lines > max)
+			max = w.by[i].lines;
+	for (size_t i = 0; i < w.n; i++) {
+		char label[64];
+		snprintf(label, sizeof(label), "%u semaine%s", w.by[i].weeks,
+			 w.by[i].weeks > 1 ? "s" : "");
+		reports_bar(p, label, NULL, w.by[i].lines, max,
+			    w.by[i].weeks >= PISTE_OLD_WEEKS ? "ko" : NULL);
+	}
+	if (!w.n)
+		page_raw(p, "<p class=\"muted\">Aucune ligne en échec.</p>\n");
+	page_raw(p, "<p class=\"muted\">Chaque ligne en échec comptée une fois, par le "
+		 "nombre d'intégrations publiées d'affilée où son dispositif a échoué, "
+		 "celle-ci comprise.</p>\n");
+	piste_weeks_release(&w);
+}
+
 /* The run's summary for national users: figures, outcomes by code, by ML. */
 static void reports_summary(struct page *p, const struct editions *e,
 			    const json_t *s, const char *run_id)
@@ -211,6 +254,8 @@ static void reports_summary(struct page *p, const struct editions *e,
 		snprintf(label, sizeof(label), "%s %s", key, page_code_label(c));
 		reports_bar(p, label, NULL, reports_json_ll(by_code, key), max, NULL);
 	}
+
+	reports_summary_weeks(p, e, run_id);
 
 	json_t *reports = json_object_get(s, "reports");
 	size_t n = json_is_object(reports) ? json_object_size(reports) : 0;
@@ -447,21 +492,22 @@ enum MHD_Result reports_list(struct editions *e, struct request *rq)
 	json_t *list = json_array();
 	for (size_t i = 0; i < kept; i++) {
 		const struct store_entry *en = &entries[i];
-		char when[40], csv[100], xlsx[100], html[100];
+		char when[40], csv[100], xlsx[100], html[100], pistes[100];
 		history_time(en->mtime, when, sizeof(when));
 		snprintf(csv, sizeof(csv), "/editions/%s", en->ml_code);
 		snprintf(xlsx, sizeof(xlsx), "/editions/%s.xlsx", en->ml_code);
 		snprintf(html, sizeof(html), "/editions/%s.html", en->ml_code);
+		snprintf(pistes, sizeof(pistes), "/editions/%s.json", en->ml_code);
 		const char *name = editions_ml_name(e, en->ml_code);
 		json_array_append_new(list, json_pack(
-			"{s:s, s:o, s:o, s:s, s:I, s:I, s:{s:s, s:s, s:s}}",
+			"{s:s, s:o, s:o, s:s, s:I, s:I, s:{s:s, s:s, s:s, s:s}}",
 			"ml_code", en->ml_code,
 			"ml_name", strcmp(name, en->ml_code) ? json_string(name) : json_null(),
 			"run_id", run_id ? json_string(run_id) : json_null(),
 			"date", when,
 			"rows", (json_int_t)en->rows,
 			"size", (json_int_t)en->size,
-			"links", "csv", csv, "xlsx", xlsx, "html", html));
+			"links", "csv", csv, "xlsx", xlsx, "html", html, "json", pistes));
 	}
 	json_t *j = json_pack("{s:o, s:s, s:s, s:o}",
 			      "run_id", run_id ? json_string(run_id) : json_null(),
@@ -543,11 +589,49 @@ static void reports_why(const struct editions *e, const struct report_row *row,
 			 commune ? commune : insee, npc > 1 ? "les" : "le");
 }
 
-/* One cell of the report's sheet, for xlsx_build(). */
+/* The evidence of the report r of rq (issue 18) into p, checked against r:
+ * PISTE_OK (piste_release() p), or why there is none to show (p empty). */
+static enum piste_state reports_piste(struct editions *e, const struct request *rq,
+				      const struct report *r, const char *run_id,
+				      struct piste *p)
+{
+	char errstr[600], why[300];
+	int rc = piste_load(e->dir, rq->arg, p, errstr, sizeof(errstr));
+	if (rc == 1)
+		return PISTE_ABSENT;
+	if (rc < 0) {
+		log_error("editions: %s", errstr);
+		return PISTE_UNREADABLE;
+	}
+	if (!piste_matches(p, r, run_id, why, sizeof(why))) {
+		log_debug("editions: the evidence of '%s' does not describe its report (%s): "
+			  "no piste shown", rq->arg, why);
+		piste_release(p);
+		return PISTE_REPLACED;
+	}
+	return PISTE_OK;
+}
+
+/* Who reads: the ML whose dossier ids may be shown, NULL for every one. */
+static const char *reports_viewer(const struct request *rq)
+{
+	return rq->user.national ? NULL : rq->user.structure;
+}
+
+/* The report's sheet: its columns, then « Piste » and « Semaines en échec »
+ * when the evidence is there. */
+struct reports_sheet {
+	const struct report *r;
+	char **piste;   /* each row's leads, or NULL: no such columns */
+	char (*weeks)[48];
+};
+
 static const char *reports_xlsx_cell(void *arg, size_t row, size_t col)
 {
-	const struct report *r = arg;
-	return r->row[row].field[col];
+	const struct reports_sheet *sh = arg;
+	if (col < REPORT_COLUMNS)
+		return sh->r->row[row].field[col];
+	return col == REPORT_COLUMNS ? sh->piste[row] : sh->weeks[row];
 }
 
 /* The legend sheet: code, label, what to do. */
@@ -560,6 +644,15 @@ static const char *reports_xlsx_legend(void *arg, size_t row, size_t col)
 					       : page_code_action((unsigned)row + 1);
 }
 
+/* Frees the n texts of the sheet. */
+static void reports_sheet_release(struct reports_sheet *sh, size_t n)
+{
+	for (size_t i = 0; sh->piste && i < n; i++)
+		free(sh->piste[i]);
+	free(sh->piste);
+	free(sh->weeks);
+}
+
 static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 				    const char *data, size_t len, const char *run_id)
 {
@@ -570,14 +663,45 @@ static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 		return http_fail(e, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "impossible de préparer le fichier Excel");
 	}
+	struct piste pst;
+	struct reports_sheet sh = { &r, NULL, NULL };
+	int oom = 0;
+	if (reports_piste(e, rq, &r, run_id, &pst) == PISTE_OK) {
+		/* Each cell is asked for twice (widths, then the row): made once. */
+		sh.piste = calloc(r.n ? r.n : 1, sizeof(*sh.piste));
+		sh.weeks = calloc(r.n ? r.n : 1, sizeof(*sh.weeks));
+		oom = !sh.piste || !sh.weeks;
+		for (size_t i = 0; !oom && i < r.n; i++) {
+			/* No ';', '"' nor line end in it: saved as CSV, the
+			 * sheet goes back as an upload (lib/report_format.h). */
+			sh.piste[i] = piste_text(&pst.row[i], &r.row[i], reports_viewer(rq),
+						 rq->arg, " · ");
+			oom = !sh.piste[i];
+			piste_weeks_text(&pst.row[i], sh.weeks[i], sizeof(sh.weeks[i]));
+		}
+		piste_release(&pst);
+	}
+	const char *titles[REPORT_XLSX_COLUMNS];
+	for (size_t c = 0; c < REPORT_COLUMNS; c++)
+		titles[c] = report_column_titles[c];
+	titles[REPORT_COLUMNS] = REPORT_TITLE_PISTE;
+	titles[REPORT_COLUMNS + 1] = REPORT_TITLE_WEEKS;
 	static const char *const legend_titles[3] = { "Code retour", "Signification",
 						      "Que faire" };
+	/* A piste is a sentence or more: read in its cell, wrapped. */
+	static const unsigned char wrap[REPORT_XLSX_COLUMNS] = { [REPORT_COLUMNS] = 1 };
 	struct xlsx_table tables[2] = {
-		{ "Rapport", report_column_titles, REPORT_COLUMNS, r.n, reports_xlsx_cell, &r },
+		{ "Rapport", titles, sh.piste ? REPORT_XLSX_COLUMNS : REPORT_COLUMNS, r.n,
+		  reports_xlsx_cell, &sh, wrap },
 		{ "Codes retour", legend_titles, 3, 10, reports_xlsx_legend, NULL },
 	};
 	size_t out_len = 0;
-	char *out = xlsx_build(tables, 2, &out_len, errstr, sizeof(errstr));
+	char *out = NULL;
+	if (!oom)
+		out = xlsx_build(tables, 2, &out_len, errstr, sizeof(errstr));
+	else
+		snprintf(errstr, sizeof(errstr), "out of memory putting %zu leads into words", r.n);
+	reports_sheet_release(&sh, r.n);
 	report_release(&r);
 	if (!out) {
 		log_error("editions: %s", errstr);
@@ -592,33 +716,211 @@ static enum MHD_Result reports_xlsx(struct editions *e, struct request *rq,
 			  out, out_len, MHD_HTTP_HEADER_CONTENT_DISPOSITION, disposition, NULL);
 }
 
-/* The link to page n of the report with the code filter. */
-static void reports_page_link(struct page *p, const char *ml, size_t n, unsigned code,
-			      const char *text)
+/* GET /editions/<ml>.json: each row's evidence, redacted for the reader. */
+static enum MHD_Result reports_json(struct editions *e, struct request *rq,
+				    const char *data, size_t len, const char *run_id)
+{
+	struct report r;
+	char errstr[512];
+	if (report_parse(data, len, &r, errstr, sizeof(errstr)) < 0) {
+		log_error("editions: %s", errstr);
+		return http_fail(e, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "impossible de lire le rapport");
+	}
+	struct piste pst;
+	enum piste_state state = reports_piste(e, rq, &r, run_id, &pst);
+	json_t *j = piste_json(state == PISTE_OK ? &pst : NULL, state, &r, rq->arg,
+			       reports_viewer(rq), run_id);
+	if (state == PISTE_OK)
+		piste_release(&pst);
+	report_release(&r);
+	if (!j)
+		return http_fail(e, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
+				 "mémoire insuffisante pour les pistes du rapport");
+	http_log(rq, MHD_HTTP_OK, NULL);
+	return http_json(rq, MHD_HTTP_OK, j);
+}
+
+/* What the report page shows: rows with a code, failing for weeks or more
+ * (0: any). */
+struct reports_filter {
+	unsigned code;
+	unsigned weeks;
+};
+
+static int reports_kept(const struct report_row *row, const struct piste_row *pr,
+			const struct reports_filter *f)
+{
+	if (f->code && !(row->codes.mask & (1u << f->code)))
+		return 0;
+	return !f->weeks || (pr && pr->weeks >= f->weeks);
+}
+
+/* The link to page n of the report with the filter f. */
+static void reports_page_link(struct page *p, const char *ml, size_t n,
+			      const struct reports_filter *f, const char *text)
 {
 	page_raw(p, "<a href=\"/editions/");
 	page_url(p, ml);
 	page_printf(p, ".html?page=%zu", n);
-	if (code)
-		page_printf(p, "&amp;code=%02u", code);
-	page_raw(p, "\">");
+	if (f->code)
+		page_printf(p, "&amp;code=%02u", f->code);
+	if (f->weeks)
+		page_printf(p, "&amp;semaines=%u", f->weeks);
+	page_raw(p, "#lignes\">");
 	page_esc(p, text);
 	page_raw(p, "</a>");
 }
 
 /* "Lignes 501 à 1 000 sur 50 107" and the links to the other pages. */
 static void reports_pager(struct page *p, const char *ml, size_t page, size_t pages,
-			  size_t first, size_t last, size_t total, unsigned code)
+			  size_t first, size_t last, size_t total,
+			  const struct reports_filter *f)
 {
 	page_raw(p, "<div class=\"pages\">");
 	if (page > 1)
-		reports_page_link(p, ml, page - 1, code, "← Page précédente");
+		reports_page_link(p, ml, page - 1, f, "← Page précédente");
 	if (total)
 		page_printf(p, "<span>Lignes %zu à %zu sur %zu%s — page %zu sur %zu</span>",
-			    first, last, total, code ? " (filtrées)" : "", page, pages);
+			    first, last, total, f->code || f->weeks ? " (filtrées)" : "", page,
+			    pages);
 	if (page < pages)
-		reports_page_link(p, ml, page + 1, code, "Page suivante →");
+		reports_page_link(p, ml, page + 1, f, "Page suivante →");
 	page_raw(p, "</div>\n");
+}
+
+/* The page's sink of piste_describe(): a list, each dossier id a link to
+ * its page, each ML code with its name as a tooltip, the dossier's value
+ * in bold. */
+struct reports_lead {
+	struct page *p;
+	const struct editions *e;
+	int open;
+};
+
+static void reports_lead_open(struct reports_lead *l)
+{
+	if (!l->open)
+		page_raw(l->p, "<li>");
+	l->open = 1;
+}
+
+static void reports_lead_text(void *arg, const char *s)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	page_esc(l->p, s);
+}
+
+static void reports_lead_dossier(void *arg, const char *id)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	page_raw(l->p, "<a href=\"/dossiers/");
+	page_url(l->p, id);
+	page_raw(l->p, ".html\">");
+	page_esc(l->p, id);
+	page_raw(l->p, "</a>");
+}
+
+static void reports_lead_ml(void *arg, const char *code)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	const char *name = editions_ml_name(l->e, code);
+	if (strcmp(name, code) != 0) {
+		page_raw(l->p, "<span class=\"ml\" title=\"");
+		page_esc(l->p, name);
+		page_raw(l->p, "\">");
+		page_esc(l->p, code);
+		page_raw(l->p, "</span>");
+	} else {
+		page_esc(l->p, code);
+	}
+}
+
+static void reports_lead_value(void *arg, const char *s)
+{
+	struct reports_lead *l = arg;
+	reports_lead_open(l);
+	page_raw(l->p, "<b>");
+	page_esc(l->p, s);
+	page_raw(l->p, "</b>");
+}
+
+static void reports_lead_end(void *arg)
+{
+	struct reports_lead *l = arg;
+	page_raw(l->p, "</li>");
+	l->open = 0;
+}
+
+/* The two cells of a row's evidence. */
+static void reports_piste_cells(struct page *p, const struct editions *e,
+				const struct piste_row *pr, const struct report_row *row,
+				const char *viewer, const char *report_ml)
+{
+	struct reports_lead l = { p, e, 0 };
+	struct piste_sink sink = { reports_lead_text, reports_lead_dossier, reports_lead_ml,
+				   reports_lead_value, reports_lead_end, &l };
+	page_raw(p, "<td class=\"piste\">");
+	if (pr->n_cand) {
+		page_raw(p, "<ul class=\"piste\">");
+		piste_describe(pr, row, viewer, report_ml, &sink);
+		page_raw(p, "</ul>");
+	} else {
+		page_raw(p, "<span class=\"muted\">—</span>");
+	}
+	/* "3", then "depuis le 15/11/2026" under it (piste_load() checked the
+	 * date's form). */
+	page_printf(p, "</td><td class=\"weeks\"><span class=\"wk%s\">%u</span> "
+		    "<span class=\"since\">depuis le %.2s/%.2s/%.4s</span></td>",
+		    pr->weeks >= PISTE_OLD_WEEKS ? " old" : "", pr->weeks, pr->first + 8,
+		    pr->first + 5, pr->first);
+}
+
+/* Why the report page shows no piste, when it does not. */
+static void reports_piste_notice(struct page *p, enum piste_state state, const char *run_id)
+{
+	switch (state) {
+	case PISTE_OK:
+		return;
+	case PISTE_ABSENT:
+		page_raw(p, "<p class=\"notice\">Pas de piste ni de semaines en échec pour ce "
+			 "rapport : l'intégration ");
+		page_esc(p, run_id ? run_id : "qui l'a produit");
+		page_raw(p, " a été publiée avant qu'elles existent. Elles apparaîtront avec la "
+			 "prochaine intégration.</p>\n");
+		return;
+	case PISTE_REPLACED:
+		page_raw(p, "<p class=\"notice\">Ce rapport a été remplacé depuis l'intégration : "
+			 "ses lignes ne sont plus celles qu'elle a examinées. Les pistes et les "
+			 "semaines en échec ne sont donc pas affichées (elles pourraient désigner "
+			 "le dossier d'un autre jeune).</p>\n");
+		return;
+	case PISTE_UNREADABLE:
+		page_raw(p, "<p class=\"notice\">Les pistes de ce rapport n'ont pas pu être lues "
+			 "(le journal du service dit pourquoi) : elles ne sont pas affichées.</p>\n");
+		return;
+	}
+}
+
+/* How to read the « Piste » and « Semaines en échec » columns. */
+static void reports_piste_legend(struct page *p, int national_reader)
+{
+	page_raw(p, "<p class=\"legend\"><b>Lire la piste.</b> Pour une ligne qu'aucune "
+		 "recherche n'a intégrée, la piste nomme les dossiers qui lui ressemblent et "
+		 "ce qui diffère&nbsp;: « date de naissance 12/03/2005 au lieu de 13/03/2005 » "
+		 "= le dossier a le 12/03/2005, la ligne le 13/03/2005. Les noms et prénoms y "
+		 "sont écrits comme la recherche les compare&nbsp;: en majuscules, sans "
+		 "accents, espaces, tirets ni apostrophes (« Le Goff-Hénaff » : LEGOFFHENAFF). ");
+	if (!national_reader)
+		page_raw(p, "Un dossier d'une autre Mission Locale est désigné par le code de "
+			 "celle-ci, sans son identifiant. ");
+	page_printf(p, "<b>Semaines en échec</b>&nbsp;: le nombre d'intégrations d'affilée "
+		    "où la ligne a échoué, celle-ci comprise, et la date de la première "
+		    "(<span class=\"wk old\">%d</span> : depuis %d semaines ou plus).</p>\n",
+		    PISTE_OLD_WEEKS, PISTE_OLD_WEEKS);
 }
 
 static enum MHD_Result reports_page(struct editions *e, struct request *rq,
@@ -632,21 +934,33 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 		return http_fail(e, rq, MHD_HTTP_INTERNAL_SERVER_ERROR,
 				 "impossible de lire le rapport");
 	}
+	struct piste pst;
+	enum piste_state state = reports_piste(e, rq, &r, run_id, &pst);
+	int has_piste = state == PISTE_OK;
+	const char *viewer = reports_viewer(rq);
 	int national = strcmp(rq->arg, REPORT_NATIONAL) == 0;
-	size_t count[11] = { 0 };
-	for (size_t i = 0; i < r.n; i++)
+	size_t count[11] = { 0 }, old = 0;
+	for (size_t i = 0; i < r.n; i++) {
 		for (unsigned c = 1; c <= 10; c++)
 			count[c] += (r.row[i].codes.mask >> c) & 1;
+		old += has_piste && pst.row[i].weeks >= PISTE_OLD_WEEKS;
+	}
 	/* The filter, then the page of the filtered rows. */
-	unsigned code = 0;
+	struct reports_filter f = { 0, 0 };
 	const char *code_arg = http_arg(rq, "code");
 	if (code_arg && strlen(code_arg) == 2 && code_arg[0] >= '0' && code_arg[0] <= '1' &&
 	    code_arg[1] >= '0' && code_arg[1] <= '9') {
-		code = (unsigned)(code_arg[0] - '0') * 10 + (unsigned)(code_arg[1] - '0');
-		if (code < 1 || code > 10)
-			code = 0;
+		f.code = (unsigned)(code_arg[0] - '0') * 10 + (unsigned)(code_arg[1] - '0');
+		if (f.code < 1 || f.code > 10)
+			f.code = 0;
 	}
-	size_t total = code ? count[code] : r.n;
+	const char *weeks_arg = http_arg(rq, "semaines");
+	if (has_piste && weeks_arg && strlen(weeks_arg) == 1 && weeks_arg[0] >= '2' &&
+	    weeks_arg[0] <= '9')
+		f.weeks = (unsigned)(weeks_arg[0] - '0');
+	size_t total = 0;
+	for (size_t i = 0; i < r.n; i++)
+		total += reports_kept(&r.row[i], has_piste ? &pst.row[i] : NULL, &f);
 	size_t pages = total ? (total + EDITIONS_PAGE_ROWS - 1) / EDITIONS_PAGE_ROWS : 1;
 	size_t page = reports_page_arg(rq);
 	if (page > pages)
@@ -664,6 +978,8 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 	http_frame(e, rq, &fr, title, sub, NAV_REPORTS, held, sizeof(held));
 	struct page p;
 	if (page_begin(&p, &fr) < 0) {
+		if (has_piste)
+			piste_release(&pst);
 		report_release(&r);
 		return MHD_NO;
 	}
@@ -702,15 +1018,25 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 		page_printf(&p, "</td><td class=\"n\">%zu</td><td>", count[c]);
 		page_esc(&p, page_code_action(c));
 		page_raw(&p, " ");
-		char label[40];
-		snprintf(label, sizeof(label), "Voir ces lignes");
-		reports_page_link(&p, rq->arg, 1, c, label);
+		struct reports_filter by_code = { c, 0 };
+		reports_page_link(&p, rq->arg, 1, &by_code, "Voir ces lignes");
 		page_raw(&p, "</td></tr>\n");
 	}
 	if (!any)
 		page_raw(&p, "<tr><td colspan=\"4\" class=\"muted\">Aucune ligne.</td></tr>");
 	page_raw(&p, "</tbody></table><p class=\"muted\">Une ligne peut avoir plusieurs codes "
 		 "(un par recherche tentée) : elle est comptée pour chacun.</p>");
+	if (has_piste) {
+		page_printf(&p, "<p class=\"weeks-sum\"><span class=\"wk%s\">%zu</span> ligne%s "
+			    "en échec depuis %d semaines ou plus.", old ? " old" : "", old,
+			    old > 1 ? "s" : "", PISTE_OLD_WEEKS);
+		if (old) {
+			struct reports_filter by_weeks = { 0, PISTE_OLD_WEEKS };
+			page_raw(&p, " ");
+			reports_page_link(&p, rq->arg, 1, &by_weeks, "Voir ces lignes");
+		}
+		page_raw(&p, "</p>");
+	}
 	page_codes_legend(&p);
 	if (national)
 		page_raw(&p, "<p class=\"legend\"><b>Pourquoi ces lignes sont au national.</b> "
@@ -724,40 +1050,60 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 	page_raw(&p, "<section id=\"lignes\"><h2>Les lignes du rapport</h2>"
 		 "<form class=\"inline\" method=\"get\" action=\"/editions/");
 	page_url(&p, rq->arg);
-	page_raw(&p, ".html\"><label for=\"code\">Filtrer par code</label>"
+	page_raw(&p, ".html#lignes\"><label for=\"code\">Filtrer par code</label>"
 		 "<select id=\"code\" name=\"code\"><option value=\"\">Tous les codes</option>");
 	for (unsigned c = 1; c <= 10; c++) {
 		if (!count[c])
 			continue;
-		page_printf(&p, "<option value=\"%02u\"%s>%02u — ", c, c == code ? " selected" : "",
-			    c);
+		page_printf(&p, "<option value=\"%02u\"%s>%02u — ", c,
+			    c == f.code ? " selected" : "", c);
 		page_esc(&p, page_code_label(c));
 		page_printf(&p, " (%zu)</option>", count[c]);
 	}
-	page_raw(&p, "</select><button class=\"btn\" type=\"submit\">Filtrer</button>");
-	if (code) {
+	page_raw(&p, "</select>");
+	if (has_piste) {
+		page_raw(&p, "<label for=\"semaines\">Semaines en échec</label><select "
+			 "id=\"semaines\" name=\"semaines\"><option value=\"\">toutes</option>");
+		for (unsigned w = 2; w <= PISTE_OLD_WEEKS; w++) {
+			size_t n = 0;
+			for (size_t i = 0; i < r.n; i++)
+				n += pst.row[i].weeks >= w;
+			page_printf(&p, "<option value=\"%u\"%s>%u ou plus (%zu)</option>",
+				    w, w == f.weeks ? " selected" : "", w, n);
+		}
+		page_raw(&p, "</select>");
+	}
+	page_raw(&p, "<button class=\"btn\" type=\"submit\">Filtrer</button>");
+	if (f.code || f.weeks) {
 		page_raw(&p, "<a href=\"/editions/");
 		page_url(&p, rq->arg);
-		page_raw(&p, ".html\">Toutes les lignes</a>");
+		page_raw(&p, ".html#lignes\">Toutes les lignes</a>");
 	}
 	page_raw(&p, "</form>\n");
+	reports_piste_notice(&p, state, run_id);
+	if (has_piste)
+		reports_piste_legend(&p, viewer == NULL);
 	size_t shown_last = first + EDITIONS_PAGE_ROWS < total ? first + EDITIONS_PAGE_ROWS : total;
-	reports_pager(&p, rq->arg, page, pages, total ? first + 1 : 0, shown_last, total, code);
-	page_raw(&p, "<table><thead><tr><th class=\"n\">#</th><th>Identifiant SIGMA</th>"
-		 "<th>Code Pôle Emploi</th><th>Nom de naissance</th><th>Prénom</th>"
-		 "<th>Date de naissance</th><th>Commune de résidence</th><th>Codes retour</th>"
-		 "<th>Détail et que faire</th>");
+	reports_pager(&p, rq->arg, page, pages, total ? first + 1 : 0, shown_last, total, &f);
+	page_raw(&p, "<table class=\"rows\"><thead><tr><th class=\"n\">#</th>"
+		 "<th>Identifiant SIGMA</th><th>Code Pôle Emploi</th><th>Nom de naissance</th>"
+		 "<th>Prénom</th><th>Date de naissance</th><th>Commune de résidence</th>"
+		 "<th>Codes retour, détail et que faire</th>");
+	if (has_piste)
+		page_raw(&p, "<th>Piste</th><th>Semaines en échec</th>");
 	if (national)
 		page_raw(&p, "<th>Pourquoi ici</th>");
 	page_raw(&p, "</tr></thead><tbody>\n");
 	size_t k = 0; /* filtered rows seen */
 	for (size_t i = 0; i < r.n && k < first + EDITIONS_PAGE_ROWS; i++) {
 		const struct report_row *row = &r.row[i];
-		if (code && !(row->codes.mask & (1u << code)))
+		const struct piste_row *pr = has_piste ? &pst.row[i] : NULL;
+		if (!reports_kept(row, pr, &f))
 			continue;
 		if (k++ < first)
 			continue;
-		page_printf(&p, "<tr><td class=\"n\">%zu</td>", i + 1);
+		page_printf(&p, "<tr%s><td class=\"n\">%zu</td>",
+			    pr && pr->weeks >= PISTE_OLD_WEEKS ? " class=\"old\"" : "", i + 1);
 		for (int c = 0; c < REPORT_COL_INSEE; c++) {
 			page_raw(&p, "<td>");
 			page_esc(&p, row->field[c]);
@@ -772,9 +1118,11 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 			page_esc(&p, commune);
 			page_raw(&p, "</span>");
 		}
-		page_raw(&p, "</td><td class=\"codes\">");
+		/* The codes, what each means and what to do, in one cell: the
+		 * row keeps its width for the piste. */
+		page_raw(&p, "</td><td class=\"codes\"><div class=\"badges\">");
 		page_code_badges(&p, row->codes.code, row->codes.n, row->field[REPORT_COL_CODES]);
-		page_raw(&p, "</td><td><ul class=\"steps\">");
+		page_raw(&p, "</div><ul class=\"steps\">");
 		for (size_t c = 0; c < row->codes.n; c++) {
 			unsigned step = page_code_step(row->codes.code, row->codes.n, c);
 			page_raw(&p, "<li>");
@@ -802,6 +1150,8 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 			page_raw(&p, "</li>");
 		}
 		page_raw(&p, "</ul></td>");
+		if (pr)
+			reports_piste_cells(&p, e, pr, row, viewer, rq->arg);
 		if (national) {
 			char why[600];
 			reports_why(e, row, why, sizeof(why));
@@ -813,17 +1163,21 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 	}
 	if (total == 0)
 		page_printf(&p, "<tr><td colspan=\"%d\" class=\"muted\">%s</td></tr>",
-			    national ? 10 : 9, r.n ? "Aucune ligne avec ce code."
-						   : "Le rapport n'a aucune ligne.");
+			    8 + national + 2 * has_piste,
+			    r.n ? "Aucune ligne avec ce filtre." : "Le rapport n'a aucune ligne.");
 	page_raw(&p, "</tbody></table>\n");
-	reports_pager(&p, rq->arg, page, pages, total ? first + 1 : 0, shown_last, total, code);
+	reports_pager(&p, rq->arg, page, pages, total ? first + 1 : 0, shown_last, total, &f);
 	page_raw(&p, "</section>\n");
+	if (has_piste)
+		piste_release(&pst);
 	report_release(&r);
 	if (rq->user.rights & RIGHT_TELECHARGER) {
 		page_raw(&p, "<p class=\"muted\">Pour un programme : <code>curl -OJ -H "
 			 "'Authorization: Bearer &lt;jeton&gt;' https://&lt;serveur&gt;/editions/");
 		page_esc(&p, rq->arg);
-		page_raw(&p, "</code></p>\n");
+		page_raw(&p, "</code> ; ses pistes en JSON : <code>/editions/");
+		page_esc(&p, rq->arg);
+		page_raw(&p, ".json</code></p>\n");
 	}
 	if (rq->user.national)
 		reports_summary(&p, e, summary, run_id);
@@ -872,6 +1226,9 @@ enum MHD_Result reports_get(struct editions *e, struct request *rq)
 	} else if (rq->route == R_REPORT_XLSX) {
 		res = reports_xlsx(e, rq, data, len, run_id);
 		free(data);
+	} else if (rq->route == R_REPORT_JSON) {
+		res = reports_json(e, rq, data, len, run_id);
+		free(data);
 	} else {
 		char disposition[600], modified[64];
 		reports_disposition(rq->arg, run_id, "csv", disposition, sizeof(disposition));
@@ -915,7 +1272,7 @@ enum MHD_Result reports_put(struct editions *e, struct request *rq)
 				   "replaced", 1, "rows", (json_int_t)what.rows,
 				   "size", (json_int_t)out_len,
 				   "converted", what.windows_1252 || !what.had_bom || what.lf ||
-						what.blank));
+						what.blank || what.xlsx_columns));
 }
 
 enum MHD_Result reports_delete(struct editions *e, struct request *rq)
@@ -1010,6 +1367,9 @@ static enum MHD_Result reports_upload_confirm(struct editions *e, struct request
 		page_raw(&p, "<li>Marque d'ordre des octets (BOM) UTF-8 ajoutée.</li>");
 	if (what->lf)
 		page_raw(&p, "<li>Fins de ligne converties en CRLF.</li>");
+	if (what->xlsx_columns)
+		page_raw(&p, "<li>Colonnes « Piste » et « Semaines en échec » du fichier Excel "
+			 "retirées : le rapport garde ses 7 colonnes.</li>");
 	if (what->blank)
 		page_printf(&p, "<li>%zu ligne%s vide%s retirée%s.</li>", what->blank,
 			    what->blank > 1 ? "s" : "", what->blank > 1 ? "s" : "",

@@ -68,6 +68,8 @@ static const struct route routes[R_COUNT] = {
 		       C | T, G, 0, reports_get, NULL, reports_put, reports_delete },
 	[R_REPORT_XLSX] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
 			    reports_get, NULL, NULL, NULL },
+	[R_REPORT_JSON] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
+			    reports_get, NULL, NULL, NULL },
 	[R_REPORT_PAGE] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C, 0, 0,
 			    reports_get, NULL, NULL, NULL },
 	[R_REPLACE] = { "GET, HEAD, POST", M_GET | M_POST, A_ANY, ARG_ML, G, G, 0,
@@ -222,6 +224,8 @@ static unsigned editions_route(const char *url, struct request *rq, char *msg,
 			rq->html = 1;
 		} else if (editions_ends(rest, ".xlsx", &n)) {
 			rq->route = R_REPORT_XLSX;
+		} else if (editions_ends(rest, ".json", &n)) {
+			rq->route = R_REPORT_JSON;
 		} else {
 			n = strlen(rest);
 			rq->route = R_REPORT;

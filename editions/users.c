@@ -103,10 +103,7 @@ static int users_rights_parse(char *list, unsigned *rights, const char **bad)
 	return 0;
 }
 
-/* 1 when hash has the shape of a yescrypt ("$y$...$<43>") or SHA-512
- * ("$6$[rounds=N$]<salt>$<86>") crypt(3) hash. The shape only: checking it
- * for real would cost a hash computation per user at every load. */
-static int users_hash_shape_ok(const char *hash)
+int users_hash_shape_ok(const char *hash)
 {
 	size_t want;
 	if (strncmp(hash, "$y$", 3) == 0)

@@ -67,6 +67,12 @@ int user_sees(const struct user *user, const char *ml_code);
  * Else 0. */
 int users_password_check(const char *hash, const char *password);
 
+/* 1 when hash has the shape of a yescrypt ("$y$...$<43>") or SHA-512
+ * ("$6$[rounds=N$]<salt>$<86>") crypt(3) hash, else 0. The shape only:
+ * checking it for real would cost a hash computation per user at every
+ * load. */
+int users_hash_shape_ok(const char *hash);
+
 /* A new hash of password: yescrypt ("$y$", libcrypt's default cost) with a
  * random salt. Returns it malloc'ed (free() it), or NULL with errstr. */
 char *users_password_hash(const char *password, char *errstr, size_t errstr_size);

@@ -54,7 +54,7 @@ static const char *xlsx_clean(const char *s, char **scratch, size_t *cap)
 }
 
 static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
-		      lxw_format *text, lxw_format *head, char **scratch,
+		      lxw_format *text, lxw_format *text_wrap, lxw_format *head, char **scratch,
 		      size_t *scratch_cap, char *errstr, size_t errstr_size)
 {
 	if (t->nrows > XLSX_ROWS_MAX) {
@@ -80,7 +80,8 @@ static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
 			width = XLSX_WIDTH_MIN;
 		if (width > XLSX_WIDTH_MAX)
 			width = XLSX_WIDTH_MAX;
-		worksheet_set_column(ws, (lxw_col_t)col, (lxw_col_t)col, width, text);
+		worksheet_set_column(ws, (lxw_col_t)col, (lxw_col_t)col, width,
+				     t->wrap && t->wrap[col] ? text_wrap : text);
 	}
 	lxw_error err = LXW_NO_ERROR;
 	for (size_t col = 0; col < t->ncols && !err; col++)
@@ -88,12 +89,13 @@ static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
 	for (size_t row = 0; row < t->nrows && !err; row++) {
 		for (size_t col = 0; col < t->ncols && !err; col++) {
 			const char *s = t->cell(t->arg, row, col);
+			lxw_format *f = t->wrap && t->wrap[col] ? text_wrap : text;
 			if (s && *s)
 				err = worksheet_write_string(ws, (lxw_row_t)(row + 1), (lxw_col_t)col,
-							     xlsx_clean(s, scratch, scratch_cap), text);
+							     xlsx_clean(s, scratch, scratch_cap), f);
 			else
 				err = worksheet_write_blank(ws, (lxw_row_t)(row + 1), (lxw_col_t)col,
-							    text);
+							    f);
 		}
 	}
 	if (!err)
@@ -175,15 +177,19 @@ char *xlsx_build(const struct xlsx_table *tables, size_t n, size_t *len,
 		goto done;
 	}
 	lxw_format *text = workbook_add_format(wb);
+	lxw_format *text_wrap = workbook_add_format(wb);
 	lxw_format *head = workbook_add_format(wb);
 	format_set_num_format(text, "@");
+	format_set_num_format(text_wrap, "@");
+	format_set_text_wrap(text_wrap);
+	format_set_align(text_wrap, LXW_ALIGN_VERTICAL_TOP);
 	format_set_num_format(head, "@");
 	format_set_bold(head);
 	format_set_bottom(head, LXW_BORDER_THIN);
 	int failed = 0;
 	for (size_t i = 0; i < n && !failed; i++)
-		failed = xlsx_sheet(wb, &tables[i], text, head, &scratch, &scratch_cap,
-				    errstr, errstr_size) < 0;
+		failed = xlsx_sheet(wb, &tables[i], text, text_wrap, head, &scratch,
+				    &scratch_cap, errstr, errstr_size) < 0;
 	lxw_error err = workbook_close(wb);
 	if (!failed && err) {
 		snprintf(errstr, errstr_size, "cannot write the workbook '%s': %s", path,

@@ -18,6 +18,9 @@ struct xlsx_table {
 	 * UTF-8; NULL or "" for an empty cell. */
 	const char *(*cell)(void *arg, size_t row, size_t col);
 	void *arg;
+	/* NULL, or ncols flags: a column whose flag is set wraps its text in
+	 * its width (long sentences, read in the cell). */
+	const unsigned char *wrap;
 };
 
 /* The workbook of the n tables, in order, as the bytes of an .xlsx file

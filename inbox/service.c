@@ -317,11 +317,8 @@ static void hold(struct service *s, enum inbox_kind kind, const char *name,
 		  final, s->dir[kind], name);
 }
 
-/* How many of the last week entries with this sha256, counted from the end
- * and stopping at the first one that differs, have this status and guard:
- * the attempts of one file that ended so in a row. */
-static unsigned week_trailing(const json_t *h, const char *sha256, const char *status,
-			      const char *guard)
+unsigned service_week_trailing(const json_t *h, const char *sha256, const char *status,
+			       const char *guard)
 {
 	unsigned n = 0;
 	for (size_t i = json_array_size(h); i-- > 0;) {
@@ -701,7 +698,7 @@ static void week_verdict(struct service *s, const struct scan_file *f, struct no
 	if (strcmp(status, "failed") == 0 && strcmp(guard, "incomplete") == 0) {
 		char errstr[512];
 		json_t *h = history_load(s->history, errstr, sizeof(errstr));
-		unsigned times = h ? week_trailing(h, sha, HISTORY_FAILED, "incomplete")
+		unsigned times = h ? service_week_trailing(h, sha, HISTORY_FAILED, "incomplete")
 				   : 1;
 		json_decref(h);
 		if (times <= INCOMPLETE_RETRIES) {

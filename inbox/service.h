@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "schedule.h"
 
 struct inbox_conf {
@@ -35,6 +37,12 @@ enum inbox_kind { KIND_DOSSIERS, KIND_DISPOSITIFS };
  * become spaces. */
 void service_reason_line(const char *guard, const char *reason_fr, const char *reason,
 			 char *out, size_t size);
+
+/* How many of the last week entries of the run history h with this sha256,
+ * counted from the end and stopping at the first one that differs, have
+ * this status and guard: the attempts of one file that ended so in a row. */
+unsigned service_week_trailing(const json_t *h, const char *sha256, const char *status,
+			       const char *guard);
 
 /* Creates INBOX's folders, then runs until signals_stop. Returns 0 on a
  * stop, -1 with errstr when it cannot start (a folder it cannot create). */

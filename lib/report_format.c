@@ -230,7 +230,13 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 			continue;
 		}
 		if (!header_seen) {
-			if (tlen != strlen(REPORT_HEADER) || memcmp(text, REPORT_HEADER, tlen) != 0) {
+			size_t hlen = strlen(REPORT_HEADER);
+			if (tlen == hlen + strlen(REPORT_XLSX_EXTRA) &&
+			    memcmp(text, REPORT_HEADER REPORT_XLSX_EXTRA, tlen) == 0) {
+				/* Saved from the XLSX: its two last columns go. */
+				w.xlsx_columns = 1;
+				tlen = hlen;
+			} else if (tlen != hlen || memcmp(text, REPORT_HEADER, tlen) != 0) {
 				snprintf(errstr, errstr_size,
 					 "la ligne %lu n'est pas l'en-tête d'un rapport « %s »",
 					 line, REPORT_HEADER);
@@ -238,20 +244,27 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 			}
 			header_seen = 1;
 		} else {
+			int want = w.xlsx_columns ? REPORT_XLSX_COLUMNS : REPORT_COLUMNS;
 			size_t fields = 1;
-			const char *last = text;
+			const char *last = text;    /* the codes: the 7th field */
+			const char *cut = NULL;     /* the ';' after them */
 			for (size_t i = 0; i < tlen; i++) {
 				if (text[i] == ';') {
 					fields++;
-					last = text + i + 1;
+					if (fields == REPORT_COLUMNS)
+						last = text + i + 1;
+					else if (fields == REPORT_COLUMNS + 1)
+						cut = text + i;
 				}
 			}
-			if (fields != REPORT_COLUMNS) {
+			if (fields != (size_t)want) {
 				snprintf(errstr, errstr_size,
 					 "la ligne %lu a %zu colonnes au lieu de %d", line,
-					 fields, REPORT_COLUMNS);
+					 fields, want);
 				goto fail;
 			}
+			if (cut)
+				tlen = (size_t)(cut - text);
 			size_t clen = (size_t)(text + tlen - last);
 			struct report_codes codes;
 			if (report_codes_parse(last, clen, &codes) < 0) {

@@ -36,6 +36,14 @@ enum report_col {
 /* The header's column titles, in order (UTF-8). */
 extern const char *const report_column_titles[REPORT_COLUMNS];
 
+/* The report's XLSX (editions service) has two more columns after the
+ * codes, « Piste » and « Semaines en échec »; a report corrected in it and
+ * saved as CSV has them too: report_normalize() takes it and drops them. */
+#define REPORT_TITLE_PISTE  "Piste"
+#define REPORT_TITLE_WEEKS  "Semaines en \xc3\xa9" "chec"
+#define REPORT_XLSX_EXTRA   ";" REPORT_TITLE_PISTE ";" REPORT_TITLE_WEEKS
+#define REPORT_XLSX_COLUMNS (REPORT_COLUMNS + 2)
+
 /* DIR/attached/<ml_code>.csv: UTF-8 without BOM, LF, ';', this header. */
 #define ATTACHED_DIR     "attached"
 #define ATTACHED_HEADER  "line;dossier_id;step;identifiant_sigma;identifiant_pe;" \
@@ -93,6 +101,8 @@ struct report_normalized {
 	int windows_1252;   /* at least one line was not UTF-8 (decoded) */
 	int lf;             /* at least one line ended with LF alone */
 	size_t blank;       /* blank lines dropped (empty or only ';' and spaces) */
+	int xlsx_columns;   /* the header had REPORT_XLSX_EXTRA: those two
+			       columns were dropped from every row */
 };
 
 /* Turns an uploaded report into the exact bytes of SPEC §6. The upload may
@@ -100,7 +110,8 @@ struct report_normalized {
  * week's file), with or without a BOM, with CRLF or LF line ends, the last
  * line with or without one; blank lines are dropped. Its first line must be
  * the header, every other line 7 fields whose last is return codes
- * (report_codes_parse()). Returns the report (malloc'ed, free() it) with
+ * (report_codes_parse()); or the header followed by REPORT_XLSX_EXTRA, every
+ * other line 9 fields whose seventh is return codes, the last two dropped. Returns the report (malloc'ed, free() it) with
  * *out_len and *what (may be NULL) filled, or NULL with errstr saying what is
  * wrong and on which line of the upload. errstr is in French: it is shown
  * to the person who uploaded the file. */

@@ -2,20 +2,22 @@
  *
  * For each batch of records: one look-up script in Redis (SPEC §4), one
  * Outcome per record on the outcomes topic, and only once the broker
- * acknowledged every outcome of the batch, a synchronous commit of the
- * batch's offsets (at-least-once; the reporter counts a line twice once).
+ * acknowledged every outcome of the batch, a commit of the batch's offsets
+ * (at-least-once; the reporter counts a line twice once).
  *
- * Three batches overlap (matcher_step): batch k+1 is polled and its script
- * sent to Redis; then the results of batch k, sent one step before, are
- * read (Redis computed them meanwhile) and its outcomes produced; batch
- * k-1, whose outcomes the broker was acknowledging, is committed. Redis is
- * the matchers' shared bottleneck: it idled while a matcher prepared a
- * batch or waited for the broker otherwise (one matcher: week 30 s -> 20 s,
- * bench/RESULTS.md). Batches are committed in order. A rebalance during a
- * poll may revoke the partitions of the batches not committed yet: their
- * commit then fails (logged) and the next owner processes those records
- * again, which the reporter counts once (lib/kafka.c logs each assignment
- * and revocation). On SIGTERM the batches in flight are finished. */
+ * Batches overlap (matcher_step, a ring of MATCHER_SLOTS): while Redis
+ * answers one batch the matcher polls and sends the next, and the broker
+ * acknowledges the outcomes of the ones before; a batch is committed
+ * (asynchronously, in order) once every outcome of it is acknowledged, and
+ * the matcher waits for acknowledgements only when the ring is full or
+ * nothing else is left to do. Redis is the matchers' shared bottleneck:
+ * it idled while a matcher prepared a batch or waited for the broker
+ * otherwise (bench/RESULTS.md). A rebalance during a poll may revoke the
+ * partitions of the batches not committed yet: their commit then fails
+ * (logged) and the next owner processes those records again, which the
+ * reporter counts once (lib/kafka.c logs each assignment and revocation).
+ * On SIGTERM the batches in flight are finished and their commits' results
+ * awaited, within bounds (MATCHER_STOP_MS in all). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -39,12 +41,13 @@
 
 #define MATCHER_FIRST_POLL_MS  500   /* waiting for a batch's first record */
 #define MATCHER_FILL_MS        50    /* then filling it for at most this */
+#define MATCHER_IDLE_POLL_MS   10    /* waiting for records while the broker
+					* acknowledges outcomes */
 #define MATCHER_STOP_DRAIN_MS  5000  /* stop requested: the batches in flight
 					* get this in all to be acknowledged
 					* and committed */
 #define MATCHER_PROGRESS_MS    10000 /* a progress line at most this often */
-#define MATCHER_COMMIT_WAIT_MS 30000 /* a commit result we wait for at most */
-#define MATCHER_COMMIT_STOP_MS 2000  /* the same once a stop is requested */
+#define MATCHER_COMMIT_STOP_MS 2000  /* the commits' results, at the end */
 #define MATCHER_STOP_MS        8000  /* a stop request: gone within about this
 					* (aij-local and docker stop kill at 10 s) */
 #define MATCHER_LEAVE_MS       4000  /* leaving the group at exit, at most, */
@@ -54,14 +57,18 @@
 
 /* The consumer's settings, before AIJ_KAFKA_CONF (which may change them).
  * The prefetch: librdkafka's default, 64 MiB, made the matcher's memory
- * grow with the week (53 MiB at 100k lines, 73 MiB at 1M); 4 MiB is still
- * ~25,000 records, 50 batches ahead. The poll interval: a batch may wait
+ * grow with the week (53 MiB at 100k lines, 73 MiB at 1M). Below 8 MiB the
+ * matchers starve: librdkafka 2.0.2 stops fetching once the queue holds
+ * this much and looks again only later, while the local broker answers a
+ * fetch with one batch per partition (400k records, 2 matchers: 4 MiB
+ * 5.3-6.3 s, 8 MiB 3.4 s, 16 MiB 3.4-3.8 s; bench/RESULTS.md). 8 MiB is
+ * ~50,000 records. The poll interval: a batch may wait
  * for Redis for the whole retry budget (10 min) or for an index to be
  * loaded (for as long as it takes), without polling; the group must not
  * hand its partitions to another matcher meanwhile, which would only wait
  * the same. A matcher that died is still noticed within the session
  * timeout (librdkafka's own thread sends the heartbeats). */
-#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=4096,max.poll.interval.ms=86400000"
+#define MATCHER_CONSUMER_CONF  "queued.max.messages.kbytes=8192,max.poll.interval.ms=86400000"
 /* glibc's malloc arenas: librdkafka's threads allocate the messages the
  * main thread frees, and each thread's arena kept growing with the week's
  * length (peak RSS +13% from 100k to 1M lines); 2 arenas: +5%. */
@@ -86,6 +93,8 @@ struct matcher {
 	int health_failed;          /* its last touch failed (logged once) */
 	long stop_ms;               /* when the stop request was seen, 0 before */
 	int gave_up;                /* batches in flight abandoned at the stop */
+	rd_kafka_queue_t *commits;  /* the results of the commits sent */
+	int commits_pending;        /* commits sent, result not read yet */
 };
 
 /* The replica of the comma-separated list this matcher reads from: one by
@@ -230,17 +239,18 @@ static long matcher_stopped_for(struct matcher *m)
 }
 
 /* Polls up to max messages: waits first_wait_ms for the first, then takes
- * what arrives within MATCHER_FILL_MS. Returns how many are in msgs. */
+ * what arrives within fill_ms. Returns how many are in msgs. */
 static size_t matcher_collect(struct matcher *m, rd_kafka_message_t **msgs,
-			      size_t max, int first_wait_ms)
+			      size_t max, int first_wait_ms, int fill_ms)
 {
 	size_t n = 0;
 	long first_ms = 0;
 	while (n < max && !signals_stop) {
 		int timeout = first_wait_ms;
 		if (n > 0) {
-			long left = first_ms + MATCHER_FILL_MS - clock_now_ms();
-			if (left <= 0)
+			/* fill_ms 0: only what is here already. */
+			long left = fill_ms > 0 ? first_ms + fill_ms - clock_now_ms() : 0;
+			if (fill_ms > 0 && left <= 0)
 				break;
 			timeout = (int)left;
 		}
@@ -325,45 +335,12 @@ static int matcher_await(struct matcher *m, struct work_outcome *out, size_t n)
 	}
 }
 
-/* Commits offsets and waits for the result, but not for ever: a synchronous
- * rd_kafka_commit() could block for good (deaf to SIGTERM) when the broker
- * went away with the request queued. Once a stop is requested, it waits
- * MATCHER_COMMIT_STOP_MS at most, and not past the stop's
- * MATCHER_STOP_DRAIN_MS. A commit given up on only means that the batch may
- * be processed again, which the reporter counts once. */
-static rd_kafka_resp_err_t matcher_commit_wait(struct matcher *m,
-					       rd_kafka_topic_partition_list_t *list)
-{
-	rd_kafka_queue_t *q = rd_kafka_queue_new(m->consumer);
-	rd_kafka_resp_err_t err = rd_kafka_commit_queue(m->consumer, list, q, NULL, NULL);
-	long start = clock_now_ms(), stop_seen = 0, stopped_for;
-	while (!err) {
-		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
-		if (ev && rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
-			err = rd_kafka_event_error(ev);
-			rd_kafka_event_destroy(ev);
-			break;
-		}
-		if (ev)
-			rd_kafka_event_destroy(ev);
-		long now = clock_now_ms();
-		if ((stopped_for = matcher_stopped_for(m)) >= 0 && !stop_seen)
-			stop_seen = now;
-		if ((stop_seen && now - stop_seen > MATCHER_COMMIT_STOP_MS) ||
-		    stopped_for > MATCHER_STOP_DRAIN_MS ||
-		    now - start > MATCHER_COMMIT_WAIT_MS) {
-			err = RD_KAFKA_RESP_ERR__TIMED_OUT;
-			break;
-		}
-	}
-	rd_kafka_queue_destroy(q);
-	return err;
-}
-
-/* Commits, for each partition of the batch, its highest offset + 1.
- * Returns 0, or -1 when the commit was given up on at a stop. */
-static int matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
-			   size_t n)
+/* Commits, for each partition of the batch, its highest offset + 1,
+ * without waiting: the result comes on m->commits (matcher_commits_read).
+ * Commits are sent in the order of the batches; a failed one (the
+ * partition moved to another matcher meanwhile) only means that its
+ * records are processed again, which the reporter counts once. */
+static void matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs, size_t n)
 {
 	rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(16);
 	for (size_t i = 0; i < n; i++) {
@@ -376,14 +353,48 @@ static int matcher_commit(struct matcher *m, rd_kafka_message_t *const *msgs,
 		if (msgs[i]->offset + 1 > p->offset)
 			p->offset = msgs[i]->offset + 1;
 	}
-	rd_kafka_resp_err_t err = matcher_commit_wait(m, list);
+	rd_kafka_resp_err_t err = rd_kafka_commit_queue(m->consumer, list, m->commits,
+							NULL, NULL);
 	if (err)
-		/* The partition moved to another matcher meanwhile: it will
-		 * process these records again, the reporter counts them once. */
 		log_warn("commit of a batch of %zu records failed: %s (they may be "
 			 "processed again)", n, rd_kafka_err2str(err));
+	else
+		m->commits_pending++;
 	rd_kafka_topic_partition_list_destroy(list);
-	return err == RD_KAFKA_RESP_ERR__TIMED_OUT && signals_stop ? -1 : 0;
+}
+
+/* Reads the results of the commits sent, waiting up to wait_ms for the
+ * first; logs the failures. */
+static void matcher_commits_read(struct matcher *m, int wait_ms)
+{
+	while (m->commits_pending > 0) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(m->commits, wait_ms);
+		if (!ev)
+			return;
+		wait_ms = 0;
+		if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_OFFSET_COMMIT) {
+			m->commits_pending--;
+			rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+			if (err)
+				log_warn("commit of a batch failed: %s (its records may "
+					 "be processed again)", rd_kafka_err2str(err));
+		}
+		rd_kafka_event_destroy(ev);
+	}
+}
+
+/* At the end: waits for the results of the commits sent, not for ever
+ * (MATCHER_COMMIT_STOP_MS): a coordinator that does not answer would hold
+ * the stop as long as it likes. */
+static void matcher_commits_settle(struct matcher *m)
+{
+	long start = clock_now_ms();
+	while (m->commits_pending > 0 && clock_now_ms() - start < MATCHER_COMMIT_STOP_MS)
+		matcher_commits_read(m, 100);
+	if (m->commits_pending > 0)
+		log_warn("stop: %d commit(s) not answered within %d ms: their records "
+			 "may be processed again by another matcher", m->commits_pending,
+			 MATCHER_COMMIT_STOP_MS);
 }
 
 static void matcher_progress(struct matcher *m, int final)
@@ -435,6 +446,7 @@ struct matcher_batch {
 	size_t n;
 	struct work_batch work;
 	long t_poll, t_redis;       /* ms spent, for the debug line */
+	long t_produced;            /* clock_now_ms() when its outcomes were produced */
 };
 
 /* Destroys a batch's messages. */
@@ -450,23 +462,16 @@ static void matcher_drop(struct matcher_batch *b)
 /* Finishes a batch whose outcomes were produced: waits for their
  * acknowledgements, commits its offsets, frees it. Returns the exit code
  * (0: go on), or MATCHER_GAVE_UP when a stop was requested and its outcomes
- * were not acknowledged in the stop's time, or its commit was given up on
- * (the next commits would wait as long: the broker does not answer). */
+ * were not acknowledged in the stop's time. */
 static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 {
 	int exit_code = 0;
-	long t0 = clock_now_ms();
-	int acked = matcher_await(m, b->out, b->n);
-	long t1 = clock_now_ms();
-	if (acked == 0) {
-		if (matcher_commit(m, b->msgs, b->n) != 0)
-			exit_code = MATCHER_GAVE_UP;
-	} else {
+	if (matcher_await(m, b->out, b->n) == 0)
+		matcher_commit(m, b->msgs, b->n);
+	else
 		exit_code = signals_stop ? MATCHER_GAVE_UP : EXIT_RUNTIME;
-	}
-	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms, "
-		  "commit %ld ms", b->n, b->t_poll, b->t_redis, t1 - t0,
-		  clock_now_ms() - t1);
+	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms", b->n,
+		  b->t_poll, b->t_redis, clock_now_ms() - b->t_produced);
 	work_release(b->out, b->n);
 	matcher_drop(b);
 	return exit_code;
@@ -482,28 +487,36 @@ static void matcher_abandon(struct matcher *m, struct matcher_batch *b)
 	matcher_drop(b);
 }
 
-/* The three batches in flight, oldest last: cur was just sent to Redis,
- * mid was sent one step before (Redis answers it while cur is prepared),
- * prev's outcomes are being acknowledged. */
+/* The batches in flight, a ring, oldest first: first those whose outcomes
+ * were produced (the broker acknowledges them), then those sent to Redis
+ * (it answers them in order). Redis answers a batch while the matcher
+ * polls and sends the next one and the broker acknowledges the ones
+ * before: no step waits for another unless the ring is full (Redis, the
+ * shared bottleneck, idled otherwise: bench/RESULTS.md). */
+#define MATCHER_SLOTS    8  /* batches in flight in all */
+#define MATCHER_AT_REDIS 2  /* of which sent to Redis and not read yet */
 struct matcher_flight {
-	struct matcher_batch slot[3];
-	struct matcher_batch *cur, *mid, *prev;
+	struct matcher_batch slot[MATCHER_SLOTS];
+	size_t head;                /* the oldest batch */
+	size_t produced, sent;      /* how many in each state, from head */
 };
 
-/* Allocates the three batches of up to max records. 0, or -1 (memory:
+static struct matcher_batch *matcher_flight_at(struct matcher_flight *f, size_t i)
+{
+	return &f->slot[(f->head + i) % MATCHER_SLOTS];
+}
+
+/* Allocates the batches of up to max records. 0, or -1 (memory:
  * matcher_flight_free() then). */
 static int matcher_flight_init(struct matcher_flight *f, size_t max)
 {
 	memset(f, 0, sizeof(*f));
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < MATCHER_SLOTS; i++) {
 		f->slot[i].msgs = calloc(max, sizeof(*f->slot[i].msgs));
 		f->slot[i].out = calloc(max, sizeof(*f->slot[i].out));
 		if (!f->slot[i].msgs || !f->slot[i].out)
 			return -1;
 	}
-	f->cur = &f->slot[0];
-	f->mid = &f->slot[1];
-	f->prev = &f->slot[2];
 	return 0;
 }
 
@@ -511,7 +524,7 @@ static int matcher_flight_init(struct matcher_flight *f, size_t max)
  * reports write into the outcomes. */
 static void matcher_flight_free(struct matcher *m, struct matcher_flight *f)
 {
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < MATCHER_SLOTS; i++) {
 		matcher_abandon(m, &f->slot[i]);
 		work_batch_free(&f->slot[i].work);
 		free(f->slot[i].msgs);
@@ -519,71 +532,117 @@ static void matcher_flight_free(struct matcher *m, struct matcher_flight *f)
 	}
 }
 
-/* One step: unless draining, polls and sends a new batch; reads mid's
- * results; commits prev once acknowledged; produces mid's outcomes. Returns
- * the exit code (0: go on). */
-static int matcher_step(struct matcher *m, struct matcher_flight *f, int draining)
+/* Finishes the oldest batch (produced) and takes it off the ring. */
+static int matcher_flight_finish(struct matcher *m, struct matcher_flight *f)
 {
-	struct matcher_batch *cur = f->cur, *mid = f->mid;
-	size_t max = (size_t)m->mc->batch_max;
-	long t0 = clock_now_ms();
-	if (!draining) {
-		/* Short wait while mid is in flight: its answer must not wait
-		 * for records that do not come. */
-		cur->n = matcher_collect(m, cur->msgs, max,
-					 mid->n ? MATCHER_FILL_MS : MATCHER_FIRST_POLL_MS);
-		cur->t_poll = clock_now_ms() - t0;
-		if (cur->n && work_start(&m->work, &cur->work, cur->msgs, cur->n,
-					 cur->out, &m->stats) != 0) {
-			matcher_drop(cur);
-			return EXIT_RUNTIME;
+	int exit_code = matcher_finish(m, matcher_flight_at(f, 0));
+	f->head = (f->head + 1) % MATCHER_SLOTS;
+	f->produced--;
+	return exit_code;
+}
+
+/* At a stop whose time ran out: the batches left are neither finished
+ * nor committed (committing a later one would commit over the records of
+ * an earlier one); another matcher redoes them. Returns 0. */
+static int matcher_flight_give_up(struct matcher *m, struct matcher_flight *f)
+{
+	size_t records = 0;
+	for (size_t i = 0; i < f->produced + f->sent; i++) {
+		struct matcher_batch *b = matcher_flight_at(f, i);
+		records += b->n;
+		if (i < f->produced) {
+			work_release(b->out, b->n);
+			matcher_drop(b);
+		} else {
+			matcher_abandon(m, b);
 		}
 	}
-	int mid_failed = 0;
-	if (mid->n) {
+	f->produced = f->sent = 0;
+	m->gave_up = 1;
+	log_warn("stop: the batches in flight could not be finished in time: "
+		 "their %zu records are not committed, another matcher will redo "
+		 "them", records);
+	return 0;
+}
+
+/* Whether every outcome of b is acknowledged (none failed, none pending). */
+static int matcher_acked(const struct matcher_batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (b->out[i].payload && b->out[i].delivery != WORK_DELIVERED)
+			return 0;
+	return 1;
+}
+
+/* One step: commits the oldest batches once acknowledged; unless draining,
+ * polls a new batch and sends it to Redis; reads the oldest batch sent
+ * when Redis has enough to do meanwhile (or nothing came), and produces its
+ * outcomes; waits for the oldest acknowledgements only when the ring is
+ * full or nothing else is left to do. Returns the exit code (0: go on). */
+static int matcher_step(struct matcher *m, struct matcher_flight *f, int draining)
+{
+	rd_kafka_poll(m->producer, 0); /* delivery reports */
+	matcher_commits_read(m, 0);
+	while (f->produced && matcher_acked(matcher_flight_at(f, 0)))
+		matcher_flight_finish(m, f);
+
+	size_t got = 0;
+	if (!draining && f->produced + f->sent < MATCHER_SLOTS && f->sent < MATCHER_AT_REDIS) {
+		struct matcher_batch *b = matcher_flight_at(f, f->produced + f->sent);
+		long t0 = clock_now_ms();
+		/* Wait for records only when nothing else is to be done: a batch
+		 * at Redis is read as soon as the records already here are taken. */
+		int first_wait = f->sent ? 0 : f->produced ? MATCHER_IDLE_POLL_MS :
+			MATCHER_FIRST_POLL_MS;
+		b->n = matcher_collect(m, b->msgs, (size_t)m->mc->batch_max, first_wait,
+				       f->sent ? 0 : MATCHER_FILL_MS);
+		b->t_poll = clock_now_ms() - t0;
+		if (b->n && work_start(&m->work, &b->work, b->msgs, b->n, b->out,
+				       &m->stats) != 0) {
+			matcher_drop(b);
+			return EXIT_RUNTIME;
+		}
+		got = b->n;
+		f->sent += got > 0;
+	}
+
+	if (f->sent && (f->sent >= MATCHER_AT_REDIS || !got || draining)) {
+		struct matcher_batch *b = matcher_flight_at(f, f->produced);
 		long t1 = clock_now_ms();
-		mid_failed = work_end(&m->work, &mid->work, &m->stats) != 0;
-		mid->t_redis = clock_now_ms() - t1;
+		if (work_end(&m->work, &b->work, &m->stats) != 0) {
+			/* Its outcomes are released. The batches before it are
+			 * finished, the ones after it abandoned (committing them
+			 * would commit over its records): stop, another matcher
+			 * redoes the rest. */
+			matcher_drop(b);
+			for (size_t i = f->produced + 1; i < f->produced + f->sent; i++)
+				matcher_abandon(m, matcher_flight_at(f, i));
+			f->sent = 0;
+			int exit_code = 0;
+			while (f->produced && exit_code == 0)
+				exit_code = matcher_flight_finish(m, f);
+			if (exit_code == MATCHER_GAVE_UP)
+				exit_code = matcher_flight_give_up(m, f);
+			return exit_code ? exit_code : signals_stop ? 0 : EXIT_RUNTIME;
+		}
+		b->t_redis = clock_now_ms() - t1;
+		matcher_produce(m, b->out, b->n);
+		b->t_produced = clock_now_ms();
+		f->sent--;
+		f->produced++;
 	}
-	/* prev is older than mid: committing it is right whatever mid does. */
-	size_t prev_n = f->prev->n;
-	int exit_code = prev_n ? matcher_finish(m, f->prev) : 0;
-	if (exit_code == MATCHER_GAVE_UP) {
-		/* Committing mid or cur would commit over prev's records: none
-		 * is, another matcher redoes the three. */
-		size_t n = prev_n + mid->n + cur->n;
-		m->gave_up = 1;
-		if (mid->n && !mid_failed)
-			work_release(mid->out, mid->n);
-		matcher_drop(mid);
-		matcher_abandon(m, cur);
-		log_warn("stop: the batches in flight could not be finished in "
-			 "time: their %zu records are not committed, another "
-			 "matcher will redo them", n);
-		return 0;
-	}
-	if (mid_failed) {
-		/* Not committed: the consumer's position is past these records,
-		 * and committing a later batch would commit over them. Stop;
-		 * another matcher redoes them. */
-		matcher_drop(mid);
-		matcher_abandon(m, cur);
-		return exit_code ? exit_code : signals_stop ? 0 : EXIT_RUNTIME;
-	}
-	if (exit_code != 0)
+
+	if (f->produced && (f->produced + f->sent == MATCHER_SLOTS || (!got && !f->sent))) {
+		int exit_code = matcher_flight_finish(m, f);
+		if (exit_code == MATCHER_GAVE_UP)
+			exit_code = matcher_flight_give_up(m, f);
 		return exit_code;
-	if (mid->n)
-		matcher_produce(m, mid->out, mid->n);
-	/* Rotate: prev (empty now) takes the next poll. */
-	struct matcher_batch *empty = f->prev;
-	f->prev = mid->n ? mid : empty;
-	f->mid = cur;
-	f->cur = mid->n ? empty : mid;
+	}
 	return 0;
 }
 
 /* Consumes into f until a stop request or a failure, then finishes the
- * batches in flight. Returns the exit code. */
+ * batches in flight and waits for their commits. Returns the exit code. */
 static int matcher_run(struct matcher *m, struct matcher_flight *f)
 {
 	int exit_code = 0;
@@ -595,12 +654,13 @@ static int matcher_run(struct matcher *m, struct matcher_flight *f)
 	}
 	/* Stop requested: finish what Redis was already given, in order. */
 	int drained = 0;
-	while (exit_code == 0 && (f->mid->n || f->prev->n || f->cur->n)) {
+	while (exit_code == 0 && (f->produced || f->sent)) {
 		exit_code = matcher_step(m, f, 1);
 		drained = 1;
 	}
 	if (drained && exit_code == 0 && !m->gave_up)
 		log_info("stop requested: the batches in flight are finished");
+	matcher_commits_settle(m);
 	return exit_code;
 }
 
@@ -658,6 +718,7 @@ int main(int argc, char **argv)
 		 mc.topic_outcomes, mc.redis, mc.read_addr[0] ? ", reading from " : "",
 		 mc.read_addr, mc.evidence ? "on" : "off");
 
+	m.commits = rd_kafka_queue_new(m.consumer);
 	struct matcher_flight flight;
 	if (matcher_flight_init(&flight, (size_t)mc.batch_max) != 0) {
 		log_error("out of memory for batches of %ld", mc.batch_max);
@@ -665,6 +726,7 @@ int main(int argc, char **argv)
 	} else {
 		exit_code = matcher_run(&m, &flight);
 	}
+	rd_kafka_queue_destroy(m.commits);
 
 	/* In order: leave the group (our partitions go to the others at once),
 	 * then make sure no outcome is left in the producer's queue. Leaving

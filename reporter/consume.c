@@ -365,10 +365,14 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
 	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
 	 * timeout, deaf to SIGTERM, when the broker is gone. */
-	/* A small fetch queue: the follower reads whole topics again and again,
-	 * its memory is one run plus this, whatever the topics hold. */
+	/* A bounded fetch queue: the follower reads whole topics again and
+	 * again, its memory is one run plus this, whatever the topics hold. Not
+	 * smaller: librdkafka 2.0.2 stops fetching once the queue holds this
+	 * much and looks again only later (topics holding 12 runs of 400k
+	 * lines, the latest one decided in 50-60 s with 1 MiB, 10 s with 8 MiB;
+	 * bench/RESULTS.md). */
 	f.rk = kafka_consumer_new(opts->brokers, opts->group,
-				  "enable.partition.eof=true,queued.max.messages.kbytes=1024",
+				  "enable.partition.eof=true,queued.max.messages.kbytes=8192",
 				  errstr, errstr_size);
 	if (!f.rk)
 		return CONSUME_ERROR;

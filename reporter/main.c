@@ -1,7 +1,7 @@
 /* aij-reporter: waits until every record of a run has its outcome, decides
  * the run with the guards (lib/guard.h), then publishes it in one step:
  * the dispositifs attached to their dossiers, the reports, integrated.csv,
- * attached/ and summary.json (SPEC §5-§7, reporter/publish.h), and the run
+ * attached/ and summary.json (SPEC §5-§7, lib/publish.h), and the run
  * history DIR/runs.json. A held run publishes nothing. */
 #include <stdio.h>
 #include <stdlib.h>

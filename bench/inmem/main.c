@@ -4,9 +4,9 @@
  * Loads the dossier export into three look-up tables (pe_cotraitance,
  * pe_complement, N(nom)|N(prenom)|date), reads the week with lib/reader,
  * validates each line (lib/record), runs the cascade of SPEC §4 and feeds the
- * outcomes to the reporter's own collector and writers, so the outputs are
- * byte for byte those of aij-reporter when the cascade agrees. No Kafka, no
- * Redis, no dispositif storage.
+ * outcomes to the reporter's own collector and writers (lib/collect.h,
+ * lib/publish.h), so the outputs are byte for byte those of aij-reporter
+ * when the cascade agrees. No Kafka, no Redis, no dispositif storage.
  *
  * As a limit it must be as fast as one careful thread can be, or the ratio
  * product / in-memory flatters the product. Its time is memory latency:
@@ -37,14 +37,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../reporter/collect.h"
-#include "../../reporter/publish.h"
 #include "aij.pb-c.h"
+#include "collect.h"
 #include "conf.h"
 #include "date.h"
 #include "index_keys.h"
 #include "log.h"
 #include "normalize.h"
+#include "publish.h"
 #include "reader.h"
 #include "record.h"
 #include "referential.h"

@@ -187,7 +187,8 @@ assert e["rows"] == 3 and e["size"] > 100, e
 d = datetime.datetime.fromisoformat(e["date"])
 assert d.utcoffset() in (datetime.timedelta(hours=1), datetime.timedelta(hours=2)), e["date"]
 assert e["links"] == {"csv": "/editions/" + sys.argv[2], "xlsx": "/editions/" + sys.argv[2] + ".xlsx",
-                      "html": "/editions/" + sys.argv[2] + ".html"}, e
+                      "html": "/editions/" + sys.argv[2] + ".html",
+                      "json": "/editions/" + sys.argv[2] + ".json"}, e
 PY
 
 echo "rights: $checks combinations of user, report and operation checked"

@@ -181,3 +181,30 @@ ed_expect() {
 ed_tree() {
 	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 }
+
+# ed_three_weeks OUT: a generated week with near misses (gen_week.py
+# --near-misses: dossiers edited so that lines nearly match them) published
+# three weeks in a row into OUT (2026-W20, -W21, -W22) by deploy/aij-local
+# on one Redis. In the first week the even lines had another
+# identifiant_sigma: in OUT, a line failing every week has weeks_rejected 3,
+# an even one 2, one without identifiant_sigma 1. The weeks' files in
+# $t/pweek/{1,2,3}.
+ed_three_weeks() {
+	local out=$1 w=$t/pweek n
+	gen "$w/0" --lines 150 --seed 19 --near-misses --evidence-cases "$w/0/evidence.csv"
+	for n in 1 2 3; do
+		mkdir -p "$w/$n"
+		cp "$w/0/dossiers.csv" "$w/0/coverage.csv" "$w/$n/"
+	done
+	awk -F';' -v OFS=';' 'NR % 2 == 0 && NF == 12 && $1 != "" { $1 = "9" $1 } { print }' \
+		"$w/0/week.csv" >"$w/1/week.csv"
+	cp "$w/0/week.csv" "$w/2/week.csv"
+	# Not the same file again (that would be held): a space, trimmed away.
+	sed '1s/$/ /' "$w/0/week.csv" >"$w/3/week.csv"
+	[ -n "${redis_addr:-}" ] || start_redis
+	for n in 1 2 3; do
+		AIJ_KEEP_REDIS=$redis_addr run_local "$w/$n" "2026-W2$((n - 1))" "$out"
+	done
+	grep -q '"3": ' "$out/weeks.json" || fail "no line failing 3 weeks in a row: $(cat "$out/weeks.json")"
+	grep -q '"2": ' "$out/weeks.json" || fail "no line failing 2 weeks in a row: $(cat "$out/weeks.json")"
+}

@@ -26,8 +26,8 @@ ops_expected() {
 	wait "$oracle_pid" || fail "oracle.py (see $t/oracle.log)"
 }
 
-# Matchers are slowed down by small batches (each waits for its outcomes'
-# acknowledgement and a synchronous commit) so that the run lasts long
+# Matchers are slowed down by small batches (a Redis call, 100 outcomes
+# and a commit each) so that the run lasts long
 # enough for the changes to happen while it goes on. At debug level they log
 # each batch: the run's progress (resolved_so_far).
 declare -A matcher_pid

@@ -14,15 +14,34 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-/* The reporter's modules are not in libaij.a: built into this test. */
-#include "../../reporter/collect.c"
-#include "../../reporter/spill.c"
-#include "../../reporter/route.c"
-#include "../../reporter/report_write.c"
-#include "../../reporter/summary.c"
-#include "../../reporter/rejections.c"
+#include "collect.h"
+#include "report.h"
+#include "spill.h"
+#include "summary.h"
 
 TestSuite(collect, .timeout = 60);
+
+/* The runs written to c's temporary file, its size, its descriptor. */
+static size_t spill_runs(const struct collect *c)
+{
+	struct spill_stat st;
+	spill_stat(c->spill, &st);
+	return st.n_runs;
+}
+
+static off_t spill_file_len(const struct collect *c)
+{
+	struct spill_stat st;
+	spill_stat(c->spill, &st);
+	return st.file_len;
+}
+
+static int spill_fd(const struct collect *c)
+{
+	struct spill_stat st;
+	spill_stat(c->spill, &st);
+	return st.fd;
+}
 
 static void feed_manifest(struct collect *c, uint64_t records)
 {
@@ -171,9 +190,9 @@ Test(collect, merges_runs_back_in_line_order)
 	}
 	feed_failed(&c, 10, 12, 1);
 	cr_assert(collect_complete(&c));
-	cr_expect_eq(c.spill->n_runs, 3, "three full chunks written on the way");
+	cr_expect_eq(spill_runs(&c), 3, "three full chunks written on the way");
 	finish(&c);
-	cr_expect_eq(c.spill->n_runs, 4, "the last chunk written at the end");
+	cr_expect_eq(spill_runs(&c), 4, "the last chunk written at the end");
 	cr_expect_eq(c.n_integrated, 10);
 	cr_expect_eq(c.n_failed, 2);
 	cr_expect_eq(c.integrated_by_step[1], 4); /* seq 0 3 6 9 */
@@ -240,7 +259,7 @@ Test(collect, output_does_not_depend_on_the_chunk_size)
 		char *text = slurp(path);
 		if (!first) {
 			first = text;
-			cr_expect_eq(c.spill->n_runs, N, "chunk of 1: one run a line");
+			cr_expect_eq(spill_runs(&c), N, "chunk of 1: one run a line");
 		} else {
 			cr_expect_str_eq(text, first, "chunk size %zu", chunks[k]);
 			free(text);
@@ -300,7 +319,7 @@ Test(collect, empty_run_writes_the_header_only)
 	cr_assert(collect_complete(&c));
 	finish(&c);
 	cr_expect_eq(c.n_integrated, 0);
-	cr_expect_eq(c.spill->n_runs, 0);
+	cr_expect_eq(spill_runs(&c), 0);
 	struct seen_rows s;
 	walk(&c, &s);
 	cr_expect_eq(s.n, 0);
@@ -455,15 +474,15 @@ Test(collect, release_closes_the_file_for_the_next_run)
 	cr_expect_eq(fcntl(0, F_GETFD) != -1, open0);
 	char errstr[256];
 	start(&c, 1);
-	int fd = c.spill->fd;
+	int fd = spill_fd(&c);
 	cr_assert_eq(feed_integrated(&c, 0, 2, "D0", 1, errstr, sizeof(errstr)), 1);
 	cr_assert_eq(feed_integrated(&c, 1, 3, "D1", 1, errstr, sizeof(errstr)), 1);
-	cr_expect_gt(c.spill->file_len, 0);
+	cr_expect_gt(spill_file_len(&c), 0);
 	collect_release(&c);
 	cr_expect_eq(fcntl(fd, F_GETFD), -1, "file %d still open", fd);
 	start(&c, 1);
-	cr_expect_eq(c.spill->file_len, 0);
-	cr_expect_eq(c.spill->n_runs, 0);
+	cr_expect_eq(spill_file_len(&c), 0);
+	cr_expect_eq(spill_runs(&c), 0);
 	feed_manifest(&c, 0);
 	finish(&c);
 	cr_expect_eq(c.n_integrated, 0);

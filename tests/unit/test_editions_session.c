@@ -3,11 +3,12 @@
  * number, messages and pending uploads) and the lock-out after failed
  * log-ins, with the clock moved by hand. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../editions/session.c"
-#include "../../editions/throttle.c"
+#include "../../editions/session.h"
+#include "../../editions/throttle.h"
 
 #define TTL 8 * 3600
 

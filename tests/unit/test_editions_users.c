@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../editions/users.c"
+#include "../../editions/users.h"
 
 #define TOK_A "0ba6c0dd8d1cd4c5bd2bdd0ef5fd0b35fd7d46e94cdc99d9d4a0de60a6f6d2d1"
 

@@ -4,11 +4,12 @@
  * columns' widths and text format, control characters made harmless. */
 #include <criterion/criterion.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
-#include "../../editions/xlsx.c"
+#include "../../editions/xlsx.h"
 
 /* --- a minimal zip reader: the central directory, stored or deflated ----- */
 
@@ -165,6 +166,39 @@ Test(editions_xlsx, widths_follow_the_contents)
 	 * the minimum of 8; libxlsxwriter writes the width it is given plus
 	 * its padding. */
 	cr_expect(strstr(sheet, "<col min=\"1\" max=\"1\" width=\"10.7"), "%s", sheet);
+	free(sheet);
+	free(x);
+}
+
+Test(editions_xlsx, a_column_that_wraps)
+{
+	static const unsigned char wrap[4] = { 0, 0, 0, 1 };
+	struct xlsx_table t = { "Rapport", titles, 4, 3, cell, NULL, wrap };
+	size_t len = 0;
+	char errstr[256];
+	char *x = xlsx_build(&t, 1, &len, errstr, sizeof(errstr));
+	cr_assert_not_null(x, "%s", errstr);
+	char *styles = zip_member(x, len, "xl/styles.xml");
+	char *sheet = zip_member(x, len, "xl/worksheets/sheet1.xml");
+	cr_assert(styles && sheet);
+	/* One more cell format: text, wrapped, at the top; the last column's
+	 * cells and the column itself have it, the others the plain text one. */
+	cr_expect(strstr(styles, "wrapText=\"1\""), "%s", styles);
+	const char *xf = strstr(styles, "<cellXfs");
+	const char *w = xf ? strstr(xf, "wrapText=\"1\"") : NULL;
+	cr_assert(xf && w, "no wrapped cell format: %s", styles);
+	/* Its index: the cell formats that start before it, less one. */
+	size_t wrapped = 0;
+	for (const char *p = strstr(xf, "<xf "); p && p < w; p = strstr(p + 1, "<xf "))
+		wrapped++;
+	cr_assert_gt(wrapped, 1, "%s", styles);
+	wrapped--;
+	char want[64];
+	snprintf(want, sizeof(want), "<c r=\"D2\" s=\"%zu\" t=\"inlineStr\"", wrapped);
+	cr_expect(strstr(sheet, want), "%s not in %s", want, sheet);
+	snprintf(want, sizeof(want), "<c r=\"C2\" s=\"%zu\"", wrapped);
+	cr_expect_null(strstr(sheet, want), "C2 wraps: %s", sheet);
+	free(styles);
 	free(sheet);
 	free(x);
 }

@@ -1,14 +1,13 @@
-/* The run history DIR/runs.json: appends (also from several processes at
- * once), look-ups, Paris times. */
+/* The run history DIR/runs.json: appends, look-ups, Paris times (appends
+ * from several processes at once: tests/integration/test_history_writers.c). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "clock.h"
 #include "history.h"
+#include "support/files.h"
 
 static char dir[64], path[128];
 
@@ -22,9 +21,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(dir), 0);
 }
 
 TestSuite(history, .init = setup, .fini = teardown);
@@ -84,44 +81,6 @@ Test(history, summer_time)
 	cr_expect_str_eq(buf, "2026-06-21T02:00:00+02:00");
 	history_time(0, buf, sizeof(buf));
 	cr_expect_str_eq(buf, "");
-}
-
-Test(history, concurrent_appends_lose_nothing)
-{
-	enum { WRITERS = 4, EACH = 25 };
-	for (int w = 0; w < WRITERS; w++) {
-		pid_t pid = fork();
-		cr_assert_neq(pid, -1);
-		if (pid == 0) {
-			for (int i = 0; i < EACH; i++) {
-				char attempt[32];
-				snprintf(attempt, sizeof(attempt), "w%d-%d", w, i);
-				struct history_entry e = { .kind = HISTORY_KIND_WEEK,
-							   .attempt = attempt,
-							   .status = HISTORY_PUBLISHED };
-				char errstr[256];
-				if (history_append(path, &e, errstr, sizeof(errstr)))
-					_exit(1);
-			}
-			_exit(0);
-		}
-	}
-	for (int w = 0; w < WRITERS; w++) {
-		int status;
-		wait(&status);
-		cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	char errstr[256];
-	json_t *h = history_load(path, errstr, sizeof(errstr));
-	cr_assert_not_null(h, "%s", errstr);
-	cr_expect_eq(json_array_size(h), WRITERS * EACH);
-	for (int w = 0; w < WRITERS; w++)
-		for (int i = 0; i < EACH; i++) {
-			char attempt[32];
-			snprintf(attempt, sizeof(attempt), "w%d-%d", w, i);
-			cr_expect_not_null(history_find_attempt(h, attempt), "%s lost", attempt);
-		}
-	json_decref(h);
 }
 
 Test(history, not_an_array_is_an_error)

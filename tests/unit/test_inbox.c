@@ -7,20 +7,19 @@
 #include <criterion/parameterized.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../inbox/child.c"
-#include "../../inbox/digest.c"
-#include "../../inbox/filing.c"
-#include "../../inbox/probe.c"
-#include "../../inbox/scan.c"
-#include "../../inbox/schedule.c"
-#include "../../inbox/service.c"
+#include "history.h"
+#include "support/files.h"
+#include "../../inbox/digest.h"
+#include "../../inbox/filing.h"
+#include "../../inbox/scan.h"
+#include "../../inbox/schedule.h"
+#include "../../inbox/service.h"
 
 static void paris(void)
 {
@@ -43,15 +42,9 @@ static void tmp_setup(void)
 	cr_assert_not_null(mkdtemp(tmpdir));
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st, (void)flag, (void)ftw;
-	return remove(path);
-}
-
 static void tmp_teardown(void)
 {
-	nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(tmpdir);
 }
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -507,12 +500,12 @@ Test(inbox, retries_counted_from_the_history, .init = tmp_setup, .fini = tmp_tea
 	cr_assert_not_null(h, "%s", err);
 	/* bb: incomplete, incomplete (another kind and another file in between
 	 * do not count), then technical ends the count. */
-	cr_expect_eq(week_trailing(h, "bb", "failed", "incomplete"), 2);
-	cr_expect_eq(week_trailing(h, "bb", "held", "technical"), 0);
-	cr_expect_eq(week_trailing(h, "cc", "held", "validation"), 1);
-	cr_expect_eq(week_trailing(h, "cc", "failed", "incomplete"), 0);
-	cr_expect_eq(week_trailing(h, "zz", "failed", "incomplete"), 0);
-	cr_expect_eq(week_trailing(h, "d1", "published", ""), 0, "an export is not a week");
+	cr_expect_eq(service_week_trailing(h, "bb", "failed", "incomplete"), 2);
+	cr_expect_eq(service_week_trailing(h, "bb", "held", "technical"), 0);
+	cr_expect_eq(service_week_trailing(h, "cc", "held", "validation"), 1);
+	cr_expect_eq(service_week_trailing(h, "cc", "failed", "incomplete"), 0);
+	cr_expect_eq(service_week_trailing(h, "zz", "failed", "incomplete"), 0);
+	cr_expect_eq(service_week_trailing(h, "d1", "published", ""), 0, "an export is not a week");
 	json_decref(h);
 }
 

@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "reader.h"
@@ -496,8 +496,34 @@ Test(reader, sha256_of_the_file)
 			 "9a8be2eb1604c06722f17a9bbdb1160123efa0dcf87979013ead941593977af2");
 }
 
-/* A 1 GiB line through a FIFO: read with bounded memory, code 01, and the
- * next line still comes with its number. */
+/* The writer of the FIFO: a 1 GiB line, then "S2;after". NULL when all was
+ * written, else what failed. */
+static void *fifo_writer(void *arg)
+{
+	const char *path = arg;
+	static char block[1 << 20];
+	memset(block, 'x', sizeof(block));
+	int fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return "open";
+	for (int i = 0; i < 1024; i++) {
+		size_t off = 0;
+		while (off < sizeof(block)) {
+			ssize_t w = write(fd, block + off, sizeof(block) - off);
+			if (w <= 0) {
+				close(fd);
+				return "write";
+			}
+			off += (size_t)w;
+		}
+	}
+	int ok = write(fd, "\nS2;after\n", 10) == 10;
+	close(fd);
+	return ok ? NULL : "write";
+}
+
+/* A 1 GiB line through a FIFO (written by a thread of the test): read with
+ * bounded memory, code 01, and the next line still comes with its number. */
 Test(reader, one_gib_line_bounded_memory, .timeout = 120)
 {
 	char dir[] = "/tmp/aij-test-reader-fifo-XXXXXX";
@@ -506,34 +532,14 @@ Test(reader, one_gib_line_bounded_memory, .timeout = 120)
 	snprintf(path, sizeof(path), "%s/week", dir);
 	cr_assert_eq(mkfifo(path, 0600), 0, "mkfifo: %s", strerror(errno));
 
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		static char block[1 << 20];
-		memset(block, 'x', sizeof(block));
-		int fd = open(path, O_WRONLY);
-		if (fd < 0)
-			_exit(1);
-		for (int i = 0; i < 1024; i++) {
-			size_t off = 0;
-			while (off < sizeof(block)) {
-				ssize_t w = write(fd, block + off, sizeof(block) - off);
-				if (w <= 0)
-					_exit(1);
-				off += (size_t)w;
-			}
-		}
-		if (write(fd, "\nS2;after\n", 10) != 10)
-			_exit(1);
-		close(fd);
-		_exit(0);
-	}
+	pthread_t writer;
+	cr_assert_eq(pthread_create(&writer, NULL, fifo_writer, path), 0);
 
 	struct result res;
 	read_all(path, &res);
-	int status;
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer failed");
+	void *failed;
+	cr_assert_eq(pthread_join(writer, &failed), 0);
+	cr_expect_null(failed, "writer failed: %s", failed ? (const char *)failed : "");
 	unlink(path);
 	rmdir(dir);
 

@@ -9,10 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "record.h"
 #include "referential.h"
-
-/* The reporter's router is not in libaij.a: built into this test. */
-#include "../../reporter/route.c"
+#include "route.h"
 
 #define FIX "tests/unit/fixtures/"
 

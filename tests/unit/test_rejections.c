@@ -5,31 +5,20 @@
  * forgotten after REJECTIONS_KEEP runs, a line without identity, one
  * dispositif on two lines, a damaged state). */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The reporter's modules are not in libaij.a: built into this test. */
-#include "../../reporter/collect.c"
-#include "../../reporter/spill.c"
-#include "../../reporter/route.c"
-#include "../../reporter/report_write.c"
-#include "../../reporter/rejections.c"
+#include "collect.h"
+#include "rejections.h"
+#include "report.h"
+#include "support/files.h"
 
 TestSuite(rejections, .timeout = 60);
 
 static char tmp[256];
-
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st;
-	(void)type;
-	(void)ftw;
-	return remove(path);
-}
 
 static void tmp_setup(void)
 {
@@ -40,7 +29,7 @@ static void tmp_setup(void)
 
 static void tmp_teardown(void)
 {
-	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	test_rmtree(tmp);
 }
 
 /* A failed line: its sigma (identity with AIJ;01/09/2026), its codes. */

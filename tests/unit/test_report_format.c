@@ -169,6 +169,52 @@ Test(report_format, normalize_crlf_cp1252_with_bom_no_final_eol_blank_lines)
 	free(out);
 }
 
+Test(report_format, normalize_drops_the_xlsx_columns)
+{
+	/* The XLSX of the editions service saved by Excel as « CSV (séparateur :
+	 * point-virgule) »: Windows-1252, its two more columns, one of them
+	 * empty on a row; they go, the rest is the report of SPEC §6. */
+	static const char cp[] = "Identifiant SIGMA;Code P\xf4le Emploi;Nom de naissance;"
+		"Pr\xe9nom;Date de naissance;Commune INSEE de r\xe9sidence;Codes retour;"
+		"Piste;Semaines en \xe9" "chec\r\n"
+		"4100042709;7791863N;Girard;Aur\xe9lien;01/05/2000;94028;09;;1 (depuis le 29/11/2026)\r\n"
+		";;;;;;;;\r\n"
+		"4100000001;1234567A;L\xc9" "F\xc8VRE;\x8c" "dipe \x80;01/02/2003;08249;02/05/04;"
+		"2 dossiers pour ce n\xb0 PE (cotraitance) : D1, D2;3 (depuis le 15/11/2026)\r\n";
+	size_t out_len = 0;
+	struct report_normalized w;
+	char errstr[512] = "";
+	char *out = report_normalize(cp, sizeof(cp) - 1, &out_len, &w, errstr, sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_eq(out_len, sizeof(spec_form) - 1);
+	cr_expect(memcmp(out, spec_form, sizeof(spec_form) - 1) == 0, "got '%s'", out);
+	cr_expect_eq(w.xlsx_columns, 1);
+	cr_expect_eq(w.rows, 2);
+	cr_expect_eq(w.blank, 1);
+	free(out);
+
+	/* The SPEC's own form says nothing of them. */
+	out = report_normalize(spec_form, sizeof(spec_form) - 1, &out_len, &w, errstr,
+			       sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_eq(w.xlsx_columns, 0);
+	free(out);
+
+	/* With that header, every row has the 9 columns. */
+	static const char short_row[] = H REPORT_XLSX_EXTRA "\r\n1;;A;B;01/01/2001;75101;05\r\n";
+	out = report_normalize(short_row, sizeof(short_row) - 1, &out_len, NULL, errstr,
+			       sizeof(errstr));
+	cr_expect_null(out);
+	free(out);
+	cr_expect(strstr(errstr, "la ligne 2 a 7 colonnes au lieu de 9") != NULL, "%s", errstr);
+	static const char bad_codes[] = H REPORT_XLSX_EXTRA "\r\n1;;A;B;01/01/2001;75101;5;x;1\r\n";
+	out = report_normalize(bad_codes, sizeof(bad_codes) - 1, &out_len, NULL, errstr,
+			       sizeof(errstr));
+	cr_expect_null(out);
+	free(out);
+	cr_expect(strstr(errstr, "ligne 2 : \xc2\xab 5 \xc2\xbb") != NULL, "%s", errstr);
+}
+
 Test(report_format, normalize_refuses)
 {
 	static const struct {

@@ -20,8 +20,8 @@
  * before it, rejections-before.tsv, which each generation keeps beside
  * (same format), so that a corrected week is not one week more. A line
  * whose identifiant_sigma is empty has no identity: 1 week, not kept. */
-#ifndef AIJ_REPORTER_REJECTIONS_H
-#define AIJ_REPORTER_REJECTIONS_H
+#ifndef AIJ_REJECTIONS_H
+#define AIJ_REJECTIONS_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +29,7 @@
 #include "collect.h"
 
 #define REJECTIONS_FILE   "rejections.tsv"
+#define REJECTIONS_HEADER "# aij rejections 1" /* the start of the header line */
 #define REJECTIONS_BEFORE "rejections-before.tsv"
 #define REJECTIONS_KEEP   8   /* runs without a failure before an identity goes */
 

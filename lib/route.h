@@ -1,7 +1,7 @@
 /* Where a failed line is reported (SPEC §5): the MLs whose zone holds one of
  * its commune's postal codes, else the national report. */
-#ifndef AIJ_REPORTER_ROUTE_H
-#define AIJ_REPORTER_ROUTE_H
+#ifndef AIJ_ROUTE_H
+#define AIJ_ROUTE_H
 
 #include <stddef.h>
 #include <stdint.h>

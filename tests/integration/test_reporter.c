@@ -5,8 +5,8 @@
  * one's reports, a held run, a reporter that dies between the attachments
  * and the files, a $TMPDIR that cannot hold the temporary file. */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,10 +18,12 @@
 #include "aij.pb-c.h"
 #include "index_keys.h"
 #include "support/broker.h"
+#include "support/files.h"
+#include "support/proc.h"
 #include "support/redis_server.h"
 #include "kafka.h"
 
-#define COVERAGE "tests/unit/fixtures/reporter_coverage.csv"
+#define COVERAGE "tests/integration/fixtures/reporter_coverage.csv"
 #define BOM "\xef\xbb\xbf"
 #define HEADER BOM "Identifiant SIGMA;Code P\xc3\xb4le Emploi;Nom de naissance;" \
 	"Pr\xc3\xa9nom;Date de naissance;Commune INSEE de r\xc3\xa9sidence;Codes retour\r\n"
@@ -45,14 +47,6 @@ static void setup(void)
 	snprintf(log_path, sizeof(log_path), "%s.log", out_dir);
 }
 
-static int rm_one(const char *path, const struct stat *st, int type, struct FTW *f)
-{
-	(void)st;
-	(void)type;
-	(void)f;
-	return remove(path);
-}
-
 static void teardown(void)
 {
 	if (producer)
@@ -62,7 +56,7 @@ static void teardown(void)
 	test_redis_stop(&redis);
 	unsetenv("AIJ_FAULT");
 	if (out_dir[0])
-		nftw(out_dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		test_rmtree(out_dir);
 	unlink(log_path);
 }
 
@@ -190,26 +184,49 @@ static const char summary[] =
 	"  \"run_id\": \"2026-W48\"\n"
 	"}\n";
 
-/* The command line of the reporter for run_id, logging into log_path. */
-static void reporter_cmd(char *cmd, size_t size, const char *run_id, int stall)
+/* The command line of the reporter for run_id (strings in the struct). */
+struct reporter_cmd {
+	char bin[4096], stall[16];
+	const char *argv[32];
+};
+
+/* The reporter for run_id; strict: with the guards' default limits. */
+static void reporter_cmd(struct reporter_cmd *c, const char *run_id, int stall, int strict)
 {
-	const char *bin = getenv("AIJ_BIN");
-	/* The guards' limits out of the way: one line in eight is code 01. */
-	snprintf(cmd, size,
-		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
-		 "--coverage " COVERAGE " --stall-timeout %d --redis %s "
-		 "--max-columns-pct 100 --max-invalid-pct 100 2>>%s",
-		 bin && *bin ? bin : "build/bin", broker.bootstrap, run_id, out_dir,
-		 stall, redis.addr, log_path);
+	snprintf(c->stall, sizeof(c->stall), "%d", stall);
+	const char *const argv[] = {
+		test_proc_bin("aij-reporter", c->bin, sizeof(c->bin)), "--once",
+		"--brokers", broker.bootstrap, "--run-id", run_id, "--out", out_dir,
+		"--coverage", COVERAGE, "--stall-timeout", c->stall, "--redis", redis.addr,
+		"--max-invalid-pct", "100",
+		/* The guards' limits out of the way (one line in eight is code
+		 * 01), unless strict: then argv ends here. */
+		strict ? NULL : "--max-columns-pct", "100", NULL };
+	memcpy(c->argv, argv, sizeof(argv));
+}
+
+/* Starts the reporter c, logging into log_path; returns its pid. */
+static pid_t start_reporter(const struct reporter_cmd *c)
+{
+	struct test_proc_io io = { .err = log_path, .append = 1 };
+	pid_t pid = test_proc_spawn(c->argv, &io);
+	cr_assert_geq(pid, 0, "cannot start the reporter");
+	return pid;
+}
+
+/* Runs the reporter c to its end; returns its wait status. */
+static int run_reporter_cmd(const struct reporter_cmd *c)
+{
+	return test_proc_wait(start_reporter(c), -1);
 }
 
 /* Runs the reporter to its end; returns its exit status. */
 static int run_reporter(const char *run_id, int stall)
 {
-	char cmd[1024];
-	reporter_cmd(cmd, sizeof(cmd), run_id, stall);
-	int st = system(cmd);
-	cr_assert(WIFEXITED(st), "reporter died: %s", cmd);
+	struct reporter_cmd c;
+	reporter_cmd(&c, run_id, stall, 0);
+	int st = run_reporter_cmd(&c);
+	cr_assert(WIFEXITED(st), "reporter died: run %s", run_id);
 	return WEXITSTATUS(st);
 }
 
@@ -246,16 +263,17 @@ static int exists(const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* Number of entries in the folder out_dir/sub. */
+/* Number of entries in the folder out_dir/sub (0 when there is none). */
 static size_t count_entries(const char *sub)
 {
-	char cmd[256];
-	snprintf(cmd, sizeof(cmd), "ls -A %s/%s | wc -l", out_dir, sub);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	unsigned n = 0;
-	cr_assert_eq(fscanf(p, "%u", &n), 1);
-	pclose(p);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/%s", out_dir, sub);
+	DIR *d = opendir(path);
+	size_t n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	if (d)
+		closedir(d);
 	return n;
 }
 
@@ -317,6 +335,13 @@ static char *read_log(void)
 	return log ? log : strdup("");
 }
 
+/* A child that ends at once: a pid that is surely not running. */
+static int exit_at_once(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
 Test(reporter, writes_every_output_once_per_line)
 {
 	/* Another run on the same topics, garbage, and redeliveries: none of
@@ -336,11 +361,9 @@ Test(reporter, writes_every_output_once_per_line)
 	flush_producer();
 
 	/* What a reporter killed midway left: swept away. */
-	pid_t dead = fork();
+	pid_t dead = test_proc_call(exit_at_once, NULL, NULL);
 	cr_assert_geq(dead, 0);
-	if (dead == 0)
-		_exit(0);
-	waitpid(dead, NULL, 0);
+	test_proc_wait(dead, -1);
 	char stale[128];
 	snprintf(stale, sizeof(stale), "%s/.tmp-%d", out_dir, (int)dead);
 	cr_assert_eq(mkdir(stale, 0777), 0);
@@ -373,14 +396,9 @@ Test(reporter, writes_every_output_once_per_line)
 
 Test(reporter, waits_for_outcomes_published_while_it_runs)
 {
-	char cmd[1024];
-	reporter_cmd(cmd, sizeof(cmd), "2026-W48", 20);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
+	struct reporter_cmd cmd;
+	reporter_cmd(&cmd, "2026-W48", 20, 0);
+	pid_t pid = start_reporter(&cmd);
 	publish_manifest("2026-W48", WEEK_N, 9);
 	flush_producer();
 	sleep(2); /* the reporter is reading and waiting by now */
@@ -388,8 +406,8 @@ Test(reporter, waits_for_outcomes_published_while_it_runs)
 	for (size_t i = WEEK_N; i-- > 0;)
 		publish_outcome("2026-W48", &week[i]);
 	flush_producer();
-	int st;
-	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	int st = test_proc_wait(pid, -1);
+	cr_assert_neq(st, -1);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s", read_log());
 	assert_file("reports/MLB.csv", mlb);
 	assert_file("summary.json", summary);
@@ -424,13 +442,10 @@ Test(reporter, a_held_run_changes_nothing)
 	for (size_t i = 0; i < WEEK_N; i++)
 		publish_outcome("2026-W48", &week[i]);
 	flush_producer();
-	char cmd[1024];
-	reporter_cmd(cmd, sizeof(cmd), "2026-W48", 20);
+	struct reporter_cmd cmd;
 	/* The default limit of code 01 is 10 %: one line in eight is 12.5 %. */
-	char *strict = strstr(cmd, " --max-columns-pct 100");
-	cr_assert_not_null(strict);
-	memcpy(strict, "                      ", strlen(" --max-columns-pct 100"));
-	int st = system(cmd);
+	reporter_cmd(&cmd, "2026-W48", 20, 1);
+	int st = run_reporter_cmd(&cmd);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 4, "%s", read_log());
 	char *log = read_log();
 	cr_expect(strstr(log, "held: 12.5% of the lines have code 01") != NULL, "%s", log);

@@ -4,11 +4,12 @@
  * chunk at a time, appended as runs to an unlinked temporary file, and read
  * back merged in (line, seq) order. Each line carries an opaque blob (the
  * collector puts the dossier, its ML and the dispositif's fields there). */
-#ifndef AIJ_REPORTER_SPILL_H
-#define AIJ_REPORTER_SPILL_H
+#ifndef AIJ_SPILL_H
+#define AIJ_SPILL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct spill; /* spill.c: the temporary file and the pending chunk */
 
@@ -44,6 +45,16 @@ int spill_finish(struct spill *s, char *errstr, size_t errstr_size);
 /* Every line taken so far; by_step (when not NULL) gets the count by step,
  * [0]: a step outside 1..3. */
 uint64_t spill_count(const struct spill *s, uint64_t by_step[4]);
+
+/* The temporary file of a spill, as it stands (for the tests). */
+struct spill_stat {
+	int fd;          /* its descriptor */
+	off_t file_len;  /* bytes written to it */
+	size_t n_runs;   /* sorted runs written to it */
+};
+
+/* Fills st with the state of s's temporary file. */
+void spill_stat(const struct spill *s, struct spill_stat *st);
 
 /* Called with each line in turn; returns 0 to go on, -1 to stop (having
  * filled errstr). */

@@ -362,6 +362,13 @@ uint64_t spill_count(const struct spill *s, uint64_t by_step[4])
 	return s->count;
 }
 
+void spill_stat(const struct spill *s, struct spill_stat *st)
+{
+	st->fd = s->fd;
+	st->file_len = s->file_len;
+	st->n_runs = s->n_runs;
+}
+
 int spill_walk(const struct spill *s, spill_fn fn, void *arg,
 	       char *errstr, size_t errstr_size)
 {

@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "support/broker.h"
+#include "support/proc.h"
 
 static struct test_broker broker;
 static char tmp_dir[64];
@@ -31,10 +32,8 @@ static void setup(void)
 static void teardown(void)
 {
 	test_broker_stop(&broker);
-	if (child > 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-	}
+	if (child > 0)
+		test_proc_stop(child, SIGKILL, -1);
 	unlink(ready_path);
 	rmdir(tmp_dir);
 }
@@ -101,34 +100,22 @@ Test(broker, partitions_flag)
 
 static pid_t spawn_broker(const char *const *args)
 {
-	const char *bin = getenv("AIJ_BIN");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/aij-broker", bin && *bin ? bin : "build/bin");
-	const char *argv[16] = { path };
+	const char *argv[16] = { test_proc_bin("aij-broker", path, sizeof(path)) };
 	for (size_t i = 0; args[i] && i < 14; i++)
 		argv[i + 1] = args[i];
-	fflush(NULL);
-	pid_t pid = fork();
+	/* stdout (the address) is not read here: the ready file is. */
+	struct test_proc_io io = { .out = "/dev/null" };
+	pid_t pid = test_proc_spawn(argv, &io);
 	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		/* stdout (the address) is not read here: the ready file is. */
-		if (!freopen("/dev/null", "w", stdout))
-			_exit(126);
-		execv(path, (char *const *)argv);
-		_exit(127);
-	}
 	return pid;
 }
 
 /* Waits at most 30 s for pid to exit; returns its exit status. */
 static int wait_exit(pid_t pid)
 {
-	long deadline = clock_now_ms() + 30000;
-	int status;
-	while (waitpid(pid, &status, WNOHANG) == 0) {
-		cr_assert_lt(clock_now_ms(), deadline, "aij-broker did not exit");
-		usleep(20000);
-	}
+	int status = test_proc_wait(pid, 30000);
+	cr_assert_neq(status, -1, "aij-broker did not exit");
 	child = 0;
 	cr_assert(WIFEXITED(status), "aij-broker killed by a signal");
 	return WEXITSTATUS(status);

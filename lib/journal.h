@@ -1,11 +1,11 @@
 /* The attachments of a run being published, written down before any is
  * made: the published generation holds them until they are all in Redis,
  * so that a reporter that dies midway makes them again at its next start
- * (reporter/publish.c). One entry per integrated line, in line order: the
+ * (publish.c). One entry per integrated line, in line order: the
  * dossier, the dispositif's identity, its stored form (lib/dispositif.h).
  * Binary, native byte order: each string as a u32 length then its bytes. */
-#ifndef AIJ_REPORTER_JOURNAL_H
-#define AIJ_REPORTER_JOURNAL_H
+#ifndef AIJ_JOURNAL_H
+#define AIJ_JOURNAL_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -10,8 +10,6 @@
 
 #include "report.h"
 
-#define REJECTIONS_HEADER "# aij rejections 1"
-
 /* One identity that failed in one of the last REJECTIONS_KEEP runs. */
 struct rejections_entry {
 	uint64_t last;          /* the number of the last run it failed in */

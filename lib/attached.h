@@ -4,8 +4,8 @@
  * integrated line in line order, its fields as the week's file gave them.
  * A line whose dossier's ML is unknown (an index loaded before the ML was
  * kept in it) or cannot be a file name goes into _national.csv. */
-#ifndef AIJ_REPORTER_ATTACHED_H
-#define AIJ_REPORTER_ATTACHED_H
+#ifndef AIJ_ATTACHED_H
+#define AIJ_ATTACHED_H
 
 #include <stddef.h>
 

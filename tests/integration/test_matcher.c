@@ -22,6 +22,7 @@
 #include "log.h"
 #include "clock.h"
 #include "support/matcher.h"
+#include "support/proc.h"
 
 #define PARTITIONS 4
 #define RUN_ID "2026-W10"
@@ -339,21 +340,26 @@ Test(matcher, no_index_is_an_alert_and_the_records_wait)
 	cr_expect_eq(test_matcher_stop(&fx), 0);
 }
 
+/* Runs aij-matcher with one bad flag and its value (NULL: none), its stderr
+ * dropped; returns its wait status. */
+static int run_bad_usage(const char *flag, const char *value)
+{
+	char bin[512];
+	const char *argv[] = { test_proc_bin("aij-matcher", bin, sizeof(bin)), flag, value,
+			       NULL };
+	struct test_proc_io io = { .err = "/dev/null" };
+	pid_t pid = test_proc_spawn(argv, &io);
+	cr_assert_geq(pid, 0);
+	return test_proc_wait(pid, -1);
+}
+
 Test(matcher, bad_usage_exits_2)
 {
-	const char *bin_dir = getenv("AIJ_BIN");
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --batch 0 2>/dev/null",
-		 bin_dir && *bin_dir ? bin_dir : "build/bin");
-	int status = system(cmd);
+	int status = run_bad_usage("--batch", "0");
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --no-such-flag 2>/dev/null",
-		 bin_dir && *bin_dir ? bin_dir : "build/bin");
-	status = system(cmd);
+	status = run_bad_usage("--no-such-flag", NULL);
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
-	snprintf(cmd, sizeof(cmd), "%s/aij-matcher --redis localhost 2>/dev/null",
-		 bin_dir && *bin_dir ? bin_dir : "build/bin");
-	status = system(cmd);
+	status = run_bad_usage("--redis", "localhost");
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 2);
 }
 

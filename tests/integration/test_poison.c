@@ -23,7 +23,9 @@
 #include "kafka.h"
 #include "log.h"
 #include "clock.h"
+#include "support/files.h"
 #include "support/matcher.h"
+#include "support/proc.h"
 
 #define RUN_ID "2026-W75"
 #define WAIT_MS 60000   /* a guard against a hung test, not a timing check */
@@ -182,17 +184,20 @@ static void publish_manifest(void)
  * poison messages with code 10. */
 static void check_reported(void)
 {
-	char out[64], cmd[1024], path[128];
-	const char *bin = getenv("AIJ_BIN");
+	char out[64], bin[4096], path[128];
 	snprintf(out, sizeof(out), "/tmp/aij-test-poison-out.%d", (int)getpid());
-	snprintf(cmd, sizeof(cmd),
-		 "exec %s/aij-reporter --once --brokers %s --run-id %s --out %s "
-		 "--coverage tests/unit/fixtures/reporter_coverage.csv --stall-timeout 30 "
-		 "--redis %s --max-technical-pct 100 --log-level warn 2>>%s",
-		 bin && *bin ? bin : "build/bin", fx.broker.bootstrap, RUN_ID, out,
-		 fx.redis.addr, fx.log);
-	int st = system(cmd);
-	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "aij-reporter failed: %s", cmd);
+	const char *argv[] = { test_proc_bin("aij-reporter", bin, sizeof(bin)), "--once",
+			       "--brokers", fx.broker.bootstrap, "--run-id", RUN_ID,
+			       "--out", out,
+			       "--coverage", "tests/integration/fixtures/reporter_coverage.csv",
+			       "--stall-timeout", "30", "--redis", fx.redis.addr,
+			       "--max-technical-pct", "100", "--log-level", "warn", NULL };
+	struct test_proc_io io = { .err = fx.log, .append = 1 };
+	pid_t pid = test_proc_spawn(argv, &io);
+	cr_assert_geq(pid, 0);
+	int st = test_proc_wait(pid, -1);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "aij-reporter failed: --out %s",
+		  out);
 	cr_expect_eq(log_count("is not a record (code 10)"), 2, "the reporter did not log both");
 
 	snprintf(path, sizeof(path), "%s/summary.json", out);
@@ -211,8 +216,7 @@ static void check_reported(void)
 		cr_expect_str_eq(json_string_value(json_object_get(p, "code")), "10");
 	}
 	json_decref(sum);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", out);
-	cr_expect_eq(system(cmd), 0);
+	cr_expect_eq(test_rmtree(out), 0);
 }
 
 Test(poison, garbage_never_blocks_and_a_newer_record_is_processed)

@@ -2,8 +2,8 @@
  * outcome counted once (by seq), in compact form. Knows when the run is
  * complete and which lines are still missing. No Kafka here: the consumer
  * feeds decoded messages in. */
-#ifndef AIJ_REPORTER_COLLECT_H
-#define AIJ_REPORTER_COLLECT_H
+#ifndef AIJ_COLLECT_H
+#define AIJ_COLLECT_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -2,18 +2,16 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "proc.h"
 
 /* A port the kernel just gave out: free now, and very likely still free when
  * the server binds it a moment later (a clash is retried by the caller). */
@@ -43,22 +41,13 @@ static pid_t test_redis_spawn(const struct test_redis *r)
 	char port[16], log[128];
 	snprintf(port, sizeof(port), "%d", r->port);
 	snprintf(log, sizeof(log), "%s/redis.log", r->dir);
-
-	pid_t pid = fork();
-	if (pid != 0)
-		return pid;
-	/* Child: die with the test, whatever happens to it. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-	if (fd >= 0) {
-		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
-		close(fd);
-	}
-	execlp(bin, bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
-	       "--appendonly", "no", "--dir", r->dir, "--daemonize", "no",
-	       (char *)NULL);
-	_exit(127);
+	const char *argv[] = { bin, "--port", port, "--bind", "127.0.0.1", "--save", "",
+			       "--appendonly", "no", "--dir", r->dir, "--daemonize", "no",
+			       NULL };
+	/* It dies with the test, whatever happens to it. */
+	struct test_proc_io io = { .out = log, .err = log, .append = 1,
+				   .death_signal = SIGTERM };
+	return test_proc_spawn(argv, &io);
 }
 
 redisContext *test_redis_connect(const struct test_redis *r)
@@ -71,8 +60,7 @@ redisContext *test_redis_connect(const struct test_redis *r)
 static int test_redis_wait(struct test_redis *r)
 {
 	for (int i = 0; i < 500; i++) {
-		int status;
-		if (waitpid(r->pid, &status, WNOHANG) == r->pid) {
+		if (test_proc_wait(r->pid, 0) != -1) {
 			r->pid = 0;
 			return -1;
 		}
@@ -100,16 +88,7 @@ static void test_redis_end(struct test_redis *r, int sig)
 	}
 	if (r->pid <= 0)
 		return;
-	kill(r->pid, sig);
-	for (int i = 0; i < 300; i++) {
-		if (waitpid(r->pid, NULL, WNOHANG) == r->pid) {
-			r->pid = 0;
-			return;
-		}
-		clock_sleep_ms(10);
-	}
-	kill(r->pid, SIGKILL);
-	waitpid(r->pid, NULL, 0);
+	test_proc_stop(r->pid, sig, 3000);
 	r->pid = 0;
 }
 
@@ -142,10 +121,8 @@ int test_redis_start(struct test_redis *r)
 			continue;
 		snprintf(r->addr, sizeof(r->addr), "%s:%d", r->host, r->port);
 		r->pid = test_redis_spawn(r);
-		if (r->pid < 0) {
-			fprintf(stderr, "test_redis: cannot fork: %s\n", strerror(errno));
+		if (r->pid < 0)
 			break;
-		}
 		if (test_redis_wait(r) == 0)
 			return 0;
 		test_redis_end(r, SIGKILL);

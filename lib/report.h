@@ -1,7 +1,7 @@
 /* The CSV files a complete run writes: the reports of SPEC §6 and
  * integrated.csv of SPEC §7. */
-#ifndef AIJ_REPORTER_REPORT_H
-#define AIJ_REPORTER_REPORT_H
+#ifndef AIJ_REPORT_H
+#define AIJ_REPORT_H
 
 #include <stddef.h>
 #include <stdint.h>

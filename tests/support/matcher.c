@@ -3,14 +3,11 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
 #include "dossier_index.h"
+#include "proc.h"
 
 #define TEST_MATCHER_STOP_MS 20000
 #define TEST_MATCHER_MAX_FLAGS 32
@@ -57,10 +54,9 @@ int test_matcher_index_publish(const struct test_matcher *m, const char *export_
 
 int test_matcher_start(struct test_matcher *m, const char *const *flags)
 {
-	const char *bin_dir = getenv("AIJ_BIN");
 	char bin[512];
-	snprintf(bin, sizeof(bin), "%s/aij-matcher", bin_dir && *bin_dir ? bin_dir : "build/bin");
-	const char *argv[TEST_MATCHER_MAX_FLAGS + 10] = { bin, "--brokers", m->broker.bootstrap,
+	const char *argv[TEST_MATCHER_MAX_FLAGS + 10] = {
+		test_proc_bin("aij-matcher", bin, sizeof(bin)), "--brokers", m->broker.bootstrap,
 		"--redis", m->redis.addr, "--group", m->group, "--log-level", "info" };
 	size_t n = 9;
 	for (size_t i = 0; flags && flags[i]; i++) {
@@ -71,20 +67,12 @@ int test_matcher_start(struct test_matcher *m, const char *const *flags)
 		}
 		argv[n++] = flags[i];
 	}
-	fflush(NULL); /* no buffered output duplicated into the child */
-	m->pid = fork();
+	/* The matcher must not outlive a test that crashed. */
+	struct test_proc_io io = { .err = m->log, .append = 1, .death_signal = SIGKILL };
+	m->pid = test_proc_spawn(argv, &io);
 	if (m->pid < 0) {
-		fprintf(stderr, "test_matcher: fork: %s\n", strerror(errno));
 		m->pid = 0;
 		return -1;
-	}
-	if (m->pid == 0) {
-		/* The matcher must not outlive a test that crashed. */
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		FILE *log = freopen(m->log, "a", stderr);
-		(void)log;
-		execv(bin, (char *const *)argv);
-		_exit(127);
 	}
 	return 0;
 }
@@ -92,16 +80,11 @@ int test_matcher_start(struct test_matcher *m, const char *const *flags)
 int test_matcher_stop(struct test_matcher *m)
 {
 	kill(m->pid, SIGTERM);
-	long until = clock_now_ms() + TEST_MATCHER_STOP_MS;
-	int status;
-	while (clock_now_ms() < until) {
-		if (waitpid(m->pid, &status, WNOHANG) == m->pid) {
-			m->pid = 0;
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		}
-		clock_sleep_ms(50);
-	}
-	return -1;
+	int status = test_proc_wait(m->pid, TEST_MATCHER_STOP_MS);
+	if (status == -1)
+		return -1;
+	m->pid = 0;
+	return test_proc_code(status);
 }
 
 int test_matcher_log_count(const struct test_matcher *m, const char *text)
@@ -119,8 +102,7 @@ int test_matcher_log_count(const struct test_matcher *m, const char *text)
 void test_matcher_teardown(struct test_matcher *m)
 {
 	if (m->pid > 0) {
-		kill(m->pid, SIGKILL);
-		waitpid(m->pid, NULL, 0);
+		test_proc_stop(m->pid, SIGKILL, -1);
 		m->pid = 0;
 	}
 	FILE *log = m->log[0] ? fopen(m->log, "r") : NULL;

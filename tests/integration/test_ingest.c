@@ -22,6 +22,7 @@
 #include "clock.h"
 #include "aij.pb-c.h"
 #include "support/broker.h"
+#include "support/proc.h"
 
 #define RUN_ID      "2026-W05"
 #define COMMUNES    "data/communes.csv"
@@ -142,27 +143,17 @@ static char *read_file(const char *path)
  * err_path. Returns its pid. */
 static pid_t ingest_spawn(const char *const *args)
 {
-	const char *bin = getenv("AIJ_BIN");
 	char path[4096];
-	snprintf(path, sizeof(path), "%s/aij-ingest", bin && *bin ? bin : "build/bin");
 	const char *argv[32];
 	size_t n = 0;
-	argv[n++] = path;
+	argv[n++] = test_proc_bin("aij-ingest", path, sizeof(path));
 	for (; args[n - 1] && n < 31; n++)
 		argv[n] = args[n - 1];
 	argv[n] = NULL;
 
-	fflush(NULL);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
-	if (pid == 0) {
-		int fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0 || dup2(fd, STDERR_FILENO) < 0)
-			_exit(126);
-		execv(path, (char *const *)argv);
-		fprintf(stderr, "cannot run '%s': %s\n", path, strerror(errno));
-		_exit(127);
-	}
+	struct test_proc_io io = { .err = err_path };
+	pid_t pid = test_proc_spawn(argv, &io);
+	cr_assert_geq(pid, 0, "cannot start '%s'", path);
 	return pid;
 }
 
@@ -170,23 +161,14 @@ static pid_t ingest_spawn(const char *const *args)
  * hang). Returns its exit status (-1 when killed by a signal). */
 static int ingest_wait(pid_t pid, long timeout_ms)
 {
-	long deadline = clock_now_ms() + timeout_ms;
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		cr_assert_neq(r, -1, "waitpid: %s", strerror(errno));
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-		if (clock_now_ms() > deadline) {
-			kill(pid, SIGKILL);
-			waitpid(pid, &status, 0);
-			char *err = read_file(err_path);
-			cr_assert_fail("aij-ingest still running after %ld ms; stderr:\n%s",
-				 timeout_ms, err ? err : "");
-		}
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
+	int status = test_proc_wait(pid, timeout_ms);
+	if (status == -1) {
+		test_proc_stop(pid, SIGKILL, -1);
+		char *err = read_file(err_path);
+		cr_assert_fail("aij-ingest still running after %ld ms; stderr:\n%s",
+			       timeout_ms, err ? err : "");
 	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static int ingest_run(const char *const *args)
@@ -496,9 +478,7 @@ static void wait_publishing(pid_t pid)
 		free(err);
 		if (up)
 			return;
-		int status;
-		cr_assert_eq(waitpid(pid, &status, WNOHANG), 0,
-			     "aij-ingest exited before publishing");
+		cr_assert_eq(test_proc_wait(pid, 0), -1, "aij-ingest exited before publishing");
 		cr_assert_lt(clock_now_ms(), deadline, "aij-ingest never started publishing");
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 		nanosleep(&ts, NULL);

@@ -24,8 +24,8 @@
  * publication at its next start (publish_recover): attaching again gives
  * the same Redis, and each later step checks whether it was done. Only one
  * reporter publishes into a DIR. */
-#ifndef AIJ_REPORTER_PUBLISH_H
-#define AIJ_REPORTER_PUBLISH_H
+#ifndef AIJ_PUBLISH_H
+#define AIJ_PUBLISH_H
 
 #include <stddef.h>
 

@@ -1,55 +1,18 @@
 #include "broker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
+#include "proc.h"
 
 #define TEST_BROKER_WAIT_MS 10000
-
-/* Reaps pid within timeout_ms; returns its wait status, or -1 if it is still
- * running. */
-static int test_broker_reap(pid_t pid, long timeout_ms)
-{
-	long deadline = clock_now_ms() + timeout_ms;
-	for (;;) {
-		int status;
-		pid_t r = waitpid(pid, &status, WNOHANG);
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -1;
-		if (clock_now_ms() >= deadline)
-			return -1;
-		clock_sleep_ms(20);
-	}
-}
-
-static void test_broker_exec(int out_fd, int partitions)
-{
-	/* The broker must not outlive a test that crashed. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
-	if (dup2(out_fd, STDOUT_FILENO) < 0)
-		_exit(127);
-	close(out_fd);
-
-	const char *bin = getenv("AIJ_BIN");
-	char path[4096], parts[32];
-	snprintf(path, sizeof(path), "%s/aij-broker",
-		 bin && *bin ? bin : "build/bin");
-	snprintf(parts, sizeof(parts), "%d", partitions);
-	char *argv[] = { path, "--partitions", parts, "--log-level", "warn", NULL };
-	execv(path, argv);
-	fprintf(stderr, "test_broker: cannot run '%s': %s\n", path, strerror(errno));
-	_exit(127);
-}
 
 /* Reads one line from fd into buf within timeout_ms. Returns 0 or -1. */
 static int test_broker_read_line(int fd, char *buf, size_t size, long timeout_ms)
@@ -84,23 +47,23 @@ int test_broker_start(struct test_broker *b, int partitions)
 {
 	memset(b, 0, sizeof(*b));
 	int fds[2];
-	if (pipe(fds) < 0) {
+	if (pipe2(fds, O_CLOEXEC) < 0) {
 		fprintf(stderr, "test_broker: pipe: %s\n", strerror(errno));
 		return -1;
 	}
-	fflush(NULL); /* no buffered output duplicated into the child */
-	pid_t pid = fork();
+	/* Its stdout (the address) into the pipe; the broker must not outlive
+	 * a test that crashed. */
+	char bin[4096], parts[32];
+	snprintf(parts, sizeof(parts), "%d", partitions);
+	const char *argv[] = { test_proc_bin("aij-broker", bin, sizeof(bin)), "--partitions",
+			       parts, "--log-level", "warn", NULL };
+	struct test_proc_io io = { .out_fd = fds[1], .death_signal = SIGTERM };
+	pid_t pid = test_proc_spawn(argv, &io);
+	close(fds[1]);
 	if (pid < 0) {
-		fprintf(stderr, "test_broker: fork: %s\n", strerror(errno));
 		close(fds[0]);
-		close(fds[1]);
 		return -1;
 	}
-	if (pid == 0) {
-		close(fds[0]);
-		test_broker_exec(fds[1], partitions);
-	}
-	close(fds[1]);
 	int rc = test_broker_read_line(fds[0], b->bootstrap, sizeof(b->bootstrap),
 				       TEST_BROKER_WAIT_MS);
 	close(fds[0]);
@@ -118,14 +81,7 @@ int test_broker_stop(struct test_broker *b)
 {
 	if (b->pid <= 0)
 		return 0;
-	kill(b->pid, SIGTERM);
-	int status = test_broker_reap(b->pid, TEST_BROKER_WAIT_MS);
-	if (status == -1) {
-		fprintf(stderr, "test_broker: aij-broker %d ignored SIGTERM, killing it\n",
-			(int)b->pid);
-		kill(b->pid, SIGKILL);
-		test_broker_reap(b->pid, TEST_BROKER_WAIT_MS);
-	}
+	int status = test_proc_stop(b->pid, SIGTERM, TEST_BROKER_WAIT_MS);
 	b->pid = 0;
 	return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }

@@ -1,6 +1,6 @@
 /* summary.json of a complete run (SPEC §7). */
-#ifndef AIJ_REPORTER_SUMMARY_H
-#define AIJ_REPORTER_SUMMARY_H
+#ifndef AIJ_SUMMARY_H
+#define AIJ_SUMMARY_H
 
 #include <stddef.h>
 
