@@ -1,6 +1,7 @@
-/* The dossier index in Redis (its key layout: lib/index_keys.h): loading
- * the i-milo export (SPEC §2.3), the matching cascade (SPEC §4) and the
- * attachment of integrated dispositifs when a run is published. */
+/* Loading the i-milo export (SPEC §2.3) into a new generation of the
+ * dossier index in Redis, and switching to it (the key layout:
+ * lib/index_keys.h). The look-ups: lib/index_lookup.h; the dispositifs
+ * attached at publication: lib/index_attach.h. */
 #ifndef AIJ_DOSSIER_INDEX_H
 #define AIJ_DOSSIER_INDEX_H
 
@@ -55,29 +56,5 @@ int index_publish(redisContext *rc, struct index_data *d,
 /* The counts of d: those of index_read(), and the blocking keys' once
  * index_publish() wrote them. */
 struct index_counts index_data_counts(const struct index_data *d);
-
-/* One integrated dispositif to attach to its dossier. */
-struct index_attachment {
-	const char *dossier_id;
-	const char *identity;   /* "<sigma>;<type>;<date_debut>" */
-	const char *dispositif; /* the stored form (lib/dispositif.h) */
-};
-
-struct index_attach_stats {
-	uint64_t attached;      /* HSETs into a dossier */
-	uint64_t moved;         /* of which left another dossier (HDEL) */
-};
-
-#define INDEX_ATTACH_CHUNK 1000 /* dispositifs a round trip */
-
-/* Attaches a[0..n) in their order (the last of one identity wins), a
- * chunk a round trip: one HMGET of the owners, then pipelined HDEL from a
- * previous dossier, HSET into the dossier, and one HSET of the owners that
- * changed. Adds to *stats. Doing it again gives the same state: a
- * publication interrupted midway is simply done again. Returns 0, or -1
- * with errstr (rc->err set: the connection is lost; reconnect and call
- * again). */
-int index_attach(redisContext *rc, const struct index_attachment *a, size_t n,
-		 struct index_attach_stats *stats, char *errstr, size_t errstr_size);
 
 #endif

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "dossier_index.h"
+#include "index_attach.h"
 
 /* Creates path for writing. NULL with errstr on failure; close with
  * journal_close(). */

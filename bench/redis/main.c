@@ -31,7 +31,7 @@
 #include "clock.h"
 #include "conf.h"
 #include "dispositif.h"
-#include "dossier_index.h"
+#include "index_attach.h"
 #include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"

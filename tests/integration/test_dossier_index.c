@@ -9,6 +9,7 @@
 
 #include "dossier_index.h"
 #include "evidence.h"
+#include "index_attach.h"
 #include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"
