@@ -51,7 +51,7 @@ static unsigned dossiers_fetch(struct editions *e, struct request *rq,
 		return MHD_HTTP_SERVICE_UNAVAILABLE;
 	}
 	unsigned status = 0;
-	int found = index_ml_get(rc, rq->arg, v->ml, sizeof(v->ml), errstr, sizeof(errstr));
+	int found = index_lookup_ml(rc, rq->arg, v->ml, sizeof(v->ml), errstr, sizeof(errstr));
 	if (found < 0 && rc->err) {
 		log_error("editions: %s", errstr);
 		snprintf(msg, msg_size, "l'index des dossiers est injoignable : réessayez "

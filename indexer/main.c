@@ -146,7 +146,7 @@ static void indexer_baseline(const struct indexer_conf *ic, redisContext *rc,
 {
 	char errstr[512];
 	uint64_t dossiers = 0;
-	if (index_current(rc, NULL, 0, &dossiers, errstr, sizeof(errstr)) > 0 && dossiers) {
+	if (index_lookup_current(rc, NULL, 0, &dossiers, errstr, sizeof(errstr)) > 0 && dossiers) {
 		g->baseline = dossiers;
 		g->baseline_what = "the index in use";
 		return;

@@ -12,33 +12,33 @@
 #include "redis.h"
 
 /* lib/lua/index_resolve.lua, embedded at build time (Makefile). */
-static const char index_resolve_lua[] =
+static const char index_lookup_lua[] =
 #include "index_resolve.lua.h"
 	;
 
-#define INDEX_ARGS_HEAD       4  /* prefix, stride, n, evidence */
-#define INDEX_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, the hashes of
+#define INDEX_LOOKUP_ARGS_HEAD       4  /* prefix, stride, n, evidence */
+#define INDEX_LOOKUP_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, the hashes of
 				    ident (and np, pd, nd with the evidence) */
 
 /* Hex SHA-1 of the script, as EVALSHA names it: computed once. */
-static char index_sha[41];
+static char index_lookup_sha[41];
 
-static void index_script_sha_once(void)
+static void index_lookup_sha_once(void)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
-	EVP_Digest(index_resolve_lua, sizeof(index_resolve_lua) - 1, md, &md_len,
+	EVP_Digest(index_lookup_lua, sizeof(index_lookup_lua) - 1, md, &md_len,
 		   EVP_sha1(), NULL);
 	for (unsigned int i = 0; i < md_len && i < 20; i++)
-		snprintf(index_sha + 2 * i, 3, "%02x", md[i]);
-	index_sha[40] = '\0';
+		snprintf(index_lookup_sha + 2 * i, 3, "%02x", md[i]);
+	index_lookup_sha[40] = '\0';
 }
 
 /* Splits an index value of step (1-2: "<id>\t<N(nom)>\t<ml>", 3:
  * "<id>\t<ml>"; an index loaded before the ML was there has none) into
  * o->dossier_id and o->ml_code. -1 when a part does not fit. */
-static int index_parse_value(unsigned step, const char *v, size_t len,
-			     struct index_result *o)
+static int index_lookup_parse_value(unsigned step, const char *v, size_t len,
+				    struct index_lookup_result *o)
 {
 	const char *tab = memchr(v, '\t', len);
 	size_t id_len = tab ? (size_t)(tab - v) : len;
@@ -61,7 +61,7 @@ static int index_parse_value(unsigned step, const char *v, size_t len,
 	return 0;
 }
 
-void index_result_release(struct index_result *res, size_t n)
+void index_lookup_release(struct index_lookup_result *res, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(res[i].ev);
@@ -72,8 +72,8 @@ void index_result_release(struct index_result *res, size_t n)
 
 /* Builds o's evidence from the script's {source, value...} for record q.
  * 0, or -1 when the reply is malformed or memory ran out (errstr). */
-static int index_parse_evidence(const redisReply *ev, const struct index_query *q,
-				struct index_result *o, char *errstr, size_t errstr_size)
+static int index_lookup_parse_evidence(const redisReply *ev, const struct index_lookup_query *q,
+				       struct index_lookup_result *o, char *errstr, size_t errstr_size)
 {
 	struct evidence_raw raw;
 	memset(&raw, 0, sizeof(raw));
@@ -126,9 +126,9 @@ static int index_parse_evidence(const redisReply *ev, const struct index_query *
 	return 0;
 }
 
-static int index_parse_results(const redisReply *reply, const struct index_query *q,
-			       size_t n, struct index_result *out, char *errstr,
-			       size_t errstr_size)
+static int index_lookup_parse_results(const redisReply *reply, const struct index_lookup_query *q,
+				      size_t n, struct index_lookup_result *out, char *errstr,
+				      size_t errstr_size)
 {
 	if (reply->type != REDIS_REPLY_ARRAY || reply->elements != n) {
 		snprintf(errstr, errstr_size,
@@ -142,7 +142,7 @@ static int index_parse_results(const redisReply *reply, const struct index_query
 		out[i].ev = NULL;
 	for (size_t i = 0; i < n; i++) {
 		const redisReply *r = reply->element[i];
-		struct index_result *o = &out[i];
+		struct index_lookup_result *o = &out[i];
 		memset(o, 0, sizeof(*o));
 		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 ||
 		    r->element[0]->type != REDIS_REPLY_INTEGER)
@@ -151,7 +151,7 @@ static int index_parse_results(const redisReply *reply, const struct index_query
 		if (step >= 1 && step <= 3) {
 			const redisReply *v = r->element[1];
 			if (v->type != REDIS_REPLY_STRING ||
-			    index_parse_value((unsigned)step, v->str, v->len, o) != 0)
+			    index_lookup_parse_value((unsigned)step, v->str, v->len, o) != 0)
 				goto bad;
 			o->step = (unsigned)step;
 			continue;
@@ -169,8 +169,8 @@ static int index_parse_results(const redisReply *reply, const struct index_query
 				goto bad;
 			o->codes[o->ncodes++] = (unsigned)r->element[c]->integer;
 		}
-		if (ev && index_parse_evidence(ev, &q[i], o, errstr, errstr_size) != 0) {
-			index_result_release(out, i + 1);
+		if (ev && index_lookup_parse_evidence(ev, &q[i], o, errstr, errstr_size) != 0) {
+			index_lookup_release(out, i + 1);
 			return -1;
 		}
 		continue;
@@ -178,16 +178,16 @@ bad:
 		snprintf(errstr, errstr_size,
 			 "redis: the look-up script answered an unexpected result for record %zu",
 			 i);
-		index_result_release(out, i);
+		index_lookup_release(out, i);
 		return -1;
 	}
 	return 0;
 }
 
-int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
+int index_lookup_script_load(redisContext *rc, char *errstr, size_t errstr_size)
 {
 	redisReply *reply = redis_command(rc, errstr, errstr_size, "SCRIPT LOAD %b",
-					  index_resolve_lua, sizeof(index_resolve_lua) - 1);
+					  index_lookup_lua, sizeof(index_lookup_lua) - 1);
 	if (!reply)
 		return -1;
 	int status = 0;
@@ -204,7 +204,7 @@ int index_script_load(redisContext *rc, char *errstr, size_t errstr_size)
  * "NOM|PRENOM", pd "PRENOM|DATE", nd "NOM|DATE", as 24 hex digits (the
  * script cuts their buckets) to out (25 bytes). "" when ident has not
  * its two '|'. */
-static void index_near_hashes(const char *ident, char *out)
+static void index_lookup_near_hashes(const char *ident, char *out)
 {
 	const char *bar1 = strchr(ident, '|');
 	const char *bar2 = bar1 ? strchr(bar1 + 1, '|') : NULL;
@@ -221,21 +221,21 @@ static void index_near_hashes(const char *ident, char *out)
 	out[24] = '\0';
 }
 
-int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
-		       int evidence, char *errstr, size_t errstr_size)
+int index_lookup_send(redisContext *rc, const struct index_lookup_query *q, size_t n,
+		      int evidence, char *errstr, size_t errstr_size)
 {
 	if (n == 0)
 		return 0;
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, index_script_sha_once);
+	pthread_once(&once, index_lookup_sha_once);
 	char stride[8], count[24];
-	snprintf(stride, sizeof(stride), "%d", INDEX_ARGS_PER_RECORD);
+	snprintf(stride, sizeof(stride), "%d", INDEX_LOOKUP_ARGS_PER_RECORD);
 	snprintf(count, sizeof(count), "%zu", n);
 	/* Read-only: a replica runs it too (Redis 7). */
-	const char *head[] = { "EVALSHA_RO", index_sha, "0", INDEX_KEY_PREFIX, stride,
+	const char *head[] = { "EVALSHA_RO", index_lookup_sha, "0", INDEX_KEY_PREFIX, stride,
 			       count, evidence ? "1" : "0" };
 	struct redis_resp r = { NULL, 0, 0, 0 };
-	redis_resp_put(&r, NULL, 3 + INDEX_ARGS_HEAD + INDEX_ARGS_PER_RECORD * n);
+	redis_resp_put(&r, NULL, 3 + INDEX_LOOKUP_ARGS_HEAD + INDEX_LOOKUP_ARGS_PER_RECORD * n);
 	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
 		redis_resp_put(&r, head[i], strlen(head[i]));
 	for (size_t i = 0; i < n; i++) {
@@ -247,7 +247,7 @@ int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
 		fmt_hex8(index_key_hash(q[i].ident, ident_len), hashes);
 		hashes[8] = '\0';
 		if (evidence)
-			index_near_hashes(q[i].ident, hashes + 8);
+			index_lookup_near_hashes(q[i].ident, hashes + 8);
 		redis_resp_put(&r, q[i].pe, pe_len);
 		redis_resp_put(&r, pe_hash, 8);
 		redis_resp_put(&r, q[i].nom, strlen(q[i].nom));
@@ -277,21 +277,21 @@ out:
 	return status;
 }
 
-int index_resolve_recv(redisContext *rc, const struct index_query *q, size_t n,
-		       struct index_result *out, char *errstr, size_t errstr_size)
+int index_lookup_recv(redisContext *rc, const struct index_lookup_query *q, size_t n,
+		      struct index_lookup_result *out, char *errstr, size_t errstr_size)
 {
 	if (n == 0)
 		return 0;
 	redisReply *reply = redis_reply(rc, errstr, errstr_size);
 	if (!reply)
 		return -1;
-	int status = index_parse_results(reply, q, n, out, errstr, errstr_size);
+	int status = index_lookup_parse_results(reply, q, n, out, errstr, errstr_size);
 	freeReplyObject(reply);
 	return status;
 }
 
-int index_current(redisContext *rc, char *gen, size_t gen_size,
-		  uint64_t *dossiers, char *errstr, size_t errstr_size)
+int index_lookup_current(redisContext *rc, char *gen, size_t gen_size,
+			 uint64_t *dossiers, char *errstr, size_t errstr_size)
 {
 	redisReply *r = redis_command(rc, errstr, errstr_size, "GET %s",
 				      INDEX_KEY_CURRENT);
@@ -317,17 +317,17 @@ int index_current(redisContext *rc, char *gen, size_t gen_size,
 }
 
 /* lib/lua/index_ml.lua, embedded at build time (Makefile). */
-static const char index_ml_lua[] =
+static const char index_lookup_ml_lua[] =
 #include "index_ml.lua.h"
 	;
 
-int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
-		 size_t ml_size, char *errstr, size_t errstr_size)
+int index_lookup_ml(redisContext *rc, const char *dossier_id, char *ml,
+		    size_t ml_size, char *errstr, size_t errstr_size)
 {
 	char hash[12];
 	snprintf(hash, sizeof(hash), "%08x", index_key_hash(dossier_id, strlen(dossier_id)));
 	redisReply *r = redis_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
-				      index_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
+				      index_lookup_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
 	if (!r)
 		return -1;
 	int found = r->type == REDIS_REPLY_STRING;

@@ -17,17 +17,17 @@
 
 /* The look-up script's error when Redis holds no index (restarted empty, or
  * never loaded): not a failure of Redis, the records wait for a load. */
-#define INDEX_ERR_NO_INDEX "no dossier index loaded"
+#define INDEX_LOOKUP_ERR_NO_INDEX "no dossier index loaded"
 
 /* One valid record to resolve, prepared by the caller. */
-struct index_query {
+struct index_lookup_query {
 	const char *pe;        /* P (index_key_pe); "" skips steps 1 and 2 */
 	const char *nom;       /* N(nom_naissance) */
 	const char *ident;     /* index_key_ident() of the record */
 };
 
 /* A dossier that nearly matched a failed line (lib/evidence.h). */
-struct index_candidate {
+struct index_lookup_candidate {
 	const char *dossier_id;
 	const char *ml_code;            /* the dossier's ML */
 	const char *value;              /* the dossier's value of the field that
@@ -36,32 +36,32 @@ struct index_candidate {
 	unsigned differs;               /* enum evidence_field bits */
 };
 
-struct index_result {
+struct index_lookup_result {
 	unsigned step;                  /* 1, 2 or 3 when integrated, else 0 */
 	char dossier_id[INDEX_ID_MAX];  /* when integrated */
 	char ml_code[INDEX_ML_MAX];     /* when integrated: the dossier's ML */
 	unsigned codes[3];              /* when failed: one per step tried */
 	size_t ncodes;
-	struct index_candidate *ev;     /* when failed, with the evidence: its
+	struct index_lookup_candidate *ev;     /* when failed, with the evidence: its
 					   candidates (NULL for none), one
 					   allocation with their strings */
 	size_t nev;
 };
 
-/* Frees the evidence of res[0..n) (index_resolve_recv() allocates it). */
-void index_result_release(struct index_result *res, size_t n);
+/* Frees the evidence of res[0..n) (index_lookup_recv() allocates it). */
+void index_lookup_release(struct index_lookup_result *res, size_t n);
 
 /* Runs the cascade of SPEC §4 for the n records of q against the current
  * generation, with evidence reads the evidence of the records that fail
  * (lib/evidence.h), in one read-only script call (one round trip, atomic), in
  * two halves so that a caller keeps several batches in
  * flight on one connection (pipelining: Redis works on one while the caller
- * prepares the next). index_resolve_send() sends the call for q (copied: q
- * may go then); index_resolve_recv() reads the reply of the oldest batch sent
+ * prepares the next). index_lookup_send() sends the call for q (copied: q
+ * may go then); index_lookup_recv() reads the reply of the oldest batch sent
  * and not yet received, q[0..n-1] again (the evidence ranks candidates
  * against the records), into out[0..n-1] (release their
- * evidence with index_result_release()). The script must
- * be cached on the server (index_script_load() on each new connection).
+ * evidence with index_lookup_release()). The script must
+ * be cached on the server (index_lookup_script_load() on each new connection).
  * Both return 0, or -1 with errstr:
  *   - rc->err set (connection lost): the replies still due are lost too;
  *     replace rc and send those batches again;
@@ -69,25 +69,25 @@ void index_result_release(struct index_result *res, size_t n);
  *     NOSCRIPT after a SCRIPT FLUSH...); the later replies still come.
  * Nothing is partly done by a failed batch but what sending it again redoes
  * identically. */
-int index_resolve_send(redisContext *rc, const struct index_query *q, size_t n,
-		       int evidence, char *errstr, size_t errstr_size);
-int index_resolve_recv(redisContext *rc, const struct index_query *q, size_t n,
-		       struct index_result *out, char *errstr, size_t errstr_size);
+int index_lookup_send(redisContext *rc, const struct index_lookup_query *q, size_t n,
+		      int evidence, char *errstr, size_t errstr_size);
+int index_lookup_recv(redisContext *rc, const struct index_lookup_query *q, size_t n,
+		      struct index_lookup_result *out, char *errstr, size_t errstr_size);
 
 /* Caches the look-up script on the server (SCRIPT LOAD). 0, or -1 with
  * errstr. */
-int index_script_load(redisContext *rc, char *errstr, size_t errstr_size);
+int index_lookup_script_load(redisContext *rc, char *errstr, size_t errstr_size);
 
 /* Whether an index is loaded: 1 with its generation in gen (gen_size
  * bytes, gen may be NULL) and its dossier count in *dossiers (may be NULL),
  * 0 when none is, -1 with errstr on a Redis failure. */
-int index_current(redisContext *rc, char *gen, size_t gen_size,
-		  uint64_t *dossiers, char *errstr, size_t errstr_size);
+int index_lookup_current(redisContext *rc, char *gen, size_t gen_size,
+			 uint64_t *dossiers, char *errstr, size_t errstr_size);
 
 /* Reads the ML of a dossier in the current generation into ml (ml_size
  * bytes). Returns 1 when found, 0 when the dossier is not in the index, -1
  * with errstr on a Redis failure or when no index is loaded. */
-int index_ml_get(redisContext *rc, const char *dossier_id, char *ml,
-		 size_t ml_size, char *errstr, size_t errstr_size);
+int index_lookup_ml(redisContext *rc, const char *dossier_id, char *ml,
+		    size_t ml_size, char *errstr, size_t errstr_size);
 
 #endif

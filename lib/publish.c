@@ -582,7 +582,7 @@ int publish_run(const char *out, struct collect *c, const struct referential *re
 	/* The index the run was matched against, for the history. */
 	redisContext *rc = redis_connect(redis, PUBLISH_REDIS_TIMEOUT_MS, errstr, errstr_size);
 	uint64_t dossiers = 0;
-	if (rc && index_current(rc, NULL, 0, &dossiers, errstr, errstr_size) >= 0)
+	if (rc && index_lookup_current(rc, NULL, 0, &dossiers, errstr, errstr_size) >= 0)
 		json_object_set_new(entry, "dossiers", json_integer((json_int_t)dossiers));
 	if (rc)
 		redisFree(rc);

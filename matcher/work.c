@@ -31,7 +31,7 @@
 struct work_item {
 	size_t msg;                 /* index in the batch */
 	char *buf;                  /* holds pe, nom, ident */
-	struct index_query q;
+	struct index_lookup_query q;
 };
 
 /* Records of a batch are unpacked into an arena of blocks kept from batch
@@ -113,7 +113,7 @@ static int work_prepare(struct work_item *it, const Aij__Record *r)
 /* Packs the outcome of record r into o. codes/ncodes for a failure, else
  * res holds the integration. 0 or -1 (memory). */
 static int work_pack(struct work_outcome *o, const Aij__Record *r,
-		     const struct index_result *res, const unsigned *codes,
+		     const struct index_lookup_result *res, const unsigned *codes,
 		     size_t ncodes)
 {
 	Aij__Outcome out = AIJ__OUTCOME__INIT;
@@ -143,7 +143,7 @@ static int work_pack(struct work_outcome *o, const Aij__Record *r,
 		failed.codes = c;
 		size_t nev = !res ? 0 : res->nev < EVIDENCE_MAX ? res->nev : EVIDENCE_MAX;
 		for (size_t i = 0; i < nev; i++) {
-			const struct index_candidate *e = &res->ev[i];
+			const struct index_lookup_candidate *e = &res->ev[i];
 			aij__candidate__init(&cand[i]);
 			cand[i].dossier_id = (char *)e->dossier_id;
 			cand[i].ml_code = (char *)e->ml_code;
@@ -222,7 +222,7 @@ static void work_disconnect(struct work *w)
 static redisContext *work_open(const char *addr, char *errstr, size_t errstr_size)
 {
 	redisContext *rc = redis_connect(addr, WORK_REDIS_TIMEOUT_MS, errstr, errstr_size);
-	if (rc && index_script_load(rc, errstr, errstr_size) != 0) {
+	if (rc && index_lookup_script_load(rc, errstr, errstr_size) != 0) {
 		redisFree(rc);
 		rc = NULL;
 	}
@@ -283,8 +283,8 @@ static int work_send(struct work *w, struct work_batch *b, char *errstr,
 		work_append_generation(w->rc);
 		work_append_generation(w->ro);
 	}
-	if (index_resolve_send(replica ? w->ro : w->rc, b->q, b->nitems, w->evidence, errstr,
-			       errstr_size) != 0) {
+	if (index_lookup_send(replica ? w->ro : w->rc, b->q, b->nitems, w->evidence, errstr,
+			      errstr_size) != 0) {
 		work_disconnect(w);
 		return -1;
 	}
@@ -303,7 +303,7 @@ static int work_receive_replica(struct work *w, struct work_batch *h,
 				char *errstr, size_t errstr_size)
 {
 	long long replica = work_generation(redis_reply(w->ro, errstr, errstr_size));
-	int rc = index_resolve_recv(w->ro, h->q, h->nitems, h->res, errstr, errstr_size);
+	int rc = index_lookup_recv(w->ro, h->q, h->nitems, h->res, errstr, errstr_size);
 	long long primary = work_generation(redis_reply(w->rc, errstr, errstr_size));
 	if (w->ro->err || w->rc->err)
 		return -1;
@@ -348,7 +348,7 @@ static int work_receive(struct work *w, char *errstr, size_t errstr_size)
 		return -1;
 	}
 	h->on_replica = 0;
-	if (index_resolve_recv(w->rc, h->q, h->nitems, h->res, errstr, errstr_size) == 0) {
+	if (index_lookup_recv(w->rc, h->q, h->nitems, h->res, errstr, errstr_size) == 0) {
 		h->state = WORK_RESOLVED;
 		return 0;
 	}
@@ -426,7 +426,7 @@ static int work_resolve(struct work *w, struct work_batch *b)
 			w->down_since = 0;
 			return 0;
 		}
-		if (strstr(errstr, INDEX_ERR_NO_INDEX)) {
+		if (strstr(errstr, INDEX_LOOKUP_ERR_NO_INDEX)) {
 			if (work_wait_index(w, b->nitems) != 0)
 				return -1;
 			deadline = clock_now_ms() + w->retry_ms; /* Redis answers */
@@ -471,10 +471,10 @@ static int work_batch_reserve(struct work_batch *b, size_t n)
 	struct work_item *items = realloc(b->items, n * sizeof(*items));
 	if (items)
 		b->items = items;
-	struct index_query *q = realloc(b->q, n * sizeof(*q));
+	struct index_lookup_query *q = realloc(b->q, n * sizeof(*q));
 	if (q)
 		b->q = q;
-	struct index_result *res = realloc(b->res, n * sizeof(*res));
+	struct index_lookup_result *res = realloc(b->res, n * sizeof(*res));
 	if (res)
 		b->res = res;
 	if (!rec || !items || !q || !res)
@@ -487,7 +487,7 @@ static int work_batch_reserve(struct work_batch *b, size_t n)
 static void work_batch_clear(struct work_batch *b)
 {
 	if (b->state == WORK_RESOLVED)
-		index_result_release(b->res, b->nitems); /* the evidence */
+		index_lookup_release(b->res, b->nitems); /* the evidence */
 	for (size_t k = 0; k < b->nitems; k++)
 		free(b->items[k].buf);
 	b->nitems = 0;
@@ -574,7 +574,7 @@ int work_end(struct work *w, struct work_batch *b, struct work_stats *stats)
 	for (size_t k = 0; k < b->nitems; k++) {
 		size_t i = b->items[k].msg;
 		static const unsigned technical = CODE_TECHNICAL;
-		const struct index_result *res = &b->res[k];
+		const struct index_lookup_result *res = &b->res[k];
 		int rc = resolved == 1 ? work_pack(&out[i], b->rec[i], NULL, &technical, 1)
 				       : work_pack(&out[i], b->rec[i], res, res->codes,
 						   res->ncodes);

@@ -71,8 +71,8 @@ struct work_batch {
 	struct work_arena_block *arena; /* its unpacked records */
 	Aij__Record **rec;              /* NULL: the message was not a Record */
 	struct work_item *items;        /* the valid records, to look up */
-	struct index_query *q;
-	struct index_result *res;
+	struct index_lookup_query *q;
+	struct index_lookup_result *res;
 	size_t nitems, cap;
 	uint64_t poison;                /* messages that were not Records */
 	enum work_state state;

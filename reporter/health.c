@@ -41,7 +41,7 @@ static void health_redis(const char *redis, char *reason, size_t reason_size)
 		health_redis_reason[0] = '\0';
 		redisContext *rc = redis_connect(redis, HEALTH_REDIS_TIMEOUT_MS, errstr,
 						 sizeof(errstr));
-		int found = rc ? index_current(rc, NULL, 0, NULL, errstr, sizeof(errstr)) : -1;
+		int found = rc ? index_lookup_current(rc, NULL, 0, NULL, errstr, sizeof(errstr)) : -1;
 		if (found < 0)
 			snprintf(health_redis_reason, sizeof(health_redis_reason),
 				 "redis %s: %s", redis, errstr);

@@ -7,7 +7,7 @@
  * integrated ones as the reporter does when it publishes the run, and
  * prints how much of Redis's CPU (INFO cpu) and how many commands (INFO
  * commandstats) each phase took:
- *   look-ups, --mode script    the product's own path: index_resolve_send()/
+ *   look-ups, --mode script    the product's own path: index_lookup_send()/
  *                              recv(), one read-only EVALSHA a batch, as a
  *                              matcher sends it;
  *   look-ups, --mode commands  the same cascade as plain pipelined HGETs, no
@@ -46,12 +46,12 @@
 /* One valid line's look-up inputs (q points into buf), and what it
  * attaches when integrated. */
 struct bench_item {
-	struct index_query q;
+	struct index_lookup_query q;
 	char *buf;
 	const char *identity;   /* in buf */
 	char *dispositif;       /* dispositif_encode(): free() */
 	int code1;              /* commands mode: step 1's or step 2's code */
-	struct index_result res;
+	struct index_lookup_result res;
 };
 
 /* The integrated lines' attachments, kept for the second phase. */
@@ -102,7 +102,7 @@ static int bench_item_prepare(struct bench_item *it, const struct record_fields 
 			ident_size);
 	snprintf(identity, identity_size, "%s;%s;%s", v[FIELD_SIGMA], v[FIELD_TYPE],
 		 v[FIELD_DATE_DEBUT]);
-	it->q = (struct index_query){ pe, nom, ident };
+	it->q = (struct index_lookup_query){ pe, nom, ident };
 	it->identity = identity;
 	return 0;
 }
@@ -180,7 +180,7 @@ static int bench_by_pe(const redisReply *v, const char *nom, char *dossier)
 }
 
 /* Step 3 as the script reads an ident value ("<id>\t<ml>"). */
-static void bench_step3(const redisReply *v, struct index_result *res)
+static void bench_step3(const redisReply *v, struct index_lookup_result *res)
 {
 	if (v->type != REDIS_REPLY_STRING) {
 		res->codes[res->ncodes++] = CODE_NOT_FOUND;
@@ -248,7 +248,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 		redisReply *v = redis_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
-		struct index_result *res = &items[i].res;
+		struct index_lookup_result *res = &items[i].res;
 		if (!items[i].q.pe[0]) {
 			bench_step3(v, res);
 		} else if ((items[i].code1 = bench_by_pe(v, items[i].q.nom,
@@ -272,7 +272,7 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 		redisReply *v = redis_reply(rc, errstr, errstr_size);
 		if (!v)
 			return -1;
-		struct index_result *res = &items[i].res;
+		struct index_lookup_result *res = &items[i].res;
 		int code = bench_by_pe(v, items[i].q.nom, res->dossier_id);
 		if (code == 0)
 			res->step = 2;
@@ -303,22 +303,22 @@ static int bench_commands_batch(redisContext *rc, const struct bench_index *ix,
 static int bench_script_batch(redisContext *rc, struct bench_item *items, size_t n,
 			      int evidence, char *errstr, size_t errstr_size)
 {
-	struct index_query *q = malloc(n * sizeof(*q));
-	struct index_result *res = malloc(n * sizeof(*res));
+	struct index_lookup_query *q = malloc(n * sizeof(*q));
+	struct index_lookup_result *res = malloc(n * sizeof(*res));
 	int rc_ = -1;
 	if (!q || !res) {
 		snprintf(errstr, errstr_size, "out of memory");
 	} else {
 		for (size_t i = 0; i < n; i++)
 			q[i] = items[i].q;
-		if (index_resolve_send(rc, q, n, evidence, errstr, errstr_size) == 0 &&
-		    index_resolve_recv(rc, q, n, res, errstr, errstr_size) == 0) {
+		if (index_lookup_send(rc, q, n, evidence, errstr, errstr_size) == 0 &&
+		    index_lookup_recv(rc, q, n, res, errstr, errstr_size) == 0) {
 			for (size_t i = 0; i < n; i++) {
 				items[i].res = res[i];
 				items[i].res.ev = NULL; /* only the steps are counted */
 				items[i].res.nev = 0;
 			}
-			index_result_release(res, n);
+			index_lookup_release(res, n);
 			rc_ = 0;
 		}
 	}
@@ -449,7 +449,7 @@ int main(int argc, char **argv)
 		snprintf(errstr, sizeof(errstr), "out of memory");
 		goto out;
 	}
-	if ((scripted ? index_script_load(rcx, errstr, sizeof(errstr))
+	if ((scripted ? index_lookup_script_load(rcx, errstr, sizeof(errstr))
 		      : bench_index_current(rcx, &ix, errstr, sizeof(errstr))) != 0)
 		goto out;
 	if (!(reset = redis_command(rcx, errstr, sizeof(errstr), "CONFIG RESETSTAT")) ||

@@ -23,7 +23,7 @@ static void setup(void)
 	log_set_level(LOG_LVL_ERROR);
 	cr_assert_eq(test_redis_start(&redis), 0, "redis-server did not start");
 	char errstr[256];
-	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(index_lookup_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
 }
 
 static void teardown(void)
@@ -68,12 +68,12 @@ static long long load(const char *text)
 static int resolve_evidence = 1;
 
 /* One batch, sent and its reply read: 0 or -1 (errstr). */
-static int resolve(redisContext *rc, const struct index_query *q, size_t n,
-		   struct index_result *res, char *errstr, size_t errstr_size)
+static int resolve(redisContext *rc, const struct index_lookup_query *q, size_t n,
+		   struct index_lookup_result *res, char *errstr, size_t errstr_size)
 {
-	if (index_resolve_send(rc, q, n, resolve_evidence, errstr, errstr_size) != 0)
+	if (index_lookup_send(rc, q, n, resolve_evidence, errstr, errstr_size) != 0)
 		return -1;
-	return index_resolve_recv(rc, q, n, res, errstr, errstr_size);
+	return index_lookup_recv(rc, q, n, res, errstr, errstr_size);
 }
 
 static redisReply *cmd(const char *fmt, ...)
@@ -182,9 +182,9 @@ Test(dossier_index, each_lookup_key_and_value)
 	assert_get(INDEX_TABLE_ML, "D1", "ML1");
 
 	char ml[32], errstr[256];
-	cr_expect_eq(index_ml_get(redis.rc, "D2", ml, sizeof(ml), errstr, sizeof(errstr)), 1);
+	cr_expect_eq(index_lookup_ml(redis.rc, "D2", ml, sizeof(ml), errstr, sizeof(errstr)), 1);
 	cr_expect_str_eq(ml, "ML2");
-	cr_expect_eq(index_ml_get(redis.rc, "D9", ml, sizeof(ml), errstr, sizeof(errstr)), 0);
+	cr_expect_eq(index_lookup_ml(redis.rc, "D9", ml, sizeof(ml), errstr, sizeof(errstr)), 0);
 }
 
 Test(dossier_index, reload_switches_and_deletes_the_old_generation)
@@ -239,8 +239,8 @@ Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
 		freeReplyObject(cmd("HSET %s PE1 D9\tOLD", key));
 	}
 	char errstr[256];
-	struct index_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000" };
-	struct index_result res;
+	struct index_lookup_query q = { "PE1", "OLD", "OLD|ANNE|01/02/2000" };
+	struct index_lookup_result res;
 	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), 0,
 		     "%s", errstr);
 	cr_expect_eq(res.step, 1);
@@ -256,7 +256,7 @@ struct rec {
 
 struct prepared {
 	char pe[64], nom[64], ident[192], identity[128], json[64];
-	struct index_query q;
+	struct index_lookup_query q;
 };
 
 static void prepare(struct prepared *p, const struct rec *r)
@@ -309,7 +309,7 @@ static const struct {
 
 #define NCASES (sizeof(cascade_cases) / sizeof(cascade_cases[0]))
 
-static void codes_text(const struct index_result *res, char *out, size_t size)
+static void codes_text(const struct index_lookup_result *res, char *out, size_t size)
 {
 	size_t len = 0;
 	out[0] = '\0';
@@ -319,7 +319,7 @@ static void codes_text(const struct index_result *res, char *out, size_t size)
 }
 
 /* Loads cascade_export and prepares every case into p and q. */
-static void prepare_cases(struct prepared p[NCASES], struct index_query q[NCASES])
+static void prepare_cases(struct prepared p[NCASES], struct index_lookup_query q[NCASES])
 {
 	load(cascade_export);
 	for (size_t i = 0; i < NCASES; i++) {
@@ -329,7 +329,7 @@ static void prepare_cases(struct prepared p[NCASES], struct index_query q[NCASES
 }
 
 /* res is what case i expects: its step and dossier, or its codes. */
-static void expect_case(size_t i, const struct index_result *res)
+static void expect_case(size_t i, const struct index_lookup_result *res)
 {
 	char codes[32];
 	codes_text(res, codes, sizeof(codes));
@@ -344,15 +344,15 @@ static void expect_case(size_t i, const struct index_result *res)
 Test(dossier_index, cascade_every_case_of_the_spec)
 {
 	struct prepared p[NCASES];
-	struct index_query q[NCASES];
+	struct index_lookup_query q[NCASES];
 	prepare_cases(p, q);
-	struct index_result res[NCASES];
+	struct index_lookup_result res[NCASES];
 	char errstr[256];
 	cr_assert_eq(resolve(redis.rc, q, NCASES, res, errstr, sizeof(errstr)),
 		     0, "%s", errstr);
 	for (size_t i = 0; i < NCASES; i++)
 		expect_case(i, &res[i]);
-	index_result_release(res, NCASES);
+	index_lookup_release(res, NCASES);
 }
 
 Test(dossier_index, one_record_at_a_time_gives_the_same)
@@ -361,23 +361,23 @@ Test(dossier_index, one_record_at_a_time_gives_the_same)
 	for (size_t i = 0; i < NCASES; i++) {
 		struct prepared p;
 		prepare(&p, &cascade_cases[i].r);
-		struct index_result res;
+		struct index_lookup_result res;
 		char errstr[256];
 		cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr,
 						 sizeof(errstr)), 0, "%s", errstr);
 		cr_expect_eq(res.step, cascade_cases[i].step, "case %zu", i);
-		index_result_release(&res, 1);
+		index_lookup_release(&res, 1);
 	}
 }
 
 /* ------------------------------------------------------------- attaching */
 
 /* One record looked up (its evidence, if any, is the caller's to release). */
-static struct index_result resolve_one(const struct rec *r)
+static struct index_lookup_result resolve_one(const struct rec *r)
 {
 	struct prepared p;
 	prepare(&p, r);
-	struct index_result res;
+	struct index_lookup_result res;
 	char errstr[256];
 	cr_assert_eq(resolve(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)),
 		     0, "%s", errstr);
@@ -431,7 +431,7 @@ Test(dossier_index, lookups_write_nothing_and_give_the_ml)
 	const struct rec a = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
 	const struct rec e = { "PEE", "D'Alembert", "Jean", "07/08/2002", "S2" };
 	const struct rec f = { "", "N'Diaye-Sow", "Jean-Édouard", "09/10/2003", "S3" };
-	struct index_result ra = resolve_one(&a), re = resolve_one(&e), rf = resolve_one(&f);
+	struct index_lookup_result ra = resolve_one(&a), re = resolve_one(&e), rf = resolve_one(&f);
 	cr_expect_eq(ra.step, 1);
 	cr_expect_str_eq(ra.ml_code, "ML1");
 	cr_expect_eq(re.step, 2);
@@ -506,8 +506,8 @@ Test(dossier_index, a_big_batch)
 	free(text);
 
 	struct prepared *p = calloc(N + 1, sizeof(*p));
-	struct index_query *q = calloc(N + 1, sizeof(*q));
-	struct index_result *res = calloc(N + 1, sizeof(*res));
+	struct index_lookup_query *q = calloc(N + 1, sizeof(*q));
+	struct index_lookup_result *res = calloc(N + 1, sizeof(*res));
 	struct index_attachment *a = calloc(N + 1, sizeof(*a));
 	for (int i = 0; i <= N; i++) {
 		char pe[16], nom[16], sigma[16];
@@ -537,7 +537,7 @@ Test(dossier_index, a_big_batch)
 	cr_expect_eq(hlen(INDEX_KEY_OWNER), N);
 	cr_expect_eq(hlen(INDEX_KEY_DISPOSITIFS "D0"), 0);
 	assert_hget(INDEX_KEY_DISPOSITIFS "D1", p[0].identity, "moved");
-	index_result_release(res, N + 1);
+	index_lookup_release(res, N + 1);
 	free(p);
 	free(q);
 	free(res);
@@ -549,22 +549,22 @@ Test(dossier_index, a_big_batch)
 Test(dossier_index, pipelined_batches_answer_in_order)
 {
 	struct prepared p[NCASES];
-	struct index_query q[NCASES];
+	struct index_lookup_query q[NCASES];
 	prepare_cases(p, q);
 	/* The cases in three batches of unequal sizes, all sent first. */
 	size_t cut[] = { 0, 1, NCASES / 2, NCASES };
 	char errstr[256];
 	for (size_t b = 0; b < 3; b++)
-		cr_assert_eq(index_resolve_send(redis.rc, q + cut[b], cut[b + 1] - cut[b], 1,
-						errstr, sizeof(errstr)), 0, "%s", errstr);
-	struct index_result res[NCASES];
+		cr_assert_eq(index_lookup_send(redis.rc, q + cut[b], cut[b + 1] - cut[b], 1,
+					       errstr, sizeof(errstr)), 0, "%s", errstr);
+	struct index_lookup_result res[NCASES];
 	for (size_t b = 0; b < 3; b++)
-		cr_assert_eq(index_resolve_recv(redis.rc, q + cut[b], cut[b + 1] - cut[b],
-						res + cut[b], errstr, sizeof(errstr)), 0,
+		cr_assert_eq(index_lookup_recv(redis.rc, q + cut[b], cut[b + 1] - cut[b],
+					       res + cut[b], errstr, sizeof(errstr)), 0,
 			     "%s", errstr);
 	for (size_t i = 0; i < NCASES; i++)
 		expect_case(i, &res[i]);
-	index_result_release(res, NCASES);
+	index_lookup_release(res, NCASES);
 }
 
 /* ------------------------------------------------------------- evidence */
@@ -595,12 +595,12 @@ static void load_evidence_export(void)
 }
 
 /* A line's evidence as "id:ml:step:code:differs:value" joined by ' '. */
-static void evidence_text(const struct index_result *res, char *out, size_t size)
+static void evidence_text(const struct index_lookup_result *res, char *out, size_t size)
 {
 	size_t len = 0;
 	out[0] = '\0';
 	for (size_t i = 0; i < res->nev; i++) {
-		const struct index_candidate *c = &res->ev[i];
+		const struct index_lookup_candidate *c = &res->ev[i];
 		const char *d = c->differs == EVIDENCE_DATE ? "d" : c->differs == EVIDENCE_NOM ? "n" :
 				c->differs == EVIDENCE_PRENOM ? "p" : "-";
 		len += (size_t)snprintf(out + len, size - len, "%s%s:%s:%u:%u:%s:%s",
@@ -639,8 +639,8 @@ enum expect_ev { EV_NONE, EV_ALL, EV_LOOKUP_ONLY };
 static void expect_evidence(enum expect_ev with_ev)
 {
 	struct prepared p[NEV];
-	struct index_query q[NEV];
-	struct index_result res[NEV];
+	struct index_lookup_query q[NEV];
+	struct index_lookup_result res[NEV];
 	for (size_t i = 0; i < NEV; i++) {
 		prepare(&p[i], &evidence_cases[i].r);
 		q[i] = p[i].q;
@@ -662,7 +662,7 @@ static void expect_evidence(enum expect_ev with_ev)
 				 evidence_cases[i].r.sigma);
 		cr_expect_eq(res[i].ev == NULL, res[i].nev == 0);
 	}
-	index_result_release(res, NEV);
+	index_lookup_release(res, NEV);
 }
 
 Test(dossier_index, blocking_tables_and_shared_ids)
@@ -751,9 +751,9 @@ Test(dossier_index, only_failed_lines_pay)
 	for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
 		freeReplyObject(cmd("CONFIG RESETSTAT"));
 		resolve_evidence = runs[i].evidence;
-		struct index_result res = resolve_one(runs[i].r);
+		struct index_lookup_result res = resolve_one(runs[i].r);
 		cr_expect_eq(hget_calls(), runs[i].hgets, "run %zu: %lld HGETs", i, hget_calls());
-		index_result_release(&res, 1);
+		index_lookup_release(&res, 1);
 	}
 }
 
@@ -761,8 +761,8 @@ Test(dossier_index, only_failed_lines_pay)
 
 Test(dossier_index, no_index_loaded_is_an_error)
 {
-	struct index_query q = { "PE1", "X", "X|Y|01/01/2000" };
-	struct index_result res;
+	struct index_lookup_query q = { "PE1", "X", "X|Y|01/01/2000" };
+	struct index_lookup_result res;
 	char errstr[256];
 	cr_assert_eq(resolve(redis.rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
 	cr_expect(strstr(errstr, "no dossier index loaded") != NULL, "%s", errstr);
@@ -779,12 +779,12 @@ Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
 	freeReplyObject(cmd("SCRIPT FLUSH"));
 	struct prepared p;
 	prepare(&p, &r);
-	struct index_result res;
+	struct index_lookup_result res;
 	char errstr[256];
 	cr_expect_eq(resolve(redis.rc, &p.q, 1, &res, errstr, sizeof(errstr)), -1);
 	cr_expect(strstr(errstr, "NOSCRIPT") != NULL, "%s", errstr);
 	cr_expect_eq(redis.rc->err, 0);
-	cr_assert_eq(index_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
+	cr_assert_eq(index_lookup_script_load(redis.rc, errstr, sizeof(errstr)), 0, "%s", errstr);
 	cr_assert_eq(resolve_one(&r).step, 1);
 }
 
@@ -794,8 +794,8 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 	redisContext *rc = test_redis_connect(&redis);
 	cr_assert(rc && !rc->err);
 	test_redis_kill(&redis);
-	struct index_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000" };
-	struct index_result res;
+	struct index_lookup_query q = { "PEA", "LEGOFF", "LEGOFF|ANNE|01/02/2000" };
+	struct index_lookup_result res;
 	char errstr[256];
 	cr_expect_eq(resolve(rc, &q, 1, &res, errstr, sizeof(errstr)), -1);
 	cr_expect_neq(rc->err, 0);
