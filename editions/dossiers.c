@@ -10,6 +10,7 @@
 #include "attached.h"
 #include "dispositif.h"
 #include "http.h"
+#include "index_keys.h"
 #include "index_lookup.h"
 #include "log.h"
 #include "normalize.h"
@@ -74,7 +75,9 @@ static unsigned dossiers_fetch(struct editions *e, struct request *rq,
 		}
 		goto out;
 	}
-	redisReply *h = redisCommand(rc, "HGETALL %s%s", INDEX_KEY_DISPOSITIFS, rq->arg);
+	char dispositifs[INDEX_KEY_DISPOSITIFS_SIZE];
+	index_key_dispositifs(dispositifs, rq->arg);
+	redisReply *h = redisCommand(rc, "HGETALL %s", dispositifs);
 	if (!h || h->type != REDIS_REPLY_ARRAY) {
 		freeReplyObject(h);
 		snprintf(msg, msg_size, "l'index des dossiers est injoignable : réessayez "

@@ -36,8 +36,7 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 	const char **argv = malloc((2 + 2 * n) * sizeof(*argv));
 	size_t *argvlen = malloc((2 + 2 * n) * sizeof(*argvlen));
 	struct index_attach_owner *owners = calloc(n, sizeof(*owners)), *map = NULL;
-	char key[INDEX_ID_MAX + sizeof(INDEX_KEY_DISPOSITIFS) + 8];
-	const size_t prefix = sizeof(INDEX_KEY_DISPOSITIFS) - 1;
+	char key[INDEX_KEY_DISPOSITIFS_SIZE];
 	struct redis_resp resp = { NULL, 0, 0, 0 };
 	redisReply *got = NULL;
 	size_t pending = 0;
@@ -46,7 +45,6 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 		snprintf(errstr, errstr_size, "out of memory");
 		goto out;
 	}
-	memcpy(key, INDEX_KEY_DISPOSITIFS, prefix);
 	/* 1. Who holds each identity now. */
 	argv[0] = "HMGET";
 	argv[1] = INDEX_KEY_OWNER;
@@ -75,11 +73,8 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 		}
 		int moved = o->dossier && strcmp(o->dossier, a[i].dossier_id) != 0;
 		if (moved) {
-			size_t len = strlen(o->dossier);
-			if (len >= INDEX_ID_MAX)
-				len = INDEX_ID_MAX - 1;
-			memcpy(key + prefix, o->dossier, len);
-			index_attach_cmd(&resp, "HDEL", key, prefix + len, a[i].identity, NULL);
+			size_t key_len = index_key_dispositifs(key, o->dossier);
+			index_attach_cmd(&resp, "HDEL", key, key_len, a[i].identity, NULL);
 			pending++;
 			stats->moved++;
 		}
@@ -87,11 +82,8 @@ static int index_attach_chunk(redisContext *rc, const struct index_attachment *a
 			o->dossier = a[i].dossier_id;
 			o->changed = 1;
 		}
-		size_t len = strlen(a[i].dossier_id);
-		if (len >= INDEX_ID_MAX)
-			len = INDEX_ID_MAX - 1;
-		memcpy(key + prefix, a[i].dossier_id, len);
-		index_attach_cmd(&resp, "HSET", key, prefix + len, a[i].identity, a[i].dispositif);
+		size_t key_len = index_key_dispositifs(key, a[i].dossier_id);
+		index_attach_cmd(&resp, "HSET", key, key_len, a[i].identity, a[i].dispositif);
 		pending++;
 		stats->attached++;
 	}

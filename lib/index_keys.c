@@ -85,3 +85,15 @@ int index_key_meta(char *out, size_t size, const char *gen)
 {
 	return snprintf(out, size, INDEX_KEY_PREFIX "%s:meta", gen);
 }
+
+size_t index_key_dispositifs(char *out, const char *dossier_id)
+{
+	const size_t prefix = sizeof(INDEX_KEY_DISPOSITIFS) - 1;
+	size_t len = strlen(dossier_id);
+	if (len >= INDEX_ID_MAX)
+		len = INDEX_ID_MAX - 1;
+	memcpy(out, INDEX_KEY_DISPOSITIFS, prefix);
+	memcpy(out + prefix, dossier_id, len);
+	out[prefix + len] = '\0';
+	return prefix + len;
+}

@@ -113,6 +113,14 @@ int index_key_bucket(char *out, size_t size, const char *gen, const char *table,
 void index_key_bucket_of(char *out, size_t size, const char *gen, const char *table,
 			 unsigned digits, const char *field);
 
+/* The size of a key of index_key_dispositifs(), its NUL included. */
+#define INDEX_KEY_DISPOSITIFS_SIZE (sizeof(INDEX_KEY_DISPOSITIFS) + INDEX_ID_MAX)
+
+/* Writes the key of the dispositifs attached to dossier_id, the id cut at
+ * INDEX_ID_MAX - 1 bytes, into out (INDEX_KEY_DISPOSITIFS_SIZE bytes).
+ * Returns its length. */
+size_t index_key_dispositifs(char *out, const char *dossier_id);
+
 /* Writes the key of the meta of generation gen. Returns its length
  * (snprintf's). */
 int index_key_meta(char *out, size_t size, const char *gen);

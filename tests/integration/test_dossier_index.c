@@ -819,4 +819,14 @@ Test(dossier_index, keys_as_compared)
 	cr_expect_str_eq(out, "LEGOFF|ANNEMARIE|01/02/2000");
 	cr_expect_eq(index_key_ident("a-very-long-name", "b", "01/02/2000", out, 8), 0);
 	cr_expect_str_eq(out, "");
+
+	/* A dossier's dispositifs: the id cut as index_attach() always did. */
+	char key[INDEX_KEY_DISPOSITIFS_SIZE], id[INDEX_ID_MAX + 10];
+	cr_expect_eq(index_key_dispositifs(key, "D1"), strlen(INDEX_KEY_DISPOSITIFS "D1"));
+	cr_expect_str_eq(key, INDEX_KEY_DISPOSITIFS "D1");
+	memset(id, 'x', sizeof(id) - 1);
+	id[sizeof(id) - 1] = '\0';
+	cr_expect_eq(index_key_dispositifs(key, id),
+		     strlen(INDEX_KEY_DISPOSITIFS) + INDEX_ID_MAX - 1);
+	cr_expect_eq(strncmp(key + strlen(INDEX_KEY_DISPOSITIFS), id, INDEX_ID_MAX - 1), 0);
 }
