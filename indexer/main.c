@@ -16,10 +16,11 @@
 
 #include "clock.h"
 #include "conf.h"
-#include "dossier_index.h"
 #include "guard.h"
 #include "history.h"
+#include "index_load.h"
 #include "index_lookup.h"
+#include "index_write.h"
 #include "log.h"
 #include "redis.h"
 #include "signals.h"

@@ -7,10 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dossier_index.h"
 #include "evidence.h"
 #include "index_attach.h"
+#include "index_load.h"
 #include "index_lookup.h"
+#include "index_write.h"
 #include "log.h"
 #include "normalize.h"
 #include "redis.h"

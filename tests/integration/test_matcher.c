@@ -17,7 +17,7 @@
 
 #include "aij.pb-c.h"
 #include "dispositif.h"
-#include "dossier_index.h"
+#include "index_load.h"
 #include "kafka.h"
 #include "log.h"
 #include "clock.h"

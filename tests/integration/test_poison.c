@@ -19,7 +19,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "aij.pb-c.h"
-#include "dossier_index.h"
+#include "index_load.h"
 #include "kafka.h"
 #include "log.h"
 #include "clock.h"

@@ -6,7 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dossier_index.h"
+#include "index_load.h"
+#include "index_write.h"
 #include "proc.h"
 
 #define TEST_MATCHER_STOP_MS 20000

@@ -1,15 +1,13 @@
-/* Loading the i-milo export (SPEC §2.3) into a new generation of the
- * dossier index in Redis, and switching to it (the key layout:
- * lib/index_keys.h). The look-ups: lib/index_lookup.h; the dispositifs
- * attached at publication: lib/index_attach.h. */
-#ifndef AIJ_DOSSIER_INDEX_H
-#define AIJ_DOSSIER_INDEX_H
+/* Reading the i-milo dossier export (SPEC §2.3) into memory, grouped by
+ * the buckets of the dossier index (the key layout: lib/index_keys.h),
+ * ready for lib/index_write.h to write it as a new generation. The indexer
+ * and the tests that load an index use it. */
+#ifndef AIJ_INDEX_LOAD_H
+#define AIJ_INDEX_LOAD_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#include <hiredis/hiredis.h>
 
 #include "index_keys.h"
 
@@ -43,15 +41,6 @@ struct index_data *index_read(FILE *in, const char *name, int evidence,
 
 /* Frees an index read by index_read(); NULL is fine. */
 void index_data_free(struct index_data *d);
-
-/* Writes d into a new generation (pipelined variadic HSETs, one per
- * bucket); stops early on signals_stop (SIGTERM). With the evidence, a
- * thread groups the blocking tables meanwhile (their counts are in d's
- * index_data_counts() after). Then switches aij:index:current to it and
- * deletes the older generations. gen receives the new generation id.
- * Returns 0, or -1 with errstr (the current index is then untouched). */
-int index_publish(redisContext *rc, struct index_data *d,
-		  char *gen, size_t gen_size, char *errstr, size_t errstr_size);
 
 /* The counts of d: those of index_read(), and the blocking keys' once
  * index_publish() wrote them. */
