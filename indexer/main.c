@@ -168,7 +168,7 @@ static void indexer_baseline(const struct indexer_conf *ic, redisContext *rc,
 /* Records the load in the history, when one is given. */
 static void indexer_record(const struct indexer_conf *ic, const char *gen,
 			   const char *status, const struct guard_verdict *v,
-			   const struct index_counts *c, const char *reason,
+			   const struct index_load_counts *c, const char *reason,
 			   time_t started)
 {
 	if (!ic->history)
@@ -218,10 +218,10 @@ int main(int argc, char **argv)
 	}
 
 	log_info("reading '%s'", ic.dossiers);
-	struct index_counts c;
+	struct index_load_counts c;
 	memset(&c, 0, sizeof(c));
-	struct index_data *d = index_read(in, ic.dossiers, ic.evidence, &c, errstr,
-					  sizeof(errstr));
+	struct index_load *d = index_load_read(in, ic.dossiers, ic.evidence, &c, errstr,
+					       sizeof(errstr));
 	fclose(in);
 	if (!d) {
 		log_error("%s", errstr);
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 		log_error("held: %s; the index in use is unchanged (--accept loads it "
 			  "anyway)", v.reason);
 		indexer_record(&ic, "", HISTORY_HELD, &v, &c, v.reason, started);
-		index_data_free(d);
+		index_load_free(d);
 		redisFree(rc);
 		return EXIT_HELD;
 	}
@@ -261,14 +261,14 @@ int main(int argc, char **argv)
 		log_warn("%s", v.note);
 	if (signals_stop) {
 		log_warn("stopped before loading: the current index is unchanged");
-		index_data_free(d);
+		index_load_free(d);
 		redisFree(rc);
 		return EXIT_RUNTIME;
 	}
 
 	char gen[32];
-	int status = index_publish(rc, d, gen, sizeof(gen), errstr, sizeof(errstr));
-	index_data_free(d);
+	int status = index_write(rc, d, gen, sizeof(gen), errstr, sizeof(errstr));
+	index_load_free(d);
 	redisFree(rc);
 	if (status != 0) {
 		log_error("index load failed, the current index is unchanged: %s", errstr);

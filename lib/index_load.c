@@ -28,7 +28,7 @@ struct index_block {
 #define INDEX_BLOCK_SIZE ((16u << 20) - 64)
 #define INDEX_BUCKET_FILL 64   /* at most this many fields a bucket, on average */
 
-const char *const index_table_names[TABLES] = {
+const char *const index_load_table_names[TABLES] = {
 	INDEX_TABLE_PE1, INDEX_TABLE_PE2, INDEX_TABLE_IDENT, INDEX_TABLE_ML,
 	INDEX_TABLE_NP, INDEX_TABLE_PD, INDEX_TABLE_ND,
 };
@@ -50,7 +50,7 @@ static void *index_big_alloc(size_t size)
 
 /* Copies s (len bytes) into d's blocks, NUL-terminated; NULL when out of
  * memory. Lives as long as d. */
-static char *index_strdup(struct index_data *d, const char *s, size_t len)
+static char *index_strdup(struct index_load *d, const char *s, size_t len)
 {
 	struct index_block *b = d->blocks;
 	if (!b || b->size - b->used < len + 1) {
@@ -188,7 +188,7 @@ static void index_near_of(int table, const struct index_item *it, struct index_i
 }
 
 /* Adds a good row to the tables. 0 or -1 (out of memory). */
-static int index_add_row(struct index_data *d, char *field[COLS])
+static int index_add_row(struct index_load *d, char *field[COLS])
 {
 	const char *id_text = field[COL_ID];
 	size_t id_len = strlen(id_text), ml_len = strlen(field[COL_ML]);
@@ -313,10 +313,10 @@ static void index_bucket_sort(struct index_item *it, size_t n, int near)
  * them all (*spare_cap), and the table's former array becomes the spare for
  * the next table: a fresh array costs a page fault and a zeroed page every
  * 4 KiB (a quarter of a 2M load's CPU). Returns 0 or -1 (out of memory). */
-int index_table_group(struct index_data *d, int table,
-		      const struct index_item *rows, size_t nrows,
-		      struct index_item **spare, size_t *spare_cap,
-		      struct index_group_counts *k)
+int index_load_group(struct index_load *d, int table,
+		     const struct index_item *rows, size_t nrows,
+		     struct index_item **spare, size_t *spare_cap,
+		     struct index_load_group_counts *k)
 {
 	struct index_table *t = &d->table[table];
 	uint32_t buckets = d->buckets, mask = buckets - 1;
@@ -403,7 +403,7 @@ static int index_header_ok(char *line)
 }
 
 /* Reads every row into d; 0, or -1 with errstr. */
-static int index_read_rows(struct index_data *d, FILE *in, const char *name,
+static int index_read_rows(struct index_load *d, FILE *in, const char *name,
 			   char *errstr, size_t errstr_size)
 {
 	char *line = NULL;
@@ -426,7 +426,7 @@ static int index_read_rows(struct index_data *d, FILE *in, const char *name,
 			if (!index_header_ok(text)) {
 				snprintf(errstr, errstr_size,
 					 "'%s': line %llu: the header is not '%s'", name,
-					 (unsigned long long)lineno, INDEX_EXPORT_HEADER);
+					 (unsigned long long)lineno, INDEX_LOAD_HEADER);
 				failed = 1;
 				break;
 			}
@@ -464,7 +464,7 @@ static int index_read_rows(struct index_data *d, FILE *in, const char *name,
 	}
 	if (!failed && !header_seen) {
 		snprintf(errstr, errstr_size, "'%s': empty file, no header '%s'", name,
-			 INDEX_EXPORT_HEADER);
+			 INDEX_LOAD_HEADER);
 		failed = 1;
 	}
 	free(line);
@@ -473,8 +473,8 @@ static int index_read_rows(struct index_data *d, FILE *in, const char *name,
 
 /* The grouping of a load's tables, shared by the threads that do it. */
 struct index_grouping {
-	struct index_data *d;
-	struct index_group_counts *k;   /* one per table */
+	struct index_load *d;
+	struct index_load_group_counts *k;   /* one per table */
 	pthread_mutex_t lock;
 	int next;                       /* the next table to take, in order[] */
 	int order[TABLES];              /* the tables to group, biggest first */
@@ -505,7 +505,7 @@ static void *index_group_thread(void *arg)
 		/* ident's own array stays, as rows, with the evidence */
 		const struct index_item *keep = g->d->near && t == TABLE_IDENT ?
 						g->d->table[t].items : NULL;
-		if (index_table_group(g->d, t, keep, 0, &spare, &spare_cap, &g->k[t]) != 0) {
+		if (index_load_group(g->d, t, keep, 0, &spare, &spare_cap, &g->k[t]) != 0) {
 			pthread_mutex_lock(&g->lock);
 			g->failed = 1;
 			pthread_mutex_unlock(&g->lock);
@@ -516,10 +516,10 @@ static void *index_group_thread(void *arg)
 	return NULL;
 }
 
-/* Groups the look-up tables of d (index_table_group()) on two threads:
+/* Groups the look-up tables of d (index_load_group()) on two threads:
  * Redis has nothing to do yet, the second core is free. The blocking
- * tables wait for index_publish(). 0, or -1 (out of memory). */
-static int index_group_all(struct index_data *d, struct index_group_counts k[TABLES])
+ * tables wait for index_write(). 0, or -1 (out of memory). */
+static int index_group_all(struct index_load *d, struct index_load_group_counts k[TABLES])
 {
 	struct index_grouping g = { .d = d, .k = k };
 	memset(k, 0, TABLES * sizeof(*k));
@@ -544,11 +544,11 @@ static int index_group_all(struct index_data *d, struct index_group_counts k[TAB
 	return g.failed ? -1 : 0;
 }
 
-struct index_data *index_read(FILE *in, const char *name, int evidence,
-			      struct index_counts *counts,
-			      char *errstr, size_t errstr_size)
+struct index_load *index_load_read(FILE *in, const char *name, int evidence,
+				   struct index_load_counts *counts,
+				   char *errstr, size_t errstr_size)
 {
-	struct index_data *d = calloc(1, sizeof(*d));
+	struct index_load *d = calloc(1, sizeof(*d));
 	if (!d) {
 		snprintf(errstr, errstr_size, "out of memory");
 		return NULL;
@@ -562,16 +562,16 @@ struct index_data *index_read(FILE *in, const char *name, int evidence,
 	if (fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0)
 		expect = (size_t)st.st_size / 32 + 1;
 	for (int t = 0; t < TABLES; t++) {
-		d->table[t].name = index_table_names[t];
+		d->table[t].name = index_load_table_names[t];
 		if (index_table_near(t))
-			continue; /* made from ident's items by index_table_group() */
+			continue; /* made from ident's items by index_load_group() */
 		if (expect && (d->table[t].items = index_big_alloc(
 				       expect * sizeof(*d->table[t].items))))
 			d->table[t].cap = expect;
 	}
 	double t0 = clock_now_s();
 	if (index_read_rows(d, in, name, errstr, errstr_size) != 0) {
-		index_data_free(d);
+		index_load_free(d);
 		return NULL;
 	}
 	log_debug("'%s': rows read in %.2f s", name, clock_now_s() - t0);
@@ -590,13 +590,13 @@ struct index_data *index_read(FILE *in, const char *name, int evidence,
 		d->buckets *= 16;
 	}
 
-	struct index_group_counts k[TABLES];
+	struct index_load_group_counts k[TABLES];
 	if (index_group_all(d, k) != 0) {
 		snprintf(errstr, errstr_size, "'%s': out of memory", name);
-		index_data_free(d);
+		index_load_free(d);
 		return NULL;
 	}
-	struct index_counts *c = &d->counts;
+	struct index_load_counts *c = &d->counts;
 	c->pe1_keys = k[TABLE_PE1].keys;
 	c->pe1_shared = k[TABLE_PE1].shared;
 	c->pe2_keys = k[TABLE_PE2].keys;
@@ -610,7 +610,7 @@ struct index_data *index_read(FILE *in, const char *name, int evidence,
 	return d;
 }
 
-void index_data_free(struct index_data *d)
+void index_load_free(struct index_load *d)
 {
 	if (!d)
 		return;
@@ -629,7 +629,7 @@ void index_data_free(struct index_data *d)
 	free(d);
 }
 
-struct index_counts index_data_counts(const struct index_data *d)
+struct index_load_counts index_load_counts(const struct index_load *d)
 {
 	return d->counts;
 }

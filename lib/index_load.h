@@ -11,22 +11,23 @@
 
 #include "index_keys.h"
 
-#define INDEX_EXPORT_HEADER \
+/* The export's header line (SPEC §2.3; any case, fields trimmed). */
+#define INDEX_LOAD_HEADER \
 	"dossier_id;ml_code;nom_naissance;prenom;date_naissance;pe_cotraitance;pe_complement"
 
 /* Counts of a load. */
-struct index_counts {
+struct index_load_counts {
 	uint64_t rows;          /* data rows read (header and blank lines excluded) */
 	uint64_t loaded;        /* rows in the index */
 	uint64_t malformed;     /* rows rejected, each logged with its line number */
 	uint64_t pe1_keys, pe2_keys, ident_keys;       /* distinct look-up keys */
 	uint64_t pe1_shared, pe2_shared, ident_shared; /* of which several dossiers */
-	uint64_t np_keys, pd_keys, nd_keys;  /* blocking keys (index_publish()) */
-	uint64_t near_crowded;  /* of which more than INDEX_NEAR_MAX rows (index_publish()) */
+	uint64_t np_keys, pd_keys, nd_keys;  /* blocking keys (index_write()) */
+	uint64_t near_crowded;  /* of which more than INDEX_NEAR_MAX rows (index_write()) */
 };
 
 /* An export read and aggregated in memory, ready to be written. */
-struct index_data;
+struct index_load;
 
 /* Reads a dossier export from in (name is for messages): checks the header,
  * skips and logs malformed rows (wrong column count, empty or over-long
@@ -34,16 +35,16 @@ struct index_data;
  * the three look-ups, and with evidence the blocking keys np, pd and nd.
  * Returns NULL with errstr when the file cannot be read or its header is
  * wrong, or on signals_stop (SIGTERM). counts may be NULL. Free with
- * index_data_free(). */
-struct index_data *index_read(FILE *in, const char *name, int evidence,
-			      struct index_counts *counts,
-			      char *errstr, size_t errstr_size);
+ * index_load_free(). */
+struct index_load *index_load_read(FILE *in, const char *name, int evidence,
+				   struct index_load_counts *counts,
+				   char *errstr, size_t errstr_size);
 
-/* Frees an index read by index_read(); NULL is fine. */
-void index_data_free(struct index_data *d);
+/* Frees an index read by index_load_read(); NULL is fine. */
+void index_load_free(struct index_load *d);
 
-/* The counts of d: those of index_read(), and the blocking keys' once
- * index_publish() wrote them. */
-struct index_counts index_data_counts(const struct index_data *d);
+/* The counts of d: those of index_load_read(), and the blocking keys' once
+ * index_write() wrote them. */
+struct index_load_counts index_load_counts(const struct index_load *d);
 
 #endif

@@ -33,7 +33,7 @@ enum { TABLE_PE1, TABLE_PE2, TABLE_IDENT, TABLE_ML, TABLE_NP, TABLE_PD, TABLE_ND
        TABLES };
 
 /* The tables' names in Redis (INDEX_TABLE_...), by TABLE_. */
-extern const char *const index_table_names[TABLES];
+extern const char *const index_load_table_names[TABLES];
 
 /* The blocking tables of the evidence. */
 static inline int index_table_near(int t)
@@ -41,7 +41,7 @@ static inline int index_table_near(int t)
 	return t == TABLE_NP || t == TABLE_PD || t == TABLE_ND;
 }
 
-struct index_data {
+struct index_load {
 	struct index_block *blocks; /* its strings (lib/index_load.c) */
 	int near;                   /* the evidence: the ids of shared keys,
 				       the tables np, pd, nd */
@@ -49,9 +49,9 @@ struct index_data {
 	uint32_t buckets;           /* B = 16^digits */
 	unsigned digits;            /* bucket names: that many hex digits */
 	char source[256];
-	struct index_counts counts;
-	/* Item arrays left over by the grouping of index_read(), for the
-	 * blocking tables that index_publish() groups while it writes. */
+	struct index_load_counts counts;
+	/* Item arrays left over by the grouping of index_load_read(), for the
+	 * blocking tables that index_write() groups while it writes. */
 	struct index_item *spare[2];
 	size_t spare_cap[2];
 	/* With the evidence, ident's items in row order, kept from the
@@ -87,7 +87,7 @@ static inline int index_other_dossier(const struct index_item *x, const struct i
 }
 
 /* The key counts of one table. */
-struct index_group_counts {
+struct index_load_group_counts {
 	uint64_t keys;          /* distinct keys */
 	uint64_t shared;        /* of which several items */
 	uint64_t crowded;       /* of which more than INDEX_NEAR_MAX dossiers */
@@ -95,9 +95,9 @@ struct index_group_counts {
 
 /* Groups the items of table of d by bucket (lib/index_load.c says how).
  * 0, or -1 (out of memory). */
-int index_table_group(struct index_data *d, int table,
-		      const struct index_item *rows, size_t nrows,
-		      struct index_item **spare, size_t *spare_cap,
-		      struct index_group_counts *k);
+int index_load_group(struct index_load *d, int table,
+		     const struct index_item *rows, size_t nrows,
+		     struct index_item **spare, size_t *spare_cap,
+		     struct index_load_group_counts *k);
 
 #endif

@@ -177,7 +177,7 @@ static size_t index_shared_entry(const struct index_item *it, char *out)
 
 /* Builds the value of the key of it[0..n) (adjacent items, n_ids distinct
  * dossiers, n_ids > 1 or a near table) in w's values. NULL when w failed. */
-static const char *index_value_of(struct index_writer *w, const struct index_data *d,
+static const char *index_value_of(struct index_writer *w, const struct index_load *d,
 				  int table, const struct index_item *it, size_t n,
 				  unsigned n_ids, size_t *len)
 {
@@ -224,7 +224,7 @@ static const char *index_value_of(struct index_writer *w, const struct index_dat
  * the evidence the first dossiers' ids; a key of the blocking tables gets
  * its dossiers' near value. */
 static int index_write_table(struct index_writer *w, const char *gen,
-			     const struct index_data *d, int table)
+			     const struct index_load *d, int table)
 {
 	const struct index_table *t = &d->table[table];
 	for (uint32_t b = 0; b < d->buckets; b++) {
@@ -307,9 +307,9 @@ static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 			continue;
 		for (long long b = 0; b < buckets && !failed; b++) {
 			/* names[] is reused once the command holding it is sent. */
-			int len = index_key_bucket(names[k % INDEX_CHUNK_ARGS],
-						   sizeof(names[0]), g, index_table_names[t],
-						   (unsigned)digits, (uint32_t)b);
+			int len = index_key_bucket(names[k % INDEX_CHUNK_ARGS], sizeof(names[0]),
+						   g, index_load_table_names[t], (unsigned)digits,
+						   (uint32_t)b);
 			failed = index_writer_arg(w, names[k % INDEX_CHUNK_ARGS], (size_t)len);
 			k++;
 		}
@@ -348,27 +348,27 @@ static int index_drop_old(redisContext *rc, long long keep, char *errstr,
 	return failed ? -1 : 0;
 }
 
-/* The blocking tables, grouped by a thread of index_publish() while it
+/* The blocking tables, grouped by a thread of index_write() while it
  * writes the look-up tables (Redis works then; the indexer has a core
  * spare), in the arrays the look-up tables' grouping left. */
 struct index_near_work {
-	struct index_data *d;
+	struct index_load *d;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	int done[TABLES];               /* 1 grouped, -1 out of memory */
-	struct index_group_counts k[TABLES];
+	struct index_load_group_counts k[TABLES];
 };
 
 static void *index_near_thread(void *arg)
 {
 	struct index_near_work *nw = arg;
-	struct index_data *d = nw->d;
+	struct index_load *d = nw->d;
 	static const int near[] = { TABLE_NP, TABLE_PD, TABLE_ND };
 	for (size_t i = 0; i < sizeof(near) / sizeof(near[0]); i++) {
 		int slot = d->spare[0] ? 0 : 1;
 		int rc = d->rows || d->nrows == 0 ?
-			 index_table_group(d, near[i], d->rows, d->nrows, &d->spare[slot],
-					   &d->spare_cap[slot], &nw->k[near[i]]) : -1;
+			 index_load_group(d, near[i], d->rows, d->nrows, &d->spare[slot],
+					  &d->spare_cap[slot], &nw->k[near[i]]) : -1;
 		if (i + 1 == sizeof(near) / sizeof(near[0])) {
 			free(d->rows); /* made the last: its memory back */
 			d->rows = NULL;
@@ -392,8 +392,8 @@ static int index_near_wait(struct index_near_work *nw, int t)
 	return rc;
 }
 
-int index_publish(redisContext *rc, struct index_data *d,
-		  char *gen, size_t gen_size, char *errstr, size_t errstr_size)
+int index_write(redisContext *rc, struct index_load *d,
+		char *gen, size_t gen_size, char *errstr, size_t errstr_size)
 {
 	redisReply *r = redis_command(rc, errstr, errstr_size, "INCR %s", INDEX_KEY_SEQ);
 	if (!r)
@@ -461,7 +461,7 @@ int index_publish(redisContext *rc, struct index_data *d,
 			pthread_join(near_thread, NULL);
 		pthread_cond_destroy(&nw.cond);
 		pthread_mutex_destroy(&nw.lock);
-		struct index_counts *c = &d->counts;
+		struct index_load_counts *c = &d->counts;
 		c->np_keys = nw.k[TABLE_NP].keys;
 		c->pd_keys = nw.k[TABLE_PD].keys;
 		c->nd_keys = nw.k[TABLE_ND].keys;

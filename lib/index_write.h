@@ -14,10 +14,10 @@
 /* Writes d into a new generation (pipelined variadic HSETs, one per
  * bucket); stops early on signals_stop (SIGTERM). With the evidence, a
  * thread groups the blocking tables meanwhile (their counts are in d's
- * index_data_counts() after). Then switches aij:index:current to it and
+ * index_load_counts() after). Then switches aij:index:current to it and
  * deletes the older generations. gen receives the new generation id.
  * Returns 0, or -1 with errstr (the current index is then untouched). */
-int index_publish(redisContext *rc, struct index_data *d,
-		  char *gen, size_t gen_size, char *errstr, size_t errstr_size);
+int index_write(redisContext *rc, struct index_load *d,
+		char *gen, size_t gen_size, char *errstr, size_t errstr_size);
 
 #endif

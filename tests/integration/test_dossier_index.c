@@ -34,20 +34,20 @@ static void teardown(void)
 
 TestSuite(dossier_index, .init = setup, .fini = teardown, .timeout = 30);
 
-#define HEADER INDEX_EXPORT_HEADER "\n"
+#define HEADER INDEX_LOAD_HEADER "\n"
 
 /* Whether the exports are read with the evidence (the blocking keys). */
 static int read_evidence = 1;
 
-/* Reads an export given as text; counts into *c. NULL when index_read
+/* Reads an export given as text; counts into *c. NULL when index_load_read
  * refused it (errstr then says why). */
-static struct index_data *read_text(const char *text, struct index_counts *c,
+static struct index_load *read_text(const char *text, struct index_load_counts *c,
 				    char *errstr, size_t errstr_size)
 {
 	FILE *in = fmemopen((void *)text, strlen(text), "r");
 	cr_assert_not_null(in);
-	struct index_data *d = index_read(in, "export.csv", read_evidence, c, errstr,
-					  errstr_size);
+	struct index_load *d = index_load_read(in, "export.csv", read_evidence, c, errstr,
+					       errstr_size);
 	fclose(in);
 	return d;
 }
@@ -56,12 +56,12 @@ static struct index_data *read_text(const char *text, struct index_counts *c,
 static long long load(const char *text)
 {
 	char errstr[512], gen[32];
-	struct index_counts c;
-	struct index_data *d = read_text(text, &c, errstr, sizeof(errstr));
+	struct index_load_counts c;
+	struct index_load *d = read_text(text, &c, errstr, sizeof(errstr));
 	cr_assert_not_null(d, "%s", errstr);
-	cr_assert_eq(index_publish(redis.rc, d, gen, sizeof(gen), errstr,
-				   sizeof(errstr)), 0, "%s", errstr);
-	index_data_free(d);
+	cr_assert_eq(index_write(redis.rc, d, gen, sizeof(gen), errstr,
+				 sizeof(errstr)), 0, "%s", errstr);
+	index_load_free(d);
 	return atoll(gen);
 }
 
@@ -137,9 +137,9 @@ Test(dossier_index, load_counts_malformed_rows_and_goes_on)
 		"D6;ML2;Durand;Jean;02/03/1999;X1;;extra\n"   /* 8 fields */
 		"D7;ML3;Durand;Jean;29/02/2001;;\n"           /* not a leap year */
 		"D8;ML3; Bernard ;Luc;29/02/2004; x1 ;\n";
-	struct index_counts c;
+	struct index_load_counts c;
 	char errstr[256];
-	struct index_data *d = read_text(text, &c, errstr, sizeof(errstr));
+	struct index_load *d = read_text(text, &c, errstr, sizeof(errstr));
 	cr_assert_not_null(d, "%s", errstr);
 	cr_expect_eq(c.rows, 8);
 	cr_expect_eq(c.loaded, 3);
@@ -148,22 +148,22 @@ Test(dossier_index, load_counts_malformed_rows_and_goes_on)
 	cr_expect_eq(c.pe1_shared, 1);    /* X1: D3 and D8 */
 	cr_expect_eq(c.pe2_keys, 1);
 	cr_expect_eq(c.ident_keys, 3);
-	index_data_free(d);
+	index_load_free(d);
 }
 
 Test(dossier_index, wrong_header_or_empty_file_is_refused)
 {
-	struct index_counts c;
+	struct index_load_counts c;
 	char errstr[256];
 	cr_assert_null(read_text("id;ml\nD1;ML1\n", &c, errstr, sizeof(errstr)));
 	cr_expect(strstr(errstr, "line 1: the header is not") != NULL, "%s", errstr);
 	cr_assert_null(read_text("", &c, errstr, sizeof(errstr)));
 	cr_expect(strstr(errstr, "empty file") != NULL, "%s", errstr);
 	/* A header only is a valid, empty export. */
-	struct index_data *d = read_text(HEADER, &c, errstr, sizeof(errstr));
+	struct index_load *d = read_text(HEADER, &c, errstr, sizeof(errstr));
 	cr_assert_not_null(d, "%s", errstr);
 	cr_expect_eq(c.loaded, 0);
-	index_data_free(d);
+	index_load_free(d);
 }
 
 Test(dossier_index, each_lookup_key_and_value)

@@ -46,7 +46,7 @@ TestSuite(matcher, .init = setup, .fini = teardown, .timeout = 120);
 
 static void load_index(void)
 {
-	static const char export[] = INDEX_EXPORT_HEADER "\n"
+	static const char export[] = INDEX_LOAD_HEADER "\n"
 		"D1;ML1;Le Goff;Anne;01/02/2000;PE1;\n"
 		"D2;ML1;Martin;Paul;03/04/2001;PE2;\n"
 		"D3;ML1;Martin;Paul;03/04/2001;PE2;\n"

@@ -48,7 +48,7 @@ TestSuite(poison, .init = setup, .fini = teardown, .timeout = 120);
 
 static void load_index(void)
 {
-	static const char export[] = INDEX_EXPORT_HEADER "\n"
+	static const char export[] = INDEX_LOAD_HEADER "\n"
 		"D1;ML1;Le Goff;Anne;01/02/2000;PE1;\n";
 	char errstr[256];
 	cr_assert_eq(test_matcher_index_publish(&fx, export, errstr, sizeof(errstr)), 0,

@@ -35,7 +35,7 @@ int test_matcher_index_publish(const struct test_matcher *m, const char *export_
 		snprintf(errstr, errstr_size, "cannot open the export: %s", strerror(errno));
 		return -1;
 	}
-	struct index_data *d = index_read(in, "export.csv", 1, NULL, errstr, errstr_size);
+	struct index_load *d = index_load_read(in, "export.csv", 1, NULL, errstr, errstr_size);
 	fclose(in);
 	if (!d)
 		return -1;
@@ -47,9 +47,9 @@ int test_matcher_index_publish(const struct test_matcher *m, const char *export_
 		snprintf(errstr, errstr_size, "cannot connect to redis '%s': %s", m->redis.addr,
 			 rc ? rc->errstr : "out of memory");
 	else
-		ret = index_publish(rc, d, gen, sizeof(gen), errstr, errstr_size);
+		ret = index_write(rc, d, gen, sizeof(gen), errstr, errstr_size);
 	redisFree(rc);
-	index_data_free(d);
+	index_load_free(d);
 	return ret;
 }
 

@@ -35,7 +35,7 @@ struct test_matcher {
  * stderr (nothing left running). */
 int test_matcher_setup(struct test_matcher *m, const char *name, int partitions);
 
-/* Publishes an index export (INDEX_EXPORT_HEADER, then its lines) to the
+/* Publishes an index export (INDEX_LOAD_HEADER, then its lines) to the
  * fixture's Redis. Returns 0, or -1 with errstr. */
 int test_matcher_index_publish(const struct test_matcher *m, const char *export_csv,
 			       char *errstr, size_t errstr_size);
