@@ -258,15 +258,11 @@ static int index_write_table(struct index_writer *w, const char *gen,
 	return index_writer_flush(w);
 }
 
-/* Makes generation ARGV[1] current unless a newer one already is (two loaders
- * racing never step back). */
+/* lib/lua/index_switch.lua, embedded at build time (Makefile): makes a
+ * generation current unless a newer one already is. */
 static const char index_switch_lua[] =
-	"local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-	"if tonumber(ARGV[1]) > cur then\n"
-	"  redis.call('SET', KEYS[1], ARGV[1])\n"
-	"  return 1\n"
-	"end\n"
-	"return 0\n";
+#include "index_switch.lua.h"
+	;
 
 /* UNLINKs every key of generation g: its buckets, named from its meta's
  * bucket count, then the meta. */
