@@ -83,7 +83,7 @@ void index_key_bucket_of(char *out, size_t size, const char *gen, const char *ta
 
 int index_key_meta(char *out, size_t size, const char *gen)
 {
-	return snprintf(out, size, INDEX_KEY_PREFIX "%s:meta", gen);
+	return snprintf(out, size, INDEX_KEY_PREFIX "%s:" INDEX_META, gen);
 }
 
 size_t index_key_dispositifs(char *out, const char *dossier_id)

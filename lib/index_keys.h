@@ -1,9 +1,10 @@
 /* The dossier index's Redis keys, in one place: their names, the buckets
  * that spread a table's fields, the look-up fields as compared (P, the
- * identity key) and the forms of the values. lib/index_load.h writes a
- * generation, lib/index_lookup.h and the scripts of lib/lua/ read it (the
- * scripts are given INDEX_KEY_PREFIX), lib/index_attach.h writes the
- * dispositifs attached to the dossiers.
+ * identity key) and the forms of the values. lib/index_load.h reads the
+ * export and lib/index_write.h writes it as a generation, lib/index_lookup.h
+ * and the scripts of lib/lua/ read it (the scripts are given the names
+ * below, the prefix, the tables, the meta's, as arguments), lib/index_attach.h
+ * writes the dispositifs attached to the dossiers.
  *
  * Redis key layout
  * ----------------
@@ -80,6 +81,12 @@
 #define INDEX_KEY_GENERATIONS  INDEX_KEY_PREFIX "generations"
 #define INDEX_KEY_DISPOSITIFS  "aij:dispositifs:"
 #define INDEX_KEY_OWNER        "aij:dispositif_owner"
+
+/* The meta of a generation, aij:index:<gen>:meta, and the fields of it that
+ * the scripts read. */
+#define INDEX_META             "meta"
+#define INDEX_META_DIGITS      "digits"
+#define INDEX_META_NEAR        "near"
 
 /* The tables of a generation, aij:index:<gen>:<table>:<b>. */
 #define INDEX_TABLE_PE1        "pe1"

@@ -16,9 +16,8 @@ static const char index_lookup_lua[] =
 #include "index_resolve.lua.h"
 	;
 
-#define INDEX_LOOKUP_ARGS_HEAD       4  /* prefix, stride, n, evidence */
 #define INDEX_LOOKUP_ARGS_PER_RECORD 5  /* P, hash(P), N(nom), ident, the hashes of
-				    ident (and np, pd, nd with the evidence) */
+					   ident (and np, pd, nd with the evidence) */
 
 /* Hex SHA-1 of the script, as EVALSHA names it: computed once. */
 static char index_lookup_sha[41];
@@ -231,12 +230,17 @@ int index_lookup_send(redisContext *rc, const struct index_lookup_query *q, size
 	char stride[8], count[24];
 	snprintf(stride, sizeof(stride), "%d", INDEX_LOOKUP_ARGS_PER_RECORD);
 	snprintf(count, sizeof(count), "%zu", n);
-	/* Read-only: a replica runs it too (Redis 7). */
+	/* Read-only: a replica runs it too (Redis 7). Then the script's
+	 * arguments before the records': the names of the key layout. */
 	const char *head[] = { "EVALSHA_RO", index_lookup_sha, "0", INDEX_KEY_PREFIX, stride,
-			       count, evidence ? "1" : "0" };
+			       count, evidence ? "1" : "0", INDEX_KEY_CURRENT, INDEX_META,
+			       INDEX_META_DIGITS, INDEX_META_NEAR, INDEX_TABLE_PE1,
+			       INDEX_TABLE_PE2, INDEX_TABLE_IDENT, INDEX_TABLE_NP,
+			       INDEX_TABLE_PD, INDEX_TABLE_ND };
+	const size_t nhead = sizeof(head) / sizeof(head[0]);
 	struct redis_resp r = { NULL, 0, 0, 0 };
-	redis_resp_put(&r, NULL, 3 + INDEX_LOOKUP_ARGS_HEAD + INDEX_LOOKUP_ARGS_PER_RECORD * n);
-	for (size_t i = 0; i < sizeof(head) / sizeof(head[0]); i++)
+	redis_resp_put(&r, NULL, nhead + INDEX_LOOKUP_ARGS_PER_RECORD * n);
+	for (size_t i = 0; i < nhead; i++)
 		redis_resp_put(&r, head[i], strlen(head[i]));
 	for (size_t i = 0; i < n; i++) {
 		/* hash(P), then hash(ident) and, with the evidence, the near
@@ -326,8 +330,10 @@ int index_lookup_ml(redisContext *rc, const char *dossier_id, char *ml,
 {
 	char hash[12];
 	snprintf(hash, sizeof(hash), "%08x", index_key_hash(dossier_id, strlen(dossier_id)));
-	redisReply *r = redis_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s",
-				      index_lookup_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash);
+	redisReply *r = redis_command(rc, errstr, errstr_size, "EVAL %s 0 %s %s %s %s %s %s %s",
+				      index_lookup_ml_lua, INDEX_KEY_PREFIX, dossier_id, hash,
+				      INDEX_KEY_CURRENT, INDEX_META, INDEX_META_DIGITS,
+				      INDEX_TABLE_ML);
 	if (!r)
 		return -1;
 	int found = r->type == REDIS_REPLY_STRING;

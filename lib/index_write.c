@@ -271,7 +271,8 @@ static int index_drop_gen(redisContext *rc, const char *g, char *errstr,
 {
 	char meta[96];
 	int meta_len = index_key_meta(meta, sizeof(meta), g);
-	redisReply *r = redis_command(rc, errstr, errstr_size, "HMGET %s digits near",
+	redisReply *r = redis_command(rc, errstr, errstr_size, "HMGET %s " INDEX_META_DIGITS " "
+				      INDEX_META_NEAR,
 				      meta);
 	if (!r)
 		return -1;
@@ -408,8 +409,9 @@ int index_write(redisContext *rc, struct index_load *d,
 	freeReplyObject(r);
 	if (r)
 		r = redis_command(rc, errstr, errstr_size,
-				  "HSET %s digits %u buckets %u source %s dossiers %llu "
-				  "malformed %llu loaded_at %lld near %d", meta,
+				  "HSET %s " INDEX_META_DIGITS " %u buckets %u source %s "
+				  "dossiers %llu malformed %llu loaded_at %lld " INDEX_META_NEAR
+				  " %d", meta,
 				  d->digits, d->buckets, d->source, (unsigned long long)d->counts.loaded,
 				  (unsigned long long)d->counts.malformed, (long long)time(NULL),
 				  d->near);

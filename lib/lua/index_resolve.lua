@@ -8,7 +8,11 @@
 -- ARGV[2]  the number of values per record (5)
 -- ARGV[3]  the number of records n
 -- ARGV[4]  "1": read the evidence of the records that fail; "0": not
--- then per record: P (the numero PE, "" when none), its hash in 8 hex
+-- ARGV[5]  the key of the current generation ("aij:index:current")
+-- ARGV[6]  the meta ("meta"), ARGV[7] and ARGV[8] its fields of the bucket
+--          digits and of the evidence ("digits", "near")
+-- ARGV[9] to ARGV[14]  the tables pe1, pe2, ident, np, pd, nd (their names)
+-- then, the last n * ARGV[2] arguments, per record: P (the numero PE, "" when none), its hash in 8 hex
 -- digits, N(nom), the identity key "N(nom)|N(prenom)|date", the hashes of
 -- the identity key and, with the evidence, of the blocking keys
 -- "N(nom)|N(prenom)", "N(prenom)|date", "N(nom)|date" (8 hex digits each,
@@ -25,24 +29,27 @@
 -- none in the loop.
 --
 -- Run it by hand: redis-cli --eval lib/lua/index_resolve.lua , \
---   aij:index: 5 1 0 PE01 <hash> DUPONT 'DUPONT|JEAN|01/02/2005' <hash>
+--   aij:index: 5 1 0 aij:index:current meta digits near pe1 pe2 ident np pd nd \
+--   PE01 <hash> DUPONT 'DUPONT|JEAN|01/02/2005' <hash>
 local prefix, stride, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local evidence = ARGV[4] == '1'
+local current = ARGV[5]
+local head = #ARGV - n * stride -- the arguments before the records'
 local call = redis.call
-local gen = call('GET', prefix .. 'current')
+local gen = call('GET', current)
 if not gen then
-  return redis.error_reply('ERR no dossier index loaded (' .. prefix .. 'current is missing)')
+  return redis.error_reply('ERR no dossier index loaded (' .. current .. ' is missing)')
 end
 local base = prefix .. gen .. ':'
-local meta = call('HMGET', base .. 'meta', 'digits', 'near')
+local meta = call('HMGET', base .. ARGV[6], ARGV[7], ARGV[8])
 local digits = tonumber(meta[1])
 if not digits then
   return redis.error_reply('ERR index generation ' .. gen .. ' has no meta')
 end
 local near = evidence and meta[2] == '1'
 -- A field's bucket: the last hex digits of its hash.
-local pe1, pe2, ident = base .. 'pe1:', base .. 'pe2:', base .. 'ident:'
-local np, pd, nd = base .. 'np:', base .. 'pd:', base .. 'nd:'
+local pe1, pe2, ident = base .. ARGV[9] .. ':', base .. ARGV[10] .. ':', base .. ARGV[11] .. ':'
+local np, pd, nd = base .. ARGV[12] .. ':', base .. ARGV[13] .. ':', base .. ARGV[14] .. ':'
 local sub, find, byte = string.sub, string.find, string.byte
 local out = {}
 
@@ -70,7 +77,7 @@ local function listed(t, hashes, from, key)
 end
 
 for i = 1, n do
-  local a = 4 + (i - 1) * stride
+  local a = head + (i - 1) * stride
   local p, nom = ARGV[a + 1], ARGV[a + 3]
   local c1, c2, c3, v, v1, v2
   if p ~= '' then
