@@ -134,7 +134,7 @@ static const char *index_row_problem(char *field[COLS], size_t n, char *why,
 
 /* With the evidence, a dossier's step-3 key is the end of one string that
  * holds every key of the blocking tables, each followed by '|' and the
- * field that the key leaves out (lib/dossier_index.h):
+ * field that the key leaves out (lib/index_keys.h):
  *
  *     NOM|DATE|PRENOM|DATE|NOM|PRENOM|DATE
  *     `nd key-'        `---- ident ----'

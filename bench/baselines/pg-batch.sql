@@ -55,7 +55,7 @@ CREATE UNLOGGED TABLE raw_dossiers (n bigint, nf int, f1 text, f2 text, f3 text,
 \copy raw_week FROM PROGRAM 'LC_ALL=C.UTF-8 grep -nax ''.*'' week.csv | LC_ALL=C awk -F\; -v OFS=\\037 ''{ i = index($0, ":"); n = substr($0, 1, i - 1); $0 = substr($0, i + 1); sub(/\r$/, ""); len = length($0); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print n, NF, len, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }''' WITH (FORMAT text, DELIMITER E'\x1f')
 \copy raw_week FROM PROGRAM 'LC_ALL=C.UTF-8 grep -naxv ''.*'' week.csv | LC_ALL=C awk -F\; -v OFS=\\037 ''{ i = index($0, ":"); n = substr($0, 1, i - 1); $0 = substr($0, i + 1); sub(/\r$/, ""); len = length($0); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print n, NF, len, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 }''' WITH (FORMAT text, DELIMITER E'\x1f', ENCODING 'WIN1252')
 -- The export (UTF-8): awk numbers the lines; every trailing CR goes
--- (lib/dossier_index.c).
+-- (lib/index_load.c).
 \copy raw_dossiers FROM PROGRAM 'LC_ALL=C awk -F\; -v OFS=\\037 ''{ sub(/\r+$/, ""); gsub(/\\/, "&&"); gsub(/\r/, "\\r"); gsub(/\037/, "\\\037"); print NR, NF, $1, $2, $3, $4, $5, $6, $7 }'' dossiers.csv' WITH (FORMAT text, DELIMITER E'\x1f')
 ANALYZE raw_dossiers (n, nf);
 -- The reference files (small): each line whole (CSV format with neither
@@ -165,7 +165,7 @@ DROP TABLE rec;
 ANALYZE val (vcode);
 
 -- 4. The dossier export (SPEC §2.3) and N() -----------------------------------------------------
--- Its first line is the header (lib/dossier_index.c: fields trimmed, any case).
+-- Its first line is the header (lib/index_load.c: fields trimmed, any case).
 DO $$
 BEGIN
   IF NOT EXISTS (

@@ -367,7 +367,7 @@ enum { D_ID, D_ML, D_NOM, D_PRENOM, D_DATE, D_PE1, D_PE2, D_COLS };
 
 /* Splits line in place on ';', trims each field of spaces and tabs; keeps
  * the first D_COLS fields and their lengths. Returns the number of fields
- * (as lib/dossier_index.c counts them). */
+ * (as lib/index_load.c counts them). */
 static size_t inmem_split(char *line, char *field[D_COLS], size_t flen[D_COLS])
 {
 	size_t n = 0;
