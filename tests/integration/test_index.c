@@ -1,6 +1,7 @@
-/* The dossier index against a real redis-server: loading the export
- * (SPEC §2.3), the atomic reload, the cascade of SPEC §4 on every case, and
- * the attachment of integrated dispositifs (one copy each). */
+/* The dossier index against a real redis-server, module by module of
+ * lib/index_*: loading the export (SPEC §2.3) and writing it, the atomic
+ * reload, the cascade of SPEC §4 on every case, the attachment of
+ * integrated dispositifs (one copy each), the keys as compared. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,7 +33,7 @@ static void teardown(void)
 	test_redis_stop(&redis);
 }
 
-TestSuite(dossier_index, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(index, .init = setup, .fini = teardown, .timeout = 30);
 
 #define HEADER INDEX_LOAD_HEADER "\n"
 
@@ -124,7 +125,7 @@ static void assert_get(const char *table, const char *field, const char *want)
 
 /* ---------------------------------------------------------------- loading */
 
-Test(dossier_index, load_counts_malformed_rows_and_goes_on)
+Test(index, load_counts_malformed_rows_and_goes_on)
 {
 	const char *text =
 		"\xEF\xBB\xBF" HEADER
@@ -151,7 +152,7 @@ Test(dossier_index, load_counts_malformed_rows_and_goes_on)
 	index_load_free(d);
 }
 
-Test(dossier_index, wrong_header_or_empty_file_is_refused)
+Test(index, wrong_header_or_empty_file_is_refused)
 {
 	struct index_load_counts c;
 	char errstr[256];
@@ -166,7 +167,7 @@ Test(dossier_index, wrong_header_or_empty_file_is_refused)
 	index_load_free(d);
 }
 
-Test(dossier_index, each_lookup_key_and_value)
+Test(index, each_lookup_key_and_value)
 {
 	load(HEADER
 	     "D1;ML1;Lé Goff;Anne;01/02/2000; 1234567a ;P2A\n"
@@ -188,7 +189,7 @@ Test(dossier_index, each_lookup_key_and_value)
 	cr_expect_eq(index_lookup_ml(redis.rc, "D9", ml, sizeof(ml), errstr, sizeof(errstr)), 0);
 }
 
-Test(dossier_index, reload_switches_and_deletes_the_old_generation)
+Test(index, reload_switches_and_deletes_the_old_generation)
 {
 	long long g1 = load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
 	long long g2 = load(HEADER "D2;ML1;New;Anne;01/02/2000;PE1;\n");
@@ -207,7 +208,7 @@ Test(dossier_index, reload_switches_and_deletes_the_old_generation)
 	freeReplyObject(r);
 }
 
-Test(dossier_index, a_dead_load_is_cleaned_by_the_next)
+Test(index, a_dead_load_is_cleaned_by_the_next)
 {
 	load(HEADER "D1;ML1;A;B;01/02/2000;PE1;\n");
 	/* A load that died after writing some of generation 99. */
@@ -228,7 +229,7 @@ Test(dossier_index, a_dead_load_is_cleaned_by_the_next)
 /* A matcher sees one generation or the other, never a mix: the script runs
  * between two commands of the loader. Here a loader's writes are split by a
  * look-up at each stage. */
-Test(dossier_index, a_lookup_during_a_load_sees_the_old_generation)
+Test(index, a_lookup_during_a_load_sees_the_old_generation)
 {
 	load(HEADER "D1;ML1;Old;Anne;01/02/2000;PE1;\n");
 	/* Half of a new generation written by hand, not switched. */
@@ -342,7 +343,7 @@ static void expect_case(size_t i, const struct index_lookup_result *res)
 		cr_expect_str_eq(codes, cascade_cases[i].codes, "case %zu", i);
 }
 
-Test(dossier_index, cascade_every_case_of_the_spec)
+Test(index, cascade_every_case_of_the_spec)
 {
 	struct prepared p[NCASES];
 	struct index_lookup_query q[NCASES];
@@ -356,7 +357,7 @@ Test(dossier_index, cascade_every_case_of_the_spec)
 	index_lookup_release(res, NCASES);
 }
 
-Test(dossier_index, one_record_at_a_time_gives_the_same)
+Test(index, one_record_at_a_time_gives_the_same)
 {
 	load(cascade_export);
 	for (size_t i = 0; i < NCASES; i++) {
@@ -424,7 +425,7 @@ static void assert_hget(const char *key, const char *field, const char *want)
 
 /* The matchers only read: a look-up writes nothing, and says the ML of the
  * dossier it integrates a line into. */
-Test(dossier_index, lookups_write_nothing_and_give_the_ml)
+Test(index, lookups_write_nothing_and_give_the_ml)
 {
 	load(cascade_export);
 	long long keys = dbsize();
@@ -446,7 +447,7 @@ Test(dossier_index, lookups_write_nothing_and_give_the_ml)
 	freeReplyObject(after);
 }
 
-Test(dossier_index, attaching_again_updates_the_one_copy)
+Test(index, attaching_again_updates_the_one_copy)
 {
 	struct index_attachment w1 = { "A1", "S1;AIJ;01/01/2026", "{\"week\":1}" };
 	struct index_attachment w2 = { "A1", "S1;AIJ;01/01/2026", "{\"week\":2}" };
@@ -464,7 +465,7 @@ Test(dossier_index, attaching_again_updates_the_one_copy)
 	cr_expect_eq(hlen(INDEX_KEY_OWNER), 1);
 }
 
-Test(dossier_index, attaching_to_another_dossier_moves_it)
+Test(index, attaching_to_another_dossier_moves_it)
 {
 	struct index_attachment to_a1 = { "A1", "S1;AIJ;01/01/2026", "{\"to\":\"A1\"}" };
 	struct index_attachment to_z9 = { "Z9", "S1;AIJ;01/01/2026", "{\"to\":\"Z9\"}" };
@@ -477,7 +478,7 @@ Test(dossier_index, attaching_to_another_dossier_moves_it)
 	assert_hget(INDEX_KEY_OWNER, "S1;AIJ;01/01/2026", "Z9");
 }
 
-Test(dossier_index, the_same_dispositif_twice_in_a_chunk_stays_one_copy)
+Test(index, the_same_dispositif_twice_in_a_chunk_stays_one_copy)
 {
 	/* Same identity, two lines, two dossiers: the later line wins. */
 	struct index_attachment a[3] = {
@@ -494,7 +495,7 @@ Test(dossier_index, the_same_dispositif_twice_in_a_chunk_stays_one_copy)
 
 /* A batch far past Lua's unpack() limits, and attachments over several
  * chunks (a dispositif moved across a chunk's edge). */
-Test(dossier_index, a_big_batch)
+Test(index, a_big_batch)
 {
 	enum { N = 2500 };
 	size_t cap = 200 + (size_t)N * 64;
@@ -547,7 +548,7 @@ Test(dossier_index, a_big_batch)
 
 /* Pipelined: several batches sent before their replies are read; each
  * reply is its own batch's, in order. */
-Test(dossier_index, pipelined_batches_answer_in_order)
+Test(index, pipelined_batches_answer_in_order)
 {
 	struct prepared p[NCASES];
 	struct index_lookup_query q[NCASES];
@@ -666,7 +667,7 @@ static void expect_evidence(enum expect_ev with_ev)
 	index_lookup_release(res, NEV);
 }
 
-Test(dossier_index, blocking_tables_and_shared_ids)
+Test(index, blocking_tables_and_shared_ids)
 {
 	load_evidence_export();
 	assert_get(INDEX_TABLE_NP, "MARTIN|LEA", "T1\tML1\t12/03/2005\tT2\tML2\t01/01/1999");
@@ -688,7 +689,7 @@ Test(dossier_index, blocking_tables_and_shared_ids)
 }
 
 /* Only the first INDEX_SHARED_IDS ids of a shared key, by id. */
-Test(dossier_index, shared_ids_are_capped)
+Test(index, shared_ids_are_capped)
 {
 	char text[2048];
 	size_t len = (size_t)snprintf(text, sizeof(text), "%s", HEADER);
@@ -700,13 +701,13 @@ Test(dossier_index, shared_ids_are_capped)
 		   "\t9\tS1\tML1\tS2\tML2\tS3\tML3\tS4\tML4\tS5\tML5");
 }
 
-Test(dossier_index, evidence_of_each_kind)
+Test(index, evidence_of_each_kind)
 {
 	load_evidence_export();
 	expect_evidence(EV_ALL);
 }
 
-Test(dossier_index, evidence_off_gives_the_same_codes_and_none)
+Test(index, evidence_off_gives_the_same_codes_and_none)
 {
 	load_evidence_export();
 	resolve_evidence = 0;
@@ -716,7 +717,7 @@ Test(dossier_index, evidence_off_gives_the_same_codes_and_none)
 /* An index loaded without the evidence: no blocking keys, shared keys
  * with their count alone; the look-ups still give the same codes, and
  * the evidence the look-up values hold (03's dossier). */
-Test(dossier_index, an_index_without_the_evidence)
+Test(index, an_index_without_the_evidence)
 {
 	read_evidence = 0;
 	load_evidence_export();
@@ -738,7 +739,7 @@ static long long hget_calls(void)
 
 /* Integrated lines do not pay for the evidence; a 05 at step 3 pays the
  * three blocking keys. */
-Test(dossier_index, only_failed_lines_pay)
+Test(index, only_failed_lines_pay)
 {
 	load_evidence_export();
 	const struct rec integrated = { "", "Martin", "Léa", "12/03/2005", "i" };
@@ -760,7 +761,7 @@ Test(dossier_index, only_failed_lines_pay)
 
 /* ------------------------------------------------------------- failures */
 
-Test(dossier_index, no_index_loaded_is_an_error)
+Test(index, no_index_loaded_is_an_error)
 {
 	struct index_lookup_query q = { "PE1", "X", "X|Y|01/01/2000" };
 	struct index_lookup_result res;
@@ -772,7 +773,7 @@ Test(dossier_index, no_index_loaded_is_an_error)
 
 /* A flushed script is an error reply (the matcher then reconnects, which
  * loads it again); the connection stays usable. */
-Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
+Test(index, a_flushed_script_is_an_error_until_loaded_again)
 {
 	load(cascade_export);
 	const struct rec r = { "PEA", "Le Goff", "Anne", "01/02/2000", "S1" };
@@ -789,7 +790,7 @@ Test(dossier_index, a_flushed_script_is_an_error_until_loaded_again)
 	cr_assert_eq(resolve_one(&r).step, 1);
 }
 
-Test(dossier_index, redis_gone_is_an_error_on_the_context)
+Test(index, redis_gone_is_an_error_on_the_context)
 {
 	load(cascade_export);
 	redisContext *rc = test_redis_connect(&redis);
@@ -809,7 +810,7 @@ Test(dossier_index, redis_gone_is_an_error_on_the_context)
 	cr_expect(strstr(errstr2, "is not HOST:PORT") != NULL, "%s", errstr2);
 }
 
-Test(dossier_index, keys_as_compared)
+Test(index, keys_as_compared)
 {
 	char out[64];
 	cr_expect_eq(index_key_pe("  1234567a\t", out, sizeof(out)), 8);
