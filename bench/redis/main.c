@@ -138,7 +138,7 @@ static int bench_index_current(redisContext *rc, struct bench_index *ix,
 	}
 	char meta[96];
 	index_key_meta(meta, sizeof(meta), ix->gen);
-	r = redis_command(rc, errstr, errstr_size, "HGET %s digits", meta);
+	r = redis_command(rc, errstr, errstr_size, "HGET %s " INDEX_META_DIGITS, meta);
 	if (!r)
 		return -1;
 	ix->digits = r->type == REDIS_REPLY_STRING ? (unsigned)atoi(r->str) : 0;
