@@ -31,7 +31,7 @@ static void paris(void)
 static time_t at(const char *iso)
 {
 	time_t t;
-	cr_assert_eq(iso_parse(iso, &t), 0, "iso_parse(\"%s\")", iso);
+	cr_assert_eq(history_time_parse(iso, &t), 0, "history_time_parse(\"%s\")", iso);
 	return t;
 }
 
@@ -352,7 +352,7 @@ Test(inbox, iso_times, .init = paris)
 		"2026-12-06 01:59:50+01:00", "2026-13-06T01:59:50+01:00",
 		"2026-12-06T01:59:50+0100", "2026-12-06T01:59:50+01:00x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(iso_parse(bad[i], &t), -1, "'%s' accepted", bad[i]);
+		cr_expect_eq(history_time_parse(bad[i], &t), -1, "'%s' accepted", bad[i]);
 }
 
 Test(inbox, fake_clock, .init = paris)
