@@ -9,6 +9,7 @@
 
 #include "attempt.h"
 #include "filing.h"
+#include "history.h"
 #include "log.h"
 
 static const char *const inbox_kind_names[] = { "dossiers", "dispositifs" };
@@ -73,7 +74,7 @@ int inbox_init(struct inbox *in, const struct inbox_conf *c,
 	}
 	if (filing_mkdirs(c->out, errstr, errstr_size) < 0)
 		return -1;
-	snprintf(in->history, sizeof(in->history), "%s/runs.json", c->out);
+	snprintf(in->history, sizeof(in->history), "%s/" HISTORY_FILE, c->out);
 	probe_init(&in->probe, c->redis);
 	return 0;
 }

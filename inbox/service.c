@@ -38,9 +38,9 @@ struct service {
 
 /* Says line once: not again while the same thing is waiting for the same
  * reason. */
-static void say_waiting(struct service *s, const char *key, const char *fmt, ...)
+static void service_say_waiting(struct service *s, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-static void say_waiting(struct service *s, const char *key, const char *fmt, ...)
+static void service_say_waiting(struct service *s, const char *key, const char *fmt, ...)
 {
 	if (strcmp(s->wait_said, key) == 0)
 		return;
@@ -57,8 +57,8 @@ static void say_waiting(struct service *s, const char *key, const char *fmt, ...
 
 /* Whether a complete file is due: no schedule, an .accept marker, taken
  * before, or a schedule time passed since it arrived. */
-static int due(struct service *s, const struct scan_file *f, const struct note *n,
-	       enum inbox_kind kind)
+static int service_due(struct service *s, const struct scan_file *f,
+		       const struct note *n, enum inbox_kind kind)
 {
 	if (!s->in.c->scheduled || f->marker == SCAN_ACCEPT || n->taken)
 		return 1;
@@ -82,8 +82,8 @@ static int due(struct service *s, const struct scan_file *f, const struct note *
  * behind it: weeks are published in order). *blocked is set when there is a
  * file of kind that the other kind should wait for (an export uploading,
  * settling or waiting for its retry). */
-static struct scan_file *pick(struct service *s, enum inbox_kind kind, struct note **np,
-			      int *blocked)
+static struct scan_file *service_pick(struct service *s, enum inbox_kind kind,
+				      struct note **np, int *blocked)
 {
 	long now_ms = clock_now_ms();
 	long settle_ms = s->in.c->settle_s * 1000;
@@ -102,7 +102,7 @@ static struct scan_file *pick(struct service *s, enum inbox_kind kind, struct no
 			*blocked = 1;
 			continue;
 		}
-		if (!due(s, f, n, kind)) {
+		if (!service_due(s, f, n, kind)) {
 			if (!n->schedule_logged) {
 				char at[40], sched[32];
 				history_time(s->sched_next, at, sizeof(at));
@@ -122,7 +122,7 @@ static struct scan_file *pick(struct service *s, enum inbox_kind kind, struct no
 	return NULL;
 }
 
-static void scan_all(struct service *s)
+static void service_scan(struct service *s)
 {
 	for (int k = 0; k < 2; k++) {
 		char errstr[1024];
@@ -139,7 +139,7 @@ static void scan_all(struct service *s)
 }
 
 /* Says when Redis stops or starts answering (once each time). */
-static void say_redis(struct service *s, enum probe_state ps)
+static void service_say_redis(struct service *s, enum probe_state ps)
 {
 	if (ps == PROBE_DOWN && s->probe_said != PROBE_DOWN)
 		log_warn("Redis at %s does not answer (%s): nothing is taken until it does",
@@ -151,19 +151,19 @@ static void say_redis(struct service *s, enum probe_state ps)
 
 /* One step: takes one file (or reloads the index), or returns 0 when there
  * is nothing to do now. */
-static int step(struct service *s)
+static int service_step(struct service *s)
 {
 	struct note *n;
 	int export_waits, week_waits;
-	scan_all(s);
+	service_scan(s);
 	enum probe_state ps = probe_check(&s->in.probe, 0);
-	say_redis(s, ps);
+	service_say_redis(s, ps);
 	if (ps == PROBE_READY)
 		s->in.reload_none_said = 0; /* a later loss of the index is said again */
-	struct scan_file *f = pick(s, KIND_DOSSIERS, &n, &export_waits);
+	struct scan_file *f = service_pick(s, KIND_DOSSIERS, &n, &export_waits);
 	if (f) {
 		if (ps == PROBE_DOWN)
-			return 0; /* said by say_redis() */
+			return 0; /* said by service_say_redis() */
 		struct scan_file copy = *f;
 		export_take(&s->in, &copy, n);
 		s->wait_said[0] = '\0';
@@ -171,24 +171,24 @@ static int step(struct service *s)
 	}
 	if (ps == PROBE_NO_INDEX && !export_waits && export_reload(&s->in))
 		return 1;
-	f = pick(s, KIND_DISPOSITIFS, &n, &week_waits);
+	f = service_pick(s, KIND_DISPOSITIFS, &n, &week_waits);
 	if (!f)
 		return 0;
 	char key[NAME_MAX + 32];
 	if (export_waits) {
 		snprintf(key, sizeof(key), "export:%s", f->name);
-		say_waiting(s, key, "week '%s' waits for the dossier export in '%s' to be "
-			    "loaded first", f->name, s->in.dir[KIND_DOSSIERS]);
+		service_say_waiting(s, key, "week '%s' waits for the dossier export in '%s' "
+				    "to be loaded first", f->name, s->in.dir[KIND_DOSSIERS]);
 		return 0;
 	}
 	if (ps != PROBE_READY) {
 		snprintf(key, sizeof(key), "%d:%s", (int)ps, f->name);
 		if (ps == PROBE_DOWN)
-			say_waiting(s, key, "week '%s' waits until Redis at %s answers",
-				    f->name, s->in.c->redis);
+			service_say_waiting(s, key, "week '%s' waits until Redis at %s answers",
+					    f->name, s->in.c->redis);
 		else
-			say_waiting(s, key, "week '%s' waits: no dossier index loaded in Redis "
-				    "at %s", f->name, s->in.c->redis);
+			service_say_waiting(s, key, "week '%s' waits: no dossier index loaded "
+					    "in Redis at %s", f->name, s->in.c->redis);
 		return 0;
 	}
 	struct scan_file copy = *f;
@@ -245,7 +245,7 @@ int service_run(const struct inbox_conf *c, char *errstr, size_t errstr_size)
 	if (c->new_broker)
 		attempt_forget_ingested(s.in.dir[KIND_DISPOSITIFS]);
 	while (!signals_stop) {
-		if (!step(&s))
+		if (!service_step(&s))
 			clock_sleep_ms(TICK_MS);
 	}
 	log_info("stopped");

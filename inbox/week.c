@@ -86,7 +86,8 @@ static void week_verdict(struct inbox *in, const struct scan_file *f, struct not
 		if (strcmp(status, "published") == 0)
 			log_info("week '%s' integrated: run %s published (%llu lines, %llu "
 				 "integrated, %llu failed%s): filed as archive/dispositifs/%s",
-				 f->name, run_id, (unsigned long long)history_num(v, "lines"), (unsigned long long)history_num(v, "integrated"),
+				 f->name, run_id, (unsigned long long)history_num(v, "lines"),
+				 (unsigned long long)history_num(v, "integrated"),
 				 (unsigned long long)history_num(v, "failed"),
 				 json_is_true(json_object_get(v, "accepted"))
 					 ? ", accepted over its guards" : "", final);
