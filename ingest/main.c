@@ -23,8 +23,6 @@
 #include "referential.h"
 #include "signals.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 /* Once the run cannot complete (SIGTERM, a record not acknowledged), how
  * long we still wait for delivery reports: the operator (or docker stop)
  * wants us gone within seconds, and the verdict is already known. */
@@ -82,7 +80,42 @@ static int ingest_attempt_new(const char *run_id, char *buf, size_t size,
 	return 0;
 }
 
-/* Returns 0, or the exit code: 0 after --help, 2 on bad usage. */
+/* The checks of conf_program_parse(): the values in force, converted; the
+ * attempt id drawn when none is given. */
+static int ingest_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct ingest_conf *ic = arg;
+	if (conf_long("max-ahead", ic->max_ahead, 0, 1000000000L, &ic->max_ahead_n,
+		      errstr, errstr_size))
+		return -1;
+	if (ic->replay && ic->file) {
+		snprintf(errstr, errstr_size, "options '--file' and '--replay' "
+			 "exclude each other");
+		return -1;
+	}
+	if (!ic->file && !ic->replay) {
+		snprintf(errstr, errstr_size, "missing --file (or AIJ_FILE), or --replay");
+		return -1;
+	}
+	if (!*ic->run_id) {
+		snprintf(errstr, errstr_size, "empty --run-id");
+		return -1;
+	}
+	if (!ic->attempt) {
+		if (ingest_attempt_new(ic->run_id, ic->attempt_default,
+				       sizeof(ic->attempt_default), errstr, errstr_size))
+			return -1;
+		ic->attempt = ic->attempt_default;
+	}
+	if (!*ic->attempt) {
+		snprintf(errstr, errstr_size, "empty --attempt");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
 static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 			     int *exit_code)
 {
@@ -123,50 +156,14 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[512];
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-ingest",
-			   "Publishes a week's dispositifs file to Kafka: one record "
+	const struct conf_program prog = {
+		.name = "aij-ingest",
+		.summary = "Publishes a week's dispositifs file to Kafka: one record "
 			   "per line,\nthen the run manifest once every record is "
-			   "acknowledged.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	if (rc == 0 && log_level_set_name(ic->log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0)
-		rc = conf_long("max-ahead", ic->max_ahead, 0, 1000000000L,
-			       &ic->max_ahead_n, errstr, sizeof(errstr));
-	if (rc == 0 && ic->replay && ic->file) {
-		snprintf(errstr, sizeof(errstr), "options '--file' and '--replay' "
-			 "exclude each other");
-		rc = -1;
-	}
-	if (rc == 0 && !ic->file && !ic->replay) {
-		snprintf(errstr, sizeof(errstr), "missing --file (or AIJ_FILE), or --replay");
-		rc = -1;
-	}
-	if (rc == 0 && !*ic->run_id) {
-		snprintf(errstr, sizeof(errstr), "empty --run-id");
-		rc = -1;
-	}
-	if (rc == 0 && !ic->attempt &&
-	    ingest_attempt_new(ic->run_id, ic->attempt_default,
-			       sizeof(ic->attempt_default), errstr, sizeof(errstr)) == 0)
-		ic->attempt = ic->attempt_default;
-	else if (rc == 0 && !ic->attempt)
-		rc = -1;
-	if (rc == 0 && !*ic->attempt) {
-		snprintf(errstr, sizeof(errstr), "empty --attempt");
-		rc = -1;
-	}
-	if (rc < 0) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "acknowledged.",
+		.opts = opts, .check = ingest_conf_check, .arg = ic,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* A writable copy of the reader's line, for record_split() to cut. */

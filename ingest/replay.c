@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "kafka.h"
 #include "record.h"
 #include "log.h"
@@ -229,12 +230,12 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	if (!m) {
 		if (errstr[0]) {
 			log_error("%s", errstr);
-			return 1;
+			return EXIT_RUNTIME;
 		}
 		log_error("no manifest of run '%s' on '%s': nothing to replay (a run "
 			  "is complete on Kafka only once ingest published its manifest)",
 			  rc->from_run_id, rc->topic_runs);
-		return 2;
+		return EXIT_USAGE;
 	}
 	log_info("run %s, attempt %s: %" PRIu64 " records from '%s' (sha256 "
 		 "%.12s...): reading them back from '%s' and validating them again",
@@ -244,9 +245,9 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	if (!seen) {
 		log_error("out of memory");
 		aij__manifest__free_unpacked(m, NULL);
-		return 1;
+		return EXIT_RUNTIME;
 	}
-	int code = 1;
+	int code = EXIT_RUNTIME;
 	int64_t got = replay_records(rc, m, pub, pg, seen);
 	uint64_t unacked = 0;
 	if (got >= 0) {
@@ -287,7 +288,7 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 				 " records and the manifest published to '%s'",
 				 rc->from_run_id, rc->run_id, rc->attempt, m->records,
 				 rc->topic_runs);
-			code = 0;
+			code = EXIT_DONE;
 		}
 	}
 	free(seen);

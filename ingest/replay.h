@@ -28,8 +28,8 @@ struct replay_conf {
  * is acknowledged, a manifest with the same source name, sha256, counts and
  * skipped ranges, replay_of naming the attempt read back. Fails loudly (no
  * manifest) when some records are no longer on the topic. Returns the exit
- * code: 0; 2 no such run on the topic; 1 any other failure or a stop
- * request. */
+ * code (lib/exit_codes.h): EXIT_DONE; EXIT_USAGE no such run on the topic;
+ * EXIT_RUNTIME any other failure or a stop request. */
 int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	       struct progress *pg);
 

@@ -23,10 +23,6 @@
 #include "referential.h"
 #include "signals.h"
 
-#define EXIT_RUNTIME    1
-#define EXIT_USAGE      2
-#define EXIT_INCOMPLETE 3
-#define EXIT_HELD       4
 #define MISSING_SHOWN   20
 
 struct reporter_conf {
@@ -62,7 +58,46 @@ static int reporter_pct(const char *name, const char *text, double *pct,
 	return 0;
 }
 
-/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int reporter_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct reporter_conf *rc = arg;
+	int following = rc->follow && conf_true(rc->follow);
+	if (following && rc->run_id && *rc->run_id) {
+		snprintf(errstr, errstr_size,
+			 "options '--follow' and '--run-id' exclude each other");
+		return -1;
+	}
+	if (!following && (!rc->run_id || !*rc->run_id)) {
+		snprintf(errstr, errstr_size, "option '--run-id' is required");
+		return -1;
+	}
+	if (!rc->out || !*rc->out) {
+		snprintf(errstr, errstr_size, "option '--out' is required");
+		return -1;
+	}
+	if (!rc->coverage || !*rc->coverage) {
+		snprintf(errstr, errstr_size, "option '--coverage' is required");
+		return -1;
+	}
+	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
+	rc->limits = defaults;
+	if (conf_long("stall-timeout", rc->stall, 1, 86400 * 7, &rc->stall_s, errstr,
+		      errstr_size) ||
+	    conf_long("attach-retry", rc->attach_retry, 0, 86400, &rc->attach_retry_s,
+		      errstr, errstr_size) ||
+	    reporter_pct("max-invalid-pct", rc->max_invalid, &rc->limits.max_invalid_pct,
+			 errstr, errstr_size) ||
+	    reporter_pct("max-columns-pct", rc->max_columns, &rc->limits.max_columns_pct,
+			 errstr, errstr_size) ||
+	    reporter_pct("max-technical-pct", rc->max_technical,
+			 &rc->limits.max_technical_pct, errstr, errstr_size))
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
 static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
 			       int *exit_code)
 {
@@ -117,56 +152,14 @@ static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
 		CONF_OPT_LOG_LEVEL(&rc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL }
 	};
-	char errstr[1024];
-	int r = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (r == 1) {
-		conf_usage(stdout, "aij-reporter",
-			   "Decides a run once every record has its outcome, and "
+	const struct conf_program prog = {
+		.name = "aij-reporter",
+		.summary = "Decides a run once every record has its outcome, and "
 			   "publishes it (or holds it).\nExit: 0 published (or the "
-			   "same file again), 3 incomplete, 4 held by a guard.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	int following = rc->follow && conf_true(rc->follow);
-	if (r == 0 && log_level_set_name(rc->log_level, errstr, sizeof(errstr)))
-		r = -1;
-	if (r == 0 && following && rc->run_id && *rc->run_id) {
-		snprintf(errstr, sizeof(errstr),
-			 "options '--follow' and '--run-id' exclude each other");
-		r = -1;
-	}
-	if (r == 0 && !following && (!rc->run_id || !*rc->run_id)) {
-		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
-		r = -1;
-	}
-	if (r == 0 && (!rc->out || !*rc->out)) {
-		snprintf(errstr, sizeof(errstr), "option '--out' is required");
-		r = -1;
-	}
-	if (r == 0 && (!rc->coverage || !*rc->coverage)) {
-		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
-		r = -1;
-	}
-	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
-	rc->limits = defaults;
-	if (r == 0 &&
-	    (conf_long("stall-timeout", rc->stall, 1, 86400 * 7, &rc->stall_s, errstr,
-		       sizeof(errstr)) ||
-	     conf_long("attach-retry", rc->attach_retry, 0, 86400, &rc->attach_retry_s,
-		       errstr, sizeof(errstr)) ||
-	     reporter_pct("max-invalid-pct", rc->max_invalid, &rc->limits.max_invalid_pct,
-			  errstr, sizeof(errstr)) ||
-	     reporter_pct("max-columns-pct", rc->max_columns, &rc->limits.max_columns_pct,
-			  errstr, sizeof(errstr)) ||
-	     reporter_pct("max-technical-pct", rc->max_technical,
-			  &rc->limits.max_technical_pct, errstr, sizeof(errstr))))
-		r = -1;
-	if (r) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "same file again), 3 incomplete, 4 held by a guard.",
+		.opts = opts, .check = reporter_conf_check, .arg = rc,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* The loud failure of a run that cannot complete: which lines are missing. */
