@@ -467,7 +467,7 @@ static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 		exit_code = signals_stop ? MATCHER_GAVE_UP : EXIT_RUNTIME;
 	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms", b->n,
 		  b->t_poll, b->t_redis, clock_now_ms() - b->t_produced);
-	work_release(b->out, b->n);
+	work_outcomes_release(b->out, b->n);
 	matcher_drop(b);
 	return exit_code;
 }
@@ -478,7 +478,7 @@ static void matcher_abandon(struct matcher *m, struct matcher_batch *b)
 	if (!b->n)
 		return;
 	work_drop(&m->work, &b->work);
-	work_release(b->out, b->n);
+	work_outcomes_release(b->out, b->n);
 	matcher_drop(b);
 }
 
@@ -521,7 +521,7 @@ static void matcher_flight_free(struct matcher *m, struct matcher_flight *f)
 {
 	for (int i = 0; i < MATCHER_SLOTS; i++) {
 		matcher_abandon(m, &f->slot[i]);
-		work_batch_free(&f->slot[i].work);
+		work_batch_release(&f->slot[i].work);
 		free(f->slot[i].msgs);
 		free(f->slot[i].out);
 	}
@@ -546,7 +546,7 @@ static int matcher_flight_give_up(struct matcher *m, struct matcher_flight *f)
 		struct matcher_batch *b = matcher_flight_at(f, i);
 		records += b->n;
 		if (i < f->produced) {
-			work_release(b->out, b->n);
+			work_outcomes_release(b->out, b->n);
 			matcher_drop(b);
 		} else {
 			matcher_abandon(m, b);
@@ -746,7 +746,7 @@ int main(int argc, char **argv)
 	}
 	rd_kafka_destroy(m.producer);
 	matcher_flight_free(&m, &flight);
-	work_free(&m.work);
+	work_release(&m.work);
 	matcher_progress(&m, 1);
 	log_info("stopped (exit %d)", exit_code);
 	return exit_code;
