@@ -16,7 +16,7 @@
 #include "kafka.h"
 #include "log.h"
 #include "progress.h"
-#include "publish.h"
+#include "send.h"
 #include "reader.h"
 #include "replay.h"
 #include "record.h"
@@ -189,7 +189,7 @@ static char *line_buf_copy(struct line_buf *lb, const struct reader_line *line)
 
 /* Splits, validates and publishes one line as record number seq. */
 static int ingest_line(const struct ingest_conf *ic,
-		       const struct referential *ref, struct publisher *pub,
+		       const struct referential *ref, struct sender *snd,
 		       struct progress *pg, struct line_buf *lb,
 		       const struct reader_line *line, uint64_t seq,
 		       char *errstr, size_t errstr_size)
@@ -217,7 +217,7 @@ static int ingest_line(const struct ingest_conf *ic,
 	rec.field_count = (uint32_t)f.count;
 	rec.validation_code = (uint32_t)code;
 	rec.seq = seq;
-	if (publish_record(pub, &rec, errstr, errstr_size) < 0)
+	if (send_record(snd, &rec, errstr, errstr_size) < 0)
 		return -1;
 	progress_count(pg, code);
 	return 0;
@@ -227,7 +227,7 @@ static int ingest_line(const struct ingest_conf *ic,
 static enum ingest_end ingest_records(const struct ingest_conf *ic,
 				      struct reader *r,
 				      const struct referential *ref,
-				      struct publisher *pub, struct progress *pg)
+				      struct sender *snd, struct progress *pg)
 {
 	struct line_buf lb = { NULL, 0 };
 	enum ingest_end end = INGEST_DONE;
@@ -239,7 +239,7 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
 			end = INGEST_STOPPED;
 			break;
 		}
-		if (publish_pace(pub, errstr, sizeof(errstr)) < 0) {
+		if (send_pace(snd, errstr, sizeof(errstr)) < 0) {
 			end = signals_stop ? INGEST_STOPPED : INGEST_FAILED;
 			if (end == INGEST_FAILED)
 				log_error("stopped reading after line %llu: %s",
@@ -256,7 +256,7 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
 			end = INGEST_READ_FAILED;
 			break;
 		}
-		if (ingest_line(ic, ref, pub, pg, &lb, &line, seq, errstr,
+		if (ingest_line(ic, ref, snd, pg, &lb, &line, seq, errstr,
 				sizeof(errstr)) < 0) {
 			log_error("line %llu: %s", (unsigned long long)line.line,
 				  errstr);
@@ -274,25 +274,25 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
  * lines. A run that cannot complete any more (failed, or a stop requested,
  * even meanwhile) waits a few seconds only. Returns the number of messages
  * not acknowledged. */
-static uint64_t ingest_drain(struct publisher *pub, struct progress *pg,
+static uint64_t ingest_drain(struct sender *snd, struct progress *pg,
 			     int doomed)
 {
-	int budget_ms = publish_drain_budget_ms(pub);
+	int budget_ms = send_drain_budget_ms(snd);
 	int waited_ms = 0, doomed_ms = 0;
-	while (publish_drain(pub, 200) > 0) {
+	while (send_drain(snd, 200) > 0) {
 		waited_ms += 200;
-		if (doomed || signals_stop || pub->failed > 0)
+		if (doomed || signals_stop || snd->failed > 0)
 			doomed_ms += 200;
 		if (waited_ms >= budget_ms || doomed_ms >= INGEST_STOP_DRAIN_MS)
 			break;
 		progress_tick(pg);
 	}
-	return publish_unacked(pub);
+	return send_unacked(snd);
 }
 
 /* Publishes the manifest and waits for its acknowledgement. */
 static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
-			   struct publisher *pub, uint64_t records)
+			   struct sender *snd, uint64_t records)
 {
 	size_t nskipped = 0;
 	const struct reader_range *skipped = reader_skipped(r, &nskipped);
@@ -327,15 +327,15 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 	m.created_at = (int64_t)time(NULL);
 
 	char errstr[512];
-	int rc = publish_manifest(pub, &m, errstr, sizeof(errstr));
+	int rc = send_manifest(snd, &m, errstr, sizeof(errstr));
 	free(ranges);
 	free(range_ptrs);
 	if (rc < 0) {
 		log_error("cannot publish the manifest: %s", errstr);
 		return -1;
 	}
-	if (publish_drain(pub, publish_drain_budget_ms(pub)) > 0 ||
-	    publish_unacked(pub) > 0) {
+	if (send_drain(snd, send_drain_budget_ms(snd)) > 0 ||
+	    send_unacked(snd) > 0) {
 		log_error("the manifest was not acknowledged by the broker: "
 			  "the run is not complete, run ingest again");
 		return -1;
@@ -351,11 +351,11 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 /* Drains, then decides: the manifest only when every record is acknowledged
  * and nothing went wrong. Returns the exit code. */
 static int ingest_finish(const struct ingest_conf *ic, enum ingest_end end,
-			 struct reader *r, struct publisher *pub,
+			 struct reader *r, struct sender *snd,
 			 struct progress *pg)
 {
-	uint64_t records = pub->produced;
-	uint64_t unacked = ingest_drain(pub, pg, end != INGEST_DONE);
+	uint64_t records = snd->produced;
+	uint64_t unacked = ingest_drain(snd, pg, end != INGEST_DONE);
 	progress_final(pg, reader_last_line(r));
 	if (end == INGEST_DONE && signals_stop)
 		end = INGEST_STOPPED;
@@ -388,37 +388,37 @@ static int ingest_finish(const struct ingest_conf *ic, enum ingest_end end,
 			  "broker (%llu failed, %llu still queued)%s: no manifest "
 			  "published, the run is not complete, run ingest again",
 			  (unsigned long long)unacked, (unsigned long long)records,
-			  (unsigned long long)pub->failed,
-			  (unsigned long long)publish_pending(pub),
+			  (unsigned long long)snd->failed,
+			  (unsigned long long)send_pending(snd),
 			  end == INGEST_FAILED ? ", the rest of the file was "
 						 "not published" : "");
 		return EXIT_RUNTIME;
 	}
 	log_info("all %llu records acknowledged", (unsigned long long)records);
-	return ingest_manifest(ic, r, pub, records) < 0 ? EXIT_RUNTIME : 0;
+	return ingest_manifest(ic, r, snd, records) < 0 ? EXIT_RUNTIME : 0;
 }
 
 /* --replay: the records of a run already on Kafka, as a new run. */
 static int ingest_replay(const struct ingest_conf *ic)
 {
 	char errstr[512];
-	struct publisher pub;
-	if (publish_init(&pub, ic->brokers, ic->kafka_conf, ic->topic_records,
+	struct sender snd;
+	if (send_init(&snd, ic->brokers, ic->kafka_conf, ic->topic_records,
 			 ic->topic_runs, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		return EXIT_USAGE;
 	}
-	if (publish_flow_init(&pub, ic->brokers, ic->group,
+	if (send_flow_init(&snd, ic->brokers, ic->group,
 			      (uint64_t)ic->max_ahead_n, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		return EXIT_USAGE;
 	}
 	struct referential *ref = referential_load(ic->communes, ic->motifs, NULL,
 						   errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		return EXIT_USAGE;
 	}
 	struct replay_conf rc = {
@@ -428,12 +428,12 @@ static int ingest_replay(const struct ingest_conf *ic)
 		.topic_records = ic->topic_records, .topic_runs = ic->topic_runs,
 	};
 	struct progress pg;
-	progress_init(&pg, &pub);
-	int code = replay_run(&rc, &pub, &pg);
+	progress_init(&pg, &snd);
+	int code = replay_run(&rc, &snd, &pg);
 	referential_free(ref);
 	if (code != 0)
-		publish_drain(&pub, INGEST_STOP_DRAIN_MS);
-	publish_release(&pub);
+		send_drain(&snd, INGEST_STOP_DRAIN_MS);
+	send_release(&snd);
 	return code;
 }
 
@@ -464,18 +464,18 @@ int main(int argc, char **argv)
 		reader_close(r);
 		return EXIT_USAGE;
 	}
-	struct publisher pub;
-	if (publish_init(&pub, ic.brokers, ic.kafka_conf, ic.topic_records,
+	struct sender snd;
+	if (send_init(&snd, ic.brokers, ic.kafka_conf, ic.topic_records,
 			 ic.topic_runs, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		referential_free(ref);
 		reader_close(r);
 		return EXIT_USAGE;
 	}
-	if (publish_flow_init(&pub, ic.brokers, ic.group,
+	if (send_flow_init(&snd, ic.brokers, ic.group,
 			      (uint64_t)ic.max_ahead_n, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		referential_free(ref);
 		reader_close(r);
 		return EXIT_USAGE;
@@ -484,11 +484,11 @@ int main(int argc, char **argv)
 		 ic.file, ic.brokers, ic.topic_records, ic.topic_runs);
 
 	struct progress pg;
-	progress_init(&pg, &pub);
-	enum ingest_end end = ingest_records(&ic, r, ref, &pub, &pg);
-	code = ingest_finish(&ic, end, r, &pub, &pg);
+	progress_init(&pg, &snd);
+	enum ingest_end end = ingest_records(&ic, r, ref, &snd, &pg);
+	code = ingest_finish(&ic, end, r, &snd, &pg);
 
-	publish_release(&pub);
+	send_release(&snd);
 	referential_free(ref);
 	reader_close(r);
 	return code;
