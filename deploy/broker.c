@@ -61,6 +61,7 @@
 #define BROKER_MAX_PARTITIONS 1000
 
 struct broker_conf {
+	const char *brokers_text, *partitions_text, *log_level;
 	long brokers;
 	long partitions;
 	const char *topics;
@@ -476,17 +477,35 @@ static rd_kafka_t *broker_handle_new(char *errstr, size_t errstr_size)
 	return rk;
 }
 
-static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int broker_conf_check(void *arg, char *errstr, size_t errstr_size)
 {
-	const char *brokers, *partitions, *level;
+	struct broker_conf *bc = arg;
+	if (conf_long("brokers", bc->brokers_text, 1, 16, &bc->brokers, errstr,
+		      errstr_size) < 0 ||
+	    conf_long("partitions", bc->partitions_text, 1, BROKER_MAX_PARTITIONS,
+		      &bc->partitions, errstr, errstr_size) < 0)
+		return -1;
+	if (bc->listen &&
+	    broker_listen_parse(bc->listen, bc->brokers, errstr, errstr_size) < 0)
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
+static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc,
+			     int *exit_code)
+{
+	memset(bc, 0, sizeof(*bc));
 	const struct conf_opt opts[] = {
 		/* Not AIJ_BROKERS: that is the bootstrap address of every other
 		 * program, and a script may export it before starting us. */
 		{ "brokers", "AIJ_BROKERS_COUNT", "1", "N",
-		  "number of mock brokers", &brokers },
+		  "number of mock brokers", &bc->brokers_text },
 		{ "partitions", "AIJ_PARTITIONS", "12", "N",
 		  "partitions of each topic (a topic ending in 'runs' gets 1)",
-		  &partitions },
+		  &bc->partitions_text },
 		{ "topics", "AIJ_TOPICS", BROKER_DEFAULT_TOPICS, "LIST",
 		  "topics to create, comma-separated, each name[:partitions]",
 		  &bc->topics },
@@ -500,34 +519,16 @@ static int broker_conf_parse(int argc, char **argv, struct broker_conf *bc)
 		  "listen on HOST's IPv4 address (brokers on PORT, PORT+1, ...; "
 		  "default any free port) instead of 127.0.0.1, and advertise it",
 		  &bc->listen },
-		CONF_OPT_LOG_LEVEL(&level),
+		CONF_OPT_LOG_LEVEL(&bc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[512];
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-broker",
-			   "Runs a local mock Kafka cluster on 127.0.0.1 (or --listen) until "
-			   "SIGTERM/SIGINT;\nprints its bootstrap address on stdout.",
-			   opts);
-		exit(0);
-	}
-	if (rc == 0 && log_level_set_name(level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0 &&
-	    (conf_long("brokers", brokers, 1, 16, &bc->brokers, errstr,
-		       sizeof(errstr)) < 0 ||
-	     conf_long("partitions", partitions, 1, BROKER_MAX_PARTITIONS,
-		       &bc->partitions, errstr, sizeof(errstr)) < 0))
-		rc = -1;
-	if (rc == 0 && bc->listen &&
-	    broker_listen_parse(bc->listen, bc->brokers, errstr, sizeof(errstr)) < 0)
-		rc = -1;
-	if (rc < 0) {
-		log_error("%s", errstr);
-		return -1;
-	}
-	return 0;
+	const struct conf_program prog = {
+		.name = "aij-broker",
+		.summary = "Runs a local mock Kafka cluster on 127.0.0.1 (or --listen) "
+			   "until SIGTERM/SIGINT;\nprints its bootstrap address on stdout.",
+		.opts = opts, .check = broker_conf_check, .arg = bc,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 int main(int argc, char **argv)
@@ -535,10 +536,11 @@ int main(int argc, char **argv)
 	struct broker_conf bc;
 	struct broker_control ctl = { -1, -1, "", 0 };
 	char errstr[512];
+	int code = EXIT_DONE;
 
 	log_init("broker", NULL);
-	if (broker_conf_parse(argc, argv, &bc) < 0)
-		return 2;
+	if (broker_conf_parse(argc, argv, &bc, &code) < 0)
+		return code;
 	signals_install();
 	log_info("starting: brokers=%ld partitions=%ld topics=%s ready-file=%s "
 		 "listen=%s", bc.brokers, bc.partitions, bc.topics,
@@ -548,24 +550,23 @@ int main(int argc, char **argv)
 	rd_kafka_t *rk = broker_handle_new(errstr, sizeof(errstr));
 	if (!rk) {
 		log_error("cannot create kafka handle: %s", errstr);
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	rd_kafka_mock_cluster_t *mcluster =
 		rd_kafka_mock_cluster_new(rk, (int)bc.brokers);
 	if (!mcluster) {
 		log_error("cannot start the mock cluster");
 		rd_kafka_destroy(rk);
-		return 1;
+		return EXIT_RUNTIME;
 	}
 	const char *bootstrap = rd_kafka_mock_cluster_bootstraps(mcluster);
-	int rc = 0;
 	if (broker_topics_create(mcluster, &bc, errstr, sizeof(errstr)) < 0 ||
 	    (bc.control && broker_control_open(&ctl, bc.control, errstr,
 					       sizeof(errstr)) < 0) ||
 	    (bc.ready_file && broker_ready_write(bc.ready_file, bootstrap, errstr,
 						 sizeof(errstr)) < 0)) {
 		log_error("%s", errstr);
-		rc = 1;
+		code = EXIT_RUNTIME;
 		goto out;
 	}
 
@@ -589,9 +590,9 @@ out:
 	broker_control_close(&ctl);
 	rd_kafka_mock_cluster_destroy(mcluster);
 	rd_kafka_destroy(rk);
-	if (bc.ready_file && rc == 0)
+	if (bc.ready_file && code == EXIT_DONE)
 		unlink(bc.ready_file);
-	if (rc == 0)
+	if (code == EXIT_DONE)
 		log_info("stopped");
-	return rc;
+	return code;
 }

@@ -21,9 +21,6 @@
 #include "service.h"
 #include "signals.h"
 
-#define EXIT_FAILURE_RT 1
-#define EXIT_USAGE 2
-
 /* The POSIX rule of Europe/Paris (EU rules since 1996), for a system
  * without the tzdata files. */
 #define PARIS_TZ_RULE "CET-1CEST,M3.5.0,M10.5.0/3"
@@ -76,138 +73,171 @@ static int absolute(const char *path, char *out, size_t size)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-int main(int argc, char **argv)
-{
+/* The options, as given. */
+struct inbox_opts {
 	const char *watch, *out, *redis, *brokers, *communes, *motifs, *settle,
-		*schedule, *run_id, *bin, *new_broker, *level_name;
+		*schedule, *run_id, *bin, *new_broker, *log_level;
+	long settle_s;
+	struct inbox_conf *c; /* out: its schedule */
+};
+
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int inbox_opts_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct inbox_opts *o = arg;
+	char host[256];
+	int port;
+	if (!o->watch || !*o->watch) {
+		snprintf(errstr, errstr_size, "missing --watch INBOX (see --help)");
+		return -1;
+	}
+	if (!o->out || !*o->out) {
+		snprintf(errstr, errstr_size, "missing --out DIR (see --help)");
+		return -1;
+	}
+	if (conf_long("settle", o->settle, 0, 86400, &o->settle_s, errstr, errstr_size))
+		return -1;
+	if (o->schedule && *o->schedule) {
+		if (schedule_parse(o->schedule, &o->c->schedule, errstr, errstr_size))
+			return -1;
+		o->c->scheduled = 1;
+	}
+	if (o->run_id && *o->run_id &&
+	    strspn(o->run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			      "0123456789._-") != strlen(o->run_id)) {
+		snprintf(errstr, errstr_size, "option '--run-id': '%s' is not a run id "
+			 "(letters, digits, '.', '_', '-')", o->run_id);
+		return -1;
+	}
+	if (redis_parse_addr(o->redis, host, sizeof(host), &port, errstr, errstr_size) ||
+	    readable("--communes", o->communes, errstr, errstr_size) ||
+	    readable("--motifs", o->motifs, errstr, errstr_size) ||
+	    clock_fake_init(errstr, errstr_size))
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage); c gets the schedule. */
+static int inbox_opts_parse(int argc, char **argv, struct inbox_opts *o,
+			    struct inbox_conf *c, int *exit_code)
+{
+	memset(o, 0, sizeof(*o));
+	o->c = c;
 	const struct conf_opt opts[] = {
 		{ "watch", "AIJ_WATCH", NULL, "INBOX",
 		  "the inbox: dossier exports in INBOX/dossiers/, week files in "
-		  "INBOX/dispositifs/ (required)", &watch },
+		  "INBOX/dispositifs/ (required)", &o->watch },
 		{ "out", "AIJ_OUT", NULL, "DIR",
 		  "the reporter's output folder: its run history DIR/runs.json (required)",
-		  &out },
+		  &o->out },
 		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
-		  "the Redis of the dossier index", &redis },
+		  "the Redis of the dossier index", &o->redis },
 		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
-		  "Kafka bootstrap servers (for aij-ingest)", &brokers },
+		  "Kafka bootstrap servers (for aij-ingest)", &o->brokers },
 		{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
-		  "communes referential (for aij-ingest)", &communes },
+		  "communes referential (for aij-ingest)", &o->communes },
 		{ "motifs", "AIJ_MOTIFS", REF_DEFAULT_MOTIFS, "FILE",
-		  "exit reasons (for aij-ingest)", &motifs },
+		  "exit reasons (for aij-ingest)", &o->motifs },
 		{ "settle", "AIJ_SETTLE", "30", "SEC",
 		  "a file without a '<name>.done' marker is complete once its size and "
-		  "time stayed the same this long", &settle },
+		  "time stayed the same this long", &o->settle },
 		{ "schedule", "AIJ_SCHEDULE", NULL, "'DAY HH:MM'",
 		  "take complete files only at this time, Europe/Paris (e.g. 'sun 02:00'; "
-		  "DAY: mon..sun or daily); default: at once", &schedule },
+		  "DAY: mon..sun or daily); default: at once", &o->schedule },
 		{ "run-id", "AIJ_RUN_ID", NULL, "ID",
 		  "run id of every week (default: the ISO week when the file is taken, "
-		  "e.g. 2026-W49)", &run_id },
+		  "e.g. 2026-W49)", &o->run_id },
 		{ "bin", "AIJ_BIN", NULL, "DIR",
-		  "the folder of aij-indexer and aij-ingest (default: this program's)", &bin },
+		  "the folder of aij-indexer and aij-ingest (default: this program's)",
+		  &o->bin },
 		{ "new-broker", "AIJ_NEW_BROKER", NULL, NULL,
 		  "the broker keeps nothing across restarts (deploy/aij-local's): a week "
-		  "interrupted after its ingest runs again at start", &new_broker },
-		CONF_OPT_LOG_LEVEL(&level_name),
+		  "interrupted after its ingest runs again at start", &o->new_broker },
+		CONF_OPT_LOG_LEVEL(&o->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[1024];
-	log_init("inbox", NULL);
-	int parsed = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (parsed == 1) {
-		conf_usage(stdout, "aij-inbox",
-			   "Watches an inbox folder: loads each dossier export, publishes "
+	const struct conf_program prog = {
+		.name = "aij-inbox",
+		.summary = "Watches an inbox folder: loads each dossier export, publishes "
 			   "each week file\n(the reporter decides), files it into archive/ "
-			   "or held/; until SIGTERM.", opts);
-		return 0;
-	}
-	struct inbox_conf c = { 0 };
-	long settle_s = 0;
-	char host[256];
-	int port;
-	if (parsed == 0 && log_level_set_name(level_name, errstr, sizeof(errstr)))
-		parsed = -1;
-	if (parsed == 0 && (!watch || !*watch)) {
-		snprintf(errstr, sizeof(errstr), "missing --watch INBOX (see --help)");
-		parsed = -1;
-	}
-	if (parsed == 0 && (!out || !*out)) {
-		snprintf(errstr, sizeof(errstr), "missing --out DIR (see --help)");
-		parsed = -1;
-	}
-	if (parsed == 0)
-		parsed = conf_long("settle", settle, 0, 86400, &settle_s, errstr, sizeof(errstr));
-	if (parsed == 0 && schedule && *schedule) {
-		parsed = schedule_parse(schedule, &c.schedule, errstr, sizeof(errstr));
-		c.scheduled = parsed == 0;
-	}
-	if (parsed == 0 && run_id && *run_id &&
-	    strspn(run_id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			   "0123456789._-") != strlen(run_id)) {
-		snprintf(errstr, sizeof(errstr), "option '--run-id': '%s' is not a run id "
-			 "(letters, digits, '.', '_', '-')", run_id);
-		parsed = -1;
-	}
-	if (parsed == 0)
-		parsed = redis_parse_addr(redis, host, sizeof(host), &port, errstr,
-					  sizeof(errstr));
-	if (parsed == 0)
-		parsed = readable("--communes", communes, errstr, sizeof(errstr));
-	if (parsed == 0)
-		parsed = readable("--motifs", motifs, errstr, sizeof(errstr));
-	if (parsed == 0)
-		parsed = clock_fake_init(errstr, sizeof(errstr));
-	if (parsed < 0) {
-		log_error("%s", errstr);
-		return EXIT_USAGE;
-	}
+			   "or held/; until SIGTERM.",
+		.opts = opts, .check = inbox_opts_check, .arg = o,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
+}
+
+/* The absolute paths the service is given (the messages name the folders
+ * whole). */
+struct inbox_paths {
+	char bin[PATH_MAX], watch[PATH_MAX], out[PATH_MAX];
+	char communes[PATH_MAX], motifs[PATH_MAX];
+};
+
+/* Fills c from the options, its paths in p (which must outlive c); checks
+ * that the programs it runs are there. Returns 0, or the exit code (logged). */
+static int inbox_setup(const struct inbox_opts *o, struct inbox_paths *p,
+		       struct inbox_conf *c)
+{
+	char errstr[1024];
 	if (inbox_tz(errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		return EXIT_FAILURE_RT;
+		return EXIT_RUNTIME;
 	}
-
-	char bin_dir[PATH_MAX], watch_abs[PATH_MAX], out_abs[PATH_MAX];
-	char communes_abs[PATH_MAX], motifs_abs[PATH_MAX];
-	if (absolute(watch, watch_abs, sizeof(watch_abs)) < 0 ||
-	    absolute(out, out_abs, sizeof(out_abs)) < 0 ||
-	    absolute(communes, communes_abs, sizeof(communes_abs)) < 0 ||
-	    absolute(motifs, motifs_abs, sizeof(motifs_abs)) < 0 ||
-	    (bin && *bin && absolute(bin, bin_dir, sizeof(bin_dir)) < 0)) {
+	if (absolute(o->watch, p->watch, sizeof(p->watch)) < 0 ||
+	    absolute(o->out, p->out, sizeof(p->out)) < 0 ||
+	    absolute(o->communes, p->communes, sizeof(p->communes)) < 0 ||
+	    absolute(o->motifs, p->motifs, sizeof(p->motifs)) < 0 ||
+	    (o->bin && *o->bin && absolute(o->bin, p->bin, sizeof(p->bin)) < 0)) {
 		log_error("a path is too long");
 		return EXIT_USAGE;
 	}
-	if (!bin || !*bin) {
-		if (child_self_dir(bin_dir, sizeof(bin_dir), errstr, sizeof(errstr)) < 0) {
+	if (!o->bin || !*o->bin) {
+		if (child_self_dir(p->bin, sizeof(p->bin), errstr, sizeof(errstr)) < 0) {
 			log_error("%s", errstr);
-			return EXIT_FAILURE_RT;
+			return EXIT_RUNTIME;
 		}
 	}
 	const char *programs[] = { "aij-indexer", "aij-ingest" };
 	for (size_t i = 0; i < 2; i++) {
 		char path[PATH_MAX + 32];
-		snprintf(path, sizeof(path), "%s/%s", bin_dir, programs[i]);
+		snprintf(path, sizeof(path), "%s/%s", p->bin, programs[i]);
 		if (access(path, X_OK) < 0) {
 			log_error("program '%s' not found (%s): build it with 'make', or set "
 				  "--bin / AIJ_BIN", path, strerror(errno));
-			return EXIT_FAILURE_RT;
+			return EXIT_RUNTIME;
 		}
 	}
-	c.watch = watch_abs;
-	c.out = out_abs;
-	c.redis = redis;
-	c.brokers = brokers;
-	c.communes = communes_abs;
-	c.motifs = motifs_abs;
-	c.run_id = run_id && *run_id ? run_id : NULL;
-	c.bin = bin_dir;
-	c.settle_s = settle_s;
-	c.new_broker = new_broker && conf_true(new_broker);
+	c->watch = p->watch;
+	c->out = p->out;
+	c->redis = o->redis;
+	c->brokers = o->brokers;
+	c->communes = p->communes;
+	c->motifs = p->motifs;
+	c->run_id = o->run_id && *o->run_id ? o->run_id : NULL;
+	c->bin = p->bin;
+	c->settle_s = o->settle_s;
+	c->new_broker = o->new_broker && conf_true(o->new_broker);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct inbox_opts o;
+	struct inbox_conf c = { 0 };
+	struct inbox_paths paths;
+	int code = 0;
+	char errstr[1024];
+	log_init("inbox", NULL);
+	if (inbox_opts_parse(argc, argv, &o, &c, &code) < 0)
+		return code;
+	if ((code = inbox_setup(&o, &paths, &c)) != 0)
+		return code;
 
 	signals_install();
 	if (service_run(&c, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		return EXIT_FAILURE_RT;
+		return EXIT_RUNTIME;
 	}
-	return 0;
+	return EXIT_DONE;
 }

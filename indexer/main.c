@@ -25,10 +25,6 @@
 #include "redis.h"
 #include "signals.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
-#define EXIT_HELD    4
-
 struct indexer_conf {
 	const char *dossiers, *redis, *history, *accept, *max_malformed, *min_dossiers;
 	const char *evidence_text, *log_level;
@@ -51,7 +47,30 @@ static int indexer_pct(const char *name, const char *text, double *pct,
 	return 0;
 }
 
-/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int indexer_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct indexer_conf *ic = arg;
+	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
+	ic->limits = defaults;
+	char host[256];
+	int port;
+	if (!ic->dossiers) {
+		snprintf(errstr, errstr_size, "missing --dossiers FILE (see --help)");
+		return -1;
+	}
+	if (redis_parse_addr(ic->redis, host, sizeof(host), &port, errstr, errstr_size) ||
+	    indexer_pct("max-malformed-pct", ic->max_malformed,
+			&ic->limits.max_malformed_pct, errstr, errstr_size) ||
+	    indexer_pct("min-dossiers-pct", ic->min_dossiers,
+			&ic->limits.min_dossiers_pct, errstr, errstr_size) ||
+	    conf_on_off("evidence", ic->evidence_text, &ic->evidence, errstr, errstr_size))
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
 static int indexer_conf_parse(int argc, char **argv, struct indexer_conf *ic,
 			      int *exit_code)
 {
@@ -80,41 +99,14 @@ static int indexer_conf_parse(int argc, char **argv, struct indexer_conf *ic,
 		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[512];
-	int parsed = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (parsed == 1) {
-		conf_usage(stdout, "aij-indexer",
-			   "Loads the dossier export into a new generation of the Redis "
+	const struct conf_program prog = {
+		.name = "aij-indexer",
+		.summary = "Loads the dossier export into a new generation of the Redis "
 			   "index and switches to it.\nExit: 0 loaded, 4 held by a guard "
-			   "(the index in use stays), 2 unreadable file.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
-	ic->limits = defaults;
-	char host[256];
-	int port;
-	if (parsed == 0 && log_level_set_name(ic->log_level, errstr, sizeof(errstr)))
-		parsed = -1;
-	if (parsed == 0 && !ic->dossiers) {
-		snprintf(errstr, sizeof(errstr), "missing --dossiers FILE (see --help)");
-		parsed = -1;
-	}
-	if (parsed == 0 &&
-	    (redis_parse_addr(ic->redis, host, sizeof(host), &port, errstr, sizeof(errstr)) ||
-	     indexer_pct("max-malformed-pct", ic->max_malformed,
-			 &ic->limits.max_malformed_pct, errstr, sizeof(errstr)) ||
-	     indexer_pct("min-dossiers-pct", ic->min_dossiers,
-			 &ic->limits.min_dossiers_pct, errstr, sizeof(errstr)) ||
-	     conf_on_off("evidence", ic->evidence_text, &ic->evidence, errstr,
-			 sizeof(errstr))))
-		parsed = -1;
-	if (parsed < 0) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "(the index in use stays), 2 unreadable file.",
+		.opts = opts, .check = indexer_conf_check, .arg = ic,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* The hex SHA-256 of the file at path (a copy of the export's identity for

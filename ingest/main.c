@@ -16,15 +16,13 @@
 #include "kafka.h"
 #include "log.h"
 #include "progress.h"
-#include "publish.h"
+#include "send.h"
 #include "reader.h"
 #include "replay.h"
 #include "record.h"
 #include "referential.h"
 #include "signals.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 /* Once the run cannot complete (SIGTERM, a record not acknowledged), how
  * long we still wait for delivery reports: the operator (or docker stop)
  * wants us gone within seconds, and the verdict is already known. */
@@ -82,7 +80,42 @@ static int ingest_attempt_new(const char *run_id, char *buf, size_t size,
 	return 0;
 }
 
-/* Returns 0, or the exit code: 0 after --help, 2 on bad usage. */
+/* The checks of conf_program_parse(): the values in force, converted; the
+ * attempt id drawn when none is given. */
+static int ingest_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct ingest_conf *ic = arg;
+	if (conf_long("max-ahead", ic->max_ahead, 0, 1000000000L, &ic->max_ahead_n,
+		      errstr, errstr_size))
+		return -1;
+	if (ic->replay && ic->file) {
+		snprintf(errstr, errstr_size, "options '--file' and '--replay' "
+			 "exclude each other");
+		return -1;
+	}
+	if (!ic->file && !ic->replay) {
+		snprintf(errstr, errstr_size, "missing --file (or AIJ_FILE), or --replay");
+		return -1;
+	}
+	if (!*ic->run_id) {
+		snprintf(errstr, errstr_size, "empty --run-id");
+		return -1;
+	}
+	if (!ic->attempt) {
+		if (ingest_attempt_new(ic->run_id, ic->attempt_default,
+				       sizeof(ic->attempt_default), errstr, errstr_size))
+			return -1;
+		ic->attempt = ic->attempt_default;
+	}
+	if (!*ic->attempt) {
+		snprintf(errstr, errstr_size, "empty --attempt");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
 static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 			     int *exit_code)
 {
@@ -123,50 +156,14 @@ static int ingest_conf_parse(int argc, char **argv, struct ingest_conf *ic,
 		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[512];
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-ingest",
-			   "Publishes a week's dispositifs file to Kafka: one record "
+	const struct conf_program prog = {
+		.name = "aij-ingest",
+		.summary = "Publishes a week's dispositifs file to Kafka: one record "
 			   "per line,\nthen the run manifest once every record is "
-			   "acknowledged.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	if (rc == 0 && log_level_set_name(ic->log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0)
-		rc = conf_long("max-ahead", ic->max_ahead, 0, 1000000000L,
-			       &ic->max_ahead_n, errstr, sizeof(errstr));
-	if (rc == 0 && ic->replay && ic->file) {
-		snprintf(errstr, sizeof(errstr), "options '--file' and '--replay' "
-			 "exclude each other");
-		rc = -1;
-	}
-	if (rc == 0 && !ic->file && !ic->replay) {
-		snprintf(errstr, sizeof(errstr), "missing --file (or AIJ_FILE), or --replay");
-		rc = -1;
-	}
-	if (rc == 0 && !*ic->run_id) {
-		snprintf(errstr, sizeof(errstr), "empty --run-id");
-		rc = -1;
-	}
-	if (rc == 0 && !ic->attempt &&
-	    ingest_attempt_new(ic->run_id, ic->attempt_default,
-			       sizeof(ic->attempt_default), errstr, sizeof(errstr)) == 0)
-		ic->attempt = ic->attempt_default;
-	else if (rc == 0 && !ic->attempt)
-		rc = -1;
-	if (rc == 0 && !*ic->attempt) {
-		snprintf(errstr, sizeof(errstr), "empty --attempt");
-		rc = -1;
-	}
-	if (rc < 0) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "acknowledged.",
+		.opts = opts, .check = ingest_conf_check, .arg = ic,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* A writable copy of the reader's line, for record_split() to cut. */
@@ -192,7 +189,7 @@ static char *line_buf_copy(struct line_buf *lb, const struct reader_line *line)
 
 /* Splits, validates and publishes one line as record number seq. */
 static int ingest_line(const struct ingest_conf *ic,
-		       const struct referential *ref, struct publisher *pub,
+		       const struct referential *ref, struct sender *snd,
 		       struct progress *pg, struct line_buf *lb,
 		       const struct reader_line *line, uint64_t seq,
 		       char *errstr, size_t errstr_size)
@@ -220,7 +217,7 @@ static int ingest_line(const struct ingest_conf *ic,
 	rec.field_count = (uint32_t)f.count;
 	rec.validation_code = (uint32_t)code;
 	rec.seq = seq;
-	if (publish_record(pub, &rec, errstr, errstr_size) < 0)
+	if (send_record(snd, &rec, errstr, errstr_size) < 0)
 		return -1;
 	progress_count(pg, code);
 	return 0;
@@ -230,7 +227,7 @@ static int ingest_line(const struct ingest_conf *ic,
 static enum ingest_end ingest_records(const struct ingest_conf *ic,
 				      struct reader *r,
 				      const struct referential *ref,
-				      struct publisher *pub, struct progress *pg)
+				      struct sender *snd, struct progress *pg)
 {
 	struct line_buf lb = { NULL, 0 };
 	enum ingest_end end = INGEST_DONE;
@@ -242,7 +239,7 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
 			end = INGEST_STOPPED;
 			break;
 		}
-		if (publish_pace(pub, errstr, sizeof(errstr)) < 0) {
+		if (send_pace(snd, errstr, sizeof(errstr)) < 0) {
 			end = signals_stop ? INGEST_STOPPED : INGEST_FAILED;
 			if (end == INGEST_FAILED)
 				log_error("stopped reading after line %llu: %s",
@@ -259,7 +256,7 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
 			end = INGEST_READ_FAILED;
 			break;
 		}
-		if (ingest_line(ic, ref, pub, pg, &lb, &line, seq, errstr,
+		if (ingest_line(ic, ref, snd, pg, &lb, &line, seq, errstr,
 				sizeof(errstr)) < 0) {
 			log_error("line %llu: %s", (unsigned long long)line.line,
 				  errstr);
@@ -277,25 +274,25 @@ static enum ingest_end ingest_records(const struct ingest_conf *ic,
  * lines. A run that cannot complete any more (failed, or a stop requested,
  * even meanwhile) waits a few seconds only. Returns the number of messages
  * not acknowledged. */
-static uint64_t ingest_drain(struct publisher *pub, struct progress *pg,
+static uint64_t ingest_drain(struct sender *snd, struct progress *pg,
 			     int doomed)
 {
-	int budget_ms = publish_drain_budget_ms(pub);
+	int budget_ms = send_drain_budget_ms(snd);
 	int waited_ms = 0, doomed_ms = 0;
-	while (publish_drain(pub, 200) > 0) {
+	while (send_drain(snd, 200) > 0) {
 		waited_ms += 200;
-		if (doomed || signals_stop || pub->failed > 0)
+		if (doomed || signals_stop || snd->failed > 0)
 			doomed_ms += 200;
 		if (waited_ms >= budget_ms || doomed_ms >= INGEST_STOP_DRAIN_MS)
 			break;
 		progress_tick(pg);
 	}
-	return publish_unacked(pub);
+	return send_unacked(snd);
 }
 
 /* Publishes the manifest and waits for its acknowledgement. */
 static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
-			   struct publisher *pub, uint64_t records)
+			   struct sender *snd, uint64_t records)
 {
 	size_t nskipped = 0;
 	const struct reader_range *skipped = reader_skipped(r, &nskipped);
@@ -330,15 +327,15 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 	m.created_at = (int64_t)time(NULL);
 
 	char errstr[512];
-	int rc = publish_manifest(pub, &m, errstr, sizeof(errstr));
+	int rc = send_manifest(snd, &m, errstr, sizeof(errstr));
 	free(ranges);
 	free(range_ptrs);
 	if (rc < 0) {
 		log_error("cannot publish the manifest: %s", errstr);
 		return -1;
 	}
-	if (publish_drain(pub, publish_drain_budget_ms(pub)) > 0 ||
-	    publish_unacked(pub) > 0) {
+	if (send_drain(snd, send_drain_budget_ms(snd)) > 0 ||
+	    send_unacked(snd) > 0) {
 		log_error("the manifest was not acknowledged by the broker: "
 			  "the run is not complete, run ingest again");
 		return -1;
@@ -354,11 +351,11 @@ static int ingest_manifest(const struct ingest_conf *ic, struct reader *r,
 /* Drains, then decides: the manifest only when every record is acknowledged
  * and nothing went wrong. Returns the exit code. */
 static int ingest_finish(const struct ingest_conf *ic, enum ingest_end end,
-			 struct reader *r, struct publisher *pub,
+			 struct reader *r, struct sender *snd,
 			 struct progress *pg)
 {
-	uint64_t records = pub->produced;
-	uint64_t unacked = ingest_drain(pub, pg, end != INGEST_DONE);
+	uint64_t records = snd->produced;
+	uint64_t unacked = ingest_drain(snd, pg, end != INGEST_DONE);
 	progress_final(pg, reader_last_line(r));
 	if (end == INGEST_DONE && signals_stop)
 		end = INGEST_STOPPED;
@@ -391,37 +388,37 @@ static int ingest_finish(const struct ingest_conf *ic, enum ingest_end end,
 			  "broker (%llu failed, %llu still queued)%s: no manifest "
 			  "published, the run is not complete, run ingest again",
 			  (unsigned long long)unacked, (unsigned long long)records,
-			  (unsigned long long)pub->failed,
-			  (unsigned long long)publish_pending(pub),
+			  (unsigned long long)snd->failed,
+			  (unsigned long long)send_pending(snd),
 			  end == INGEST_FAILED ? ", the rest of the file was "
 						 "not published" : "");
 		return EXIT_RUNTIME;
 	}
 	log_info("all %llu records acknowledged", (unsigned long long)records);
-	return ingest_manifest(ic, r, pub, records) < 0 ? EXIT_RUNTIME : 0;
+	return ingest_manifest(ic, r, snd, records) < 0 ? EXIT_RUNTIME : 0;
 }
 
 /* --replay: the records of a run already on Kafka, as a new run. */
 static int ingest_replay(const struct ingest_conf *ic)
 {
 	char errstr[512];
-	struct publisher pub;
-	if (publish_init(&pub, ic->brokers, ic->kafka_conf, ic->topic_records,
+	struct sender snd;
+	if (send_init(&snd, ic->brokers, ic->kafka_conf, ic->topic_records,
 			 ic->topic_runs, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		return EXIT_USAGE;
 	}
-	if (publish_flow_init(&pub, ic->brokers, ic->group,
+	if (send_flow_init(&snd, ic->brokers, ic->group,
 			      (uint64_t)ic->max_ahead_n, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		return EXIT_USAGE;
 	}
 	struct referential *ref = referential_load(ic->communes, ic->motifs, NULL,
 						   errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		return EXIT_USAGE;
 	}
 	struct replay_conf rc = {
@@ -431,12 +428,12 @@ static int ingest_replay(const struct ingest_conf *ic)
 		.topic_records = ic->topic_records, .topic_runs = ic->topic_runs,
 	};
 	struct progress pg;
-	progress_init(&pg, &pub);
-	int code = replay_run(&rc, &pub, &pg);
+	progress_init(&pg, &snd);
+	int code = replay_run(&rc, &snd, &pg);
 	referential_free(ref);
 	if (code != 0)
-		publish_drain(&pub, INGEST_STOP_DRAIN_MS);
-	publish_release(&pub);
+		send_drain(&snd, INGEST_STOP_DRAIN_MS);
+	send_release(&snd);
 	return code;
 }
 
@@ -467,18 +464,18 @@ int main(int argc, char **argv)
 		reader_close(r);
 		return EXIT_USAGE;
 	}
-	struct publisher pub;
-	if (publish_init(&pub, ic.brokers, ic.kafka_conf, ic.topic_records,
+	struct sender snd;
+	if (send_init(&snd, ic.brokers, ic.kafka_conf, ic.topic_records,
 			 ic.topic_runs, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		referential_free(ref);
 		reader_close(r);
 		return EXIT_USAGE;
 	}
-	if (publish_flow_init(&pub, ic.brokers, ic.group,
+	if (send_flow_init(&snd, ic.brokers, ic.group,
 			      (uint64_t)ic.max_ahead_n, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
-		publish_release(&pub);
+		send_release(&snd);
 		referential_free(ref);
 		reader_close(r);
 		return EXIT_USAGE;
@@ -487,11 +484,11 @@ int main(int argc, char **argv)
 		 ic.file, ic.brokers, ic.topic_records, ic.topic_runs);
 
 	struct progress pg;
-	progress_init(&pg, &pub);
-	enum ingest_end end = ingest_records(&ic, r, ref, &pub, &pg);
-	code = ingest_finish(&ic, end, r, &pub, &pg);
+	progress_init(&pg, &snd);
+	enum ingest_end end = ingest_records(&ic, r, ref, &snd, &pg);
+	code = ingest_finish(&ic, end, r, &snd, &pg);
 
-	publish_release(&pub);
+	send_release(&snd);
 	referential_free(ref);
 	reader_close(r);
 	return code;

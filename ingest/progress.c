@@ -6,9 +6,9 @@
 
 #define PROGRESS_EVERY_MS 1000
 
-void progress_init(struct progress *pg, const struct publisher *pub)
+void progress_init(struct progress *pg, const struct sender *snd)
 {
-	*pg = (struct progress){ .pub = pub };
+	*pg = (struct progress){ .snd = snd };
 	pg->start_ms = pg->last_ms = clock_now_ms();
 }
 
@@ -33,7 +33,7 @@ void progress_tick(struct progress *pg)
 	pg->last_ms = now;
 	log_info("progress: %llu records read, %llu acknowledged, %.0f records/s",
 		 (unsigned long long)pg->records,
-		 (unsigned long long)pg->pub->acked, progress_rate(pg, now));
+		 (unsigned long long)pg->snd->acked, progress_rate(pg, now));
 }
 
 void progress_tick_cb(void *opaque)

@@ -5,19 +5,19 @@
 
 #include <stdint.h>
 
-#include "publish.h"
+#include "send.h"
 #include "record.h"
 
 struct progress {
-	const struct publisher *pub;
+	const struct sender *snd;
 	long start_ms;
 	long last_ms;                         /* when the last line was printed */
 	uint64_t records;                     /* records read and published */
 	uint64_t by_code[CODE_TECHNICAL + 1]; /* records per validation code */
 };
 
-/* Starts the clock; pub (borrowed) gives the acknowledged count. */
-void progress_init(struct progress *pg, const struct publisher *pub);
+/* Starts the clock; snd (borrowed) gives the acknowledged count. */
+void progress_init(struct progress *pg, const struct sender *snd);
 
 /* Counts one record with its validation code (CODE_OK when valid). */
 void progress_count(struct progress *pg, enum record_code code);

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "exit_codes.h"
 #include "kafka.h"
 #include "record.h"
 #include "log.h"
@@ -151,7 +152,7 @@ static int replay_of_attempt(const Aij__Record *rec, const Aij__Manifest *m)
 /* Reads the records of m's attempt and publishes them as rc->run_id. Returns
  * the number of distinct records published, or -1 on an error (logged). */
 static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest *m,
-			      struct publisher *pub, struct progress *pg,
+			      struct sender *snd, struct progress *pg,
 			      uint8_t *seen)
 {
 	char errstr[512];
@@ -170,7 +171,7 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 			rc_out = -1;
 			break;
 		}
-		if (publish_pace(pub, errstr, sizeof(errstr)) < 0) {
+		if (send_pace(snd, errstr, sizeof(errstr)) < 0) {
 			log_error("%s", errstr);
 			rc_out = -1;
 			break;
@@ -194,7 +195,7 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 			rec->run_id = (char *)rc->run_id;
 			rec->attempt = (char *)rc->attempt;
 			replay_validate(rec, rc->ref);
-			int rc_pub = publish_record(pub, rec, errstr, sizeof(errstr));
+			int rc_pub = send_record(snd, rec, errstr, sizeof(errstr));
 			rec->run_id = old; /* freed with the record */
 			rec->attempt = old_attempt;
 			if (rc_pub < 0) {
@@ -219,7 +220,7 @@ static int64_t replay_records(const struct replay_conf *rc, const Aij__Manifest 
 	return rc_out < 0 ? -1 : (int64_t)got;
 }
 
-int replay_run(const struct replay_conf *rc, struct publisher *pub,
+int replay_run(const struct replay_conf *rc, struct sender *snd,
 	       struct progress *pg)
 {
 	char errstr[512];
@@ -229,12 +230,12 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	if (!m) {
 		if (errstr[0]) {
 			log_error("%s", errstr);
-			return 1;
+			return EXIT_RUNTIME;
 		}
 		log_error("no manifest of run '%s' on '%s': nothing to replay (a run "
 			  "is complete on Kafka only once ingest published its manifest)",
 			  rc->from_run_id, rc->topic_runs);
-		return 2;
+		return EXIT_USAGE;
 	}
 	log_info("run %s, attempt %s: %" PRIu64 " records from '%s' (sha256 "
 		 "%.12s...): reading them back from '%s' and validating them again",
@@ -244,14 +245,14 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 	if (!seen) {
 		log_error("out of memory");
 		aij__manifest__free_unpacked(m, NULL);
-		return 1;
+		return EXIT_RUNTIME;
 	}
-	int code = 1;
-	int64_t got = replay_records(rc, m, pub, pg, seen);
+	int code = EXIT_RUNTIME;
+	int64_t got = replay_records(rc, m, snd, pg, seen);
 	uint64_t unacked = 0;
 	if (got >= 0) {
-		publish_drain(pub, publish_drain_budget_ms(pub));
-		unacked = publish_unacked(pub);
+		send_drain(snd, send_drain_budget_ms(snd));
+		unacked = send_unacked(snd);
 	}
 	progress_final(pg, m->last_line);
 	if (got < 0) {
@@ -272,14 +273,14 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 		m->replay_of = replay_of;
 		m->accept = rc->accept;
 		m->created_at = (int64_t)time(NULL);
-		int rc_pub = publish_manifest(pub, m, errstr, sizeof(errstr));
+		int rc_pub = send_manifest(snd, m, errstr, sizeof(errstr));
 		m->run_id = old;
 		m->attempt = old_attempt;
 		m->replay_of = old_replay;
 		if (rc_pub < 0) {
 			log_error("cannot publish the manifest: %s", errstr);
-		} else if (publish_drain(pub, publish_drain_budget_ms(pub)) > 0 ||
-			   publish_unacked(pub) > 0) {
+		} else if (send_drain(snd, send_drain_budget_ms(snd)) > 0 ||
+			   send_unacked(snd) > 0) {
 			log_error("the manifest was not acknowledged by the broker: "
 				  "run the replay again");
 		} else {
@@ -287,7 +288,7 @@ int replay_run(const struct replay_conf *rc, struct publisher *pub,
 				 " records and the manifest published to '%s'",
 				 rc->from_run_id, rc->run_id, rc->attempt, m->records,
 				 rc->topic_runs);
-			code = 0;
+			code = EXIT_DONE;
 		}
 	}
 	free(seen);

@@ -5,7 +5,7 @@
 #ifndef AIJ_INGEST_REPLAY_H
 #define AIJ_INGEST_REPLAY_H
 
-#include "publish.h"
+#include "send.h"
 #include "progress.h"
 
 struct replay_conf {
@@ -24,13 +24,13 @@ struct replay_conf {
  * of that attempt from the records topic (every partition from the
  * beginning, up to its end or until every record is in), validates each
  * again against ref (a line whose fields were cut or too long stays 01),
- * publishes it once through pub as run_id / attempt, then, once every one
+ * publishes it once through snd as run_id / attempt, then, once every one
  * is acknowledged, a manifest with the same source name, sha256, counts and
  * skipped ranges, replay_of naming the attempt read back. Fails loudly (no
  * manifest) when some records are no longer on the topic. Returns the exit
- * code: 0; 2 no such run on the topic; 1 any other failure or a stop
- * request. */
-int replay_run(const struct replay_conf *rc, struct publisher *pub,
+ * code (lib/exit_codes.h): EXIT_DONE; EXIT_USAGE no such run on the topic;
+ * EXIT_RUNTIME any other failure or a stop request. */
+int replay_run(const struct replay_conf *rc, struct sender *snd,
 	       struct progress *pg);
 
 #endif

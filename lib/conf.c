@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "log.h"
+
 static size_t conf_count(const struct conf_opt *opts)
 {
 	size_t n = 0;
@@ -70,6 +72,30 @@ int conf_parse(const struct conf_opt *opts, int argc, char **argv,
 out:
 	free(longopts);
 	return rc;
+}
+
+int conf_program_parse(const struct conf_program *p, int argc, char **argv,
+		       int *exit_code)
+{
+	char errstr[1024];
+	int parsed = conf_parse(p->opts, argc, argv, errstr, sizeof(errstr));
+	if (parsed == 1) {
+		conf_usage(stdout, p->name, p->summary, p->opts);
+		*exit_code = EXIT_DONE;
+		return -1;
+	}
+	for (const struct conf_opt *o = p->opts; parsed == 0 && o->name; o++)
+		if (strcmp(o->name, "log-level") == 0 &&
+		    log_level_set_name(*o->value, errstr, sizeof(errstr)))
+			parsed = -1;
+	if (parsed == 0 && p->check && p->check(p->arg, errstr, sizeof(errstr)))
+		parsed = -1;
+	if (parsed < 0) {
+		log_error("%s", errstr);
+		*exit_code = EXIT_USAGE;
+		return -1;
+	}
+	return 0;
 }
 
 void conf_usage(FILE *out, const char *prog, const char *summary,

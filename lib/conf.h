@@ -7,6 +7,8 @@
 
 #include <stdio.h>
 
+#include "exit_codes.h"
+
 struct conf_opt {
 	const char *name;   /* flag without "--"; NULL ends the table */
 	const char *env;    /* environment variable, or NULL */
@@ -26,6 +28,25 @@ struct conf_opt {
  * -1 on an unknown flag, a missing value or a positional argument (errstr). */
 int conf_parse(const struct conf_opt *opts, int argc, char **argv,
 	       char *errstr, size_t errstr_size);
+
+/* What every program's start shares: its option table, its --help, its own
+ * checks of the values. */
+struct conf_program {
+	const char *name;              /* "aij-indexer", in the usage */
+	const char *summary;           /* what it does (and its exit codes) */
+	const struct conf_opt *opts;   /* with a CONF_OPT_LOG_LEVEL entry */
+	/* The program's checks once every value is in force (required options,
+	 * numbers, ...), or NULL: 0, or -1 with errstr. */
+	int (*check)(void *arg, char *errstr, size_t errstr_size);
+	void *arg;
+};
+
+/* The start of every main: parses argv (conf_parse), prints the usage on
+ * stdout for --help, sets the log level from the "log-level" option, then
+ * runs p->check. Returns 0 to go on, or -1 with *exit_code for main to
+ * return: EXIT_DONE after --help, EXIT_USAGE on bad usage (logged). */
+int conf_program_parse(const struct conf_program *p, int argc, char **argv,
+		       int *exit_code);
 
 /* Prints "usage: PROG [options]", the summary, then one line per option. */
 void conf_usage(FILE *out, const char *prog, const char *summary,

@@ -36,8 +36,6 @@
 #include "signals.h"
 #include "work.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 
 #define MATCHER_FIRST_POLL_MS  500   /* waiting for a batch's first record */
 #define MATCHER_FILL_MS        50    /* then filling it for at most this */
@@ -120,7 +118,35 @@ static int matcher_pick_replica(const char *list, char *out, size_t out_size,
 	return redis_parse_addr(out, host, sizeof(host), &port, errstr, errstr_size);
 }
 
-/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
+/* The checks of conf_program_parse(): the values in force, converted; the
+ * replica this matcher reads from. */
+static int matcher_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct matcher_conf *mc = arg;
+	if (conf_long("batch", mc->batch, 1, 100000, &mc->batch_max, errstr,
+		      errstr_size) ||
+	    conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
+		      &mc->redis_retry_ms, errstr, errstr_size) ||
+	    conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
+		      &mc->session_timeout_ms, errstr, errstr_size) ||
+	    conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
+		      errstr, errstr_size) ||
+	    conf_on_off("evidence", mc->evidence_text, &mc->evidence, errstr,
+			errstr_size))
+		return -1;
+	char host[256];
+	int port;
+	if (redis_parse_addr(mc->redis, host, sizeof(host), &port, errstr, errstr_size))
+		return -1;
+	if (mc->redis_read && *mc->redis_read &&
+	    matcher_pick_replica(mc->redis_read, mc->read_addr, sizeof(mc->read_addr),
+				 errstr, errstr_size))
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
 static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 			      int *exit_code)
 {
@@ -165,45 +191,14 @@ static int matcher_conf_parse(int argc, char **argv, struct matcher_conf *mc,
 		CONF_OPT_LOG_LEVEL(&mc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[512];
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-matcher",
-			   "Consumer-group worker: matches each record against the "
+	const struct conf_program prog = {
+		.name = "aij-matcher",
+		.summary = "Consumer-group worker: matches each record against the "
 			   "dossier index in Redis\nand publishes its outcome; commits "
-			   "offsets once the outcomes are acknowledged.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	if (rc == 0 && log_level_set_name(mc->log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0 &&
-	    (conf_long("batch", mc->batch, 1, 100000, &mc->batch_max, errstr,
-		       sizeof(errstr)) ||
-	     conf_long("redis-retry-ms", mc->retry_ms, 0, 86400000L,
-		       &mc->redis_retry_ms, errstr, sizeof(errstr)) ||
-	     conf_long("session-timeout-ms", mc->session_timeout, 1000, 3600000L,
-		       &mc->session_timeout_ms, errstr, sizeof(errstr)) ||
-	     conf_long("index-alert", mc->index_alert, 0, 86400L, &mc->index_alert_s,
-		       errstr, sizeof(errstr)) ||
-	     conf_on_off("evidence", mc->evidence_text, &mc->evidence, errstr,
-			 sizeof(errstr))))
-		rc = -1;
-	char host[256];
-	int port;
-	if (rc == 0 && redis_parse_addr(mc->redis, host, sizeof(host), &port, errstr,
-					sizeof(errstr)))
-		rc = -1;
-	if (rc == 0 && mc->redis_read && *mc->redis_read &&
-	    matcher_pick_replica(mc->redis_read, mc->read_addr, sizeof(mc->read_addr),
-				 errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc < 0) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "offsets once the outcomes are acknowledged.",
+		.opts = opts, .check = matcher_conf_check, .arg = mc,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* Delivery report of one outcome: marks it in its batch slot. */
@@ -472,7 +467,7 @@ static int matcher_finish(struct matcher *m, struct matcher_batch *b)
 		exit_code = signals_stop ? MATCHER_GAVE_UP : EXIT_RUNTIME;
 	log_debug("batch of %zu: poll %ld ms, redis %ld ms, outcomes %ld ms", b->n,
 		  b->t_poll, b->t_redis, clock_now_ms() - b->t_produced);
-	work_release(b->out, b->n);
+	work_outcomes_release(b->out, b->n);
 	matcher_drop(b);
 	return exit_code;
 }
@@ -483,7 +478,7 @@ static void matcher_abandon(struct matcher *m, struct matcher_batch *b)
 	if (!b->n)
 		return;
 	work_drop(&m->work, &b->work);
-	work_release(b->out, b->n);
+	work_outcomes_release(b->out, b->n);
 	matcher_drop(b);
 }
 
@@ -526,7 +521,7 @@ static void matcher_flight_free(struct matcher *m, struct matcher_flight *f)
 {
 	for (int i = 0; i < MATCHER_SLOTS; i++) {
 		matcher_abandon(m, &f->slot[i]);
-		work_batch_free(&f->slot[i].work);
+		work_batch_release(&f->slot[i].work);
 		free(f->slot[i].msgs);
 		free(f->slot[i].out);
 	}
@@ -551,7 +546,7 @@ static int matcher_flight_give_up(struct matcher *m, struct matcher_flight *f)
 		struct matcher_batch *b = matcher_flight_at(f, i);
 		records += b->n;
 		if (i < f->produced) {
-			work_release(b->out, b->n);
+			work_outcomes_release(b->out, b->n);
 			matcher_drop(b);
 		} else {
 			matcher_abandon(m, b);
@@ -751,7 +746,7 @@ int main(int argc, char **argv)
 	}
 	rd_kafka_destroy(m.producer);
 	matcher_flight_free(&m, &flight);
-	work_free(&m.work);
+	work_release(&m.work);
 	matcher_progress(&m, 1);
 	log_info("stopped (exit %d)", exit_code);
 	return exit_code;

@@ -554,7 +554,7 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
 	return 0;
 oom:
 	log_error("out of memory while preparing a batch of %zu records", n);
-	work_release(out, n);
+	work_outcomes_release(out, n);
 	work_batch_clear(b);
 	return -1;
 }
@@ -607,7 +607,7 @@ oom:
 	log_error("out of memory while packing a batch of %zu records", n);
 done:
 	if (status != 0)
-		work_release(out, n);
+		work_outcomes_release(out, n);
 	work_batch_clear(b);
 	return status;
 }
@@ -618,11 +618,11 @@ void work_drop(struct work *w, struct work_batch *b)
 	if (b->state == WORK_SENT)
 		work_disconnect(w);
 	if (b->out)
-		work_release(b->out, b->n);
+		work_outcomes_release(b->out, b->n);
 	work_batch_clear(b);
 }
 
-void work_batch_free(struct work_batch *b)
+void work_batch_release(struct work_batch *b)
 {
 	work_batch_clear(b);
 	while (b->arena) {
@@ -637,12 +637,12 @@ void work_batch_free(struct work_batch *b)
 	memset(b, 0, sizeof(*b));
 }
 
-void work_free(struct work *w)
+void work_release(struct work *w)
 {
 	work_disconnect(w);
 }
 
-void work_release(struct work_outcome *out, size_t n)
+void work_outcomes_release(struct work_outcome *out, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		free(out[i].payload);

@@ -62,7 +62,7 @@ struct work {
 enum work_state { WORK_UNSENT, WORK_SENT, WORK_RESOLVED };
 
 /* One batch from work_start() to work_end(). Zero it before first use; it
- * keeps its arrays from batch to batch; free with work_batch_free(). */
+ * keeps its arrays from batch to batch; free with work_batch_release(). */
 struct work_batch {
 	int on_replica;                 /* sent to w->ro (with the generations) */
 	rd_kafka_message_t *const *msgs; /* borrowed from the caller */
@@ -100,7 +100,7 @@ int work_start(struct work *w, struct work_batch *b, rd_kafka_message_t *const *
  * are finished in the order they were started. Adds to *stats. Returns 0,
  * or -1 when a stop was requested during the retries or memory ran out
  * (out is then released: nothing to publish, nothing to commit). Free the
- * payloads with work_release(). */
+ * payloads with work_outcomes_release(). */
 int work_end(struct work *w, struct work_batch *b, struct work_stats *stats);
 
 /* Abandons a started batch (its out released): nothing of it is
@@ -108,12 +108,12 @@ int work_end(struct work *w, struct work_batch *b, struct work_stats *stats);
 void work_drop(struct work *w, struct work_batch *b);
 
 /* Frees what b holds; b itself is the caller's. */
-void work_batch_free(struct work_batch *b);
+void work_batch_release(struct work_batch *b);
 
 /* Frees what w holds (its connection too); w itself is the caller's. */
-void work_free(struct work *w);
+void work_release(struct work *w);
 
 /* Frees the payloads of out[0..n). */
-void work_release(struct work_outcome *out, size_t n);
+void work_outcomes_release(struct work_outcome *out, size_t n);
 
 #endif

@@ -23,10 +23,6 @@
 #include "referential.h"
 #include "signals.h"
 
-#define EXIT_RUNTIME    1
-#define EXIT_USAGE      2
-#define EXIT_INCOMPLETE 3
-#define EXIT_HELD       4
 #define MISSING_SHOWN   20
 
 struct reporter_conf {
@@ -40,7 +36,7 @@ struct reporter_conf {
 
 /* What deciding and publishing a run needs. */
 struct reporter {
-	const struct reporter_conf *rc;
+	const struct reporter_conf *conf;
 	const struct referential *ref;
 	char history[4200];          /* DIR/runs.json */
 	char stalled_attempt[320];   /* the stalled attempt recorded as failed, */
@@ -62,111 +58,108 @@ static int reporter_pct(const char *name, const char *text, double *pct,
 	return 0;
 }
 
-/* Returns 0, or -1 with *exit_code (0 after --help, 2 on bad usage). */
-static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *rc,
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int reporter_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct reporter_conf *conf = arg;
+	int following = conf->follow && conf_true(conf->follow);
+	if (following && conf->run_id && *conf->run_id) {
+		snprintf(errstr, errstr_size,
+			 "options '--follow' and '--run-id' exclude each other");
+		return -1;
+	}
+	if (!following && (!conf->run_id || !*conf->run_id)) {
+		snprintf(errstr, errstr_size, "option '--run-id' is required");
+		return -1;
+	}
+	if (!conf->out || !*conf->out) {
+		snprintf(errstr, errstr_size, "option '--out' is required");
+		return -1;
+	}
+	if (!conf->coverage || !*conf->coverage) {
+		snprintf(errstr, errstr_size, "option '--coverage' is required");
+		return -1;
+	}
+	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
+	conf->limits = defaults;
+	if (conf_long("stall-timeout", conf->stall, 1, 86400 * 7, &conf->stall_s, errstr,
+		      errstr_size) ||
+	    conf_long("attach-retry", conf->attach_retry, 0, 86400, &conf->attach_retry_s,
+		      errstr, errstr_size) ||
+	    reporter_pct("max-invalid-pct", conf->max_invalid, &conf->limits.max_invalid_pct,
+			 errstr, errstr_size) ||
+	    reporter_pct("max-columns-pct", conf->max_columns, &conf->limits.max_columns_pct,
+			 errstr, errstr_size) ||
+	    reporter_pct("max-technical-pct", conf->max_technical,
+			 &conf->limits.max_technical_pct, errstr, errstr_size))
+		return -1;
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
+static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *conf,
 			       int *exit_code)
 {
-	memset(rc, 0, sizeof(*rc));
+	memset(conf, 0, sizeof(*conf));
 	const struct conf_opt opts[] = {
 		{ "brokers", "AIJ_BROKERS", KAFKA_DEFAULT_BROKERS, "ADDR",
-		  "Kafka bootstrap servers", &rc->brokers },
+		  "Kafka bootstrap servers", &conf->brokers },
 		{ "topic-outcomes", "AIJ_TOPIC_OUTCOMES", KAFKA_TOPIC_OUTCOMES, "TOPIC",
-		  "topic of the outcomes", &rc->topic_outcomes },
+		  "topic of the outcomes", &conf->topic_outcomes },
 		{ "topic-runs", "AIJ_TOPIC_RUNS", KAFKA_TOPIC_RUNS, "TOPIC",
-		  "topic of the run manifests", &rc->topic_runs },
+		  "topic of the run manifests", &conf->topic_runs },
 		{ "run-id", "AIJ_RUN_ID", NULL, "ID",
-		  "the run to report (required unless --follow)", &rc->run_id },
+		  "the run to report (required unless --follow)", &conf->run_id },
 		{ "attempt", "AIJ_ATTEMPT", NULL, "ID",
 		  "with --run-id: that attempt of the run only (default: the first "
-		  "seen)", &rc->attempt },
+		  "seen)", &conf->attempt },
 		{ "follow", "AIJ_FOLLOW", NULL, NULL,
 		  "report every run, for ever: the attempt of the latest manifest, "
 		  "each decided and published in turn (instead of --run-id)",
-		  &rc->follow },
+		  &conf->follow },
 		{ "out", "AIJ_OUT", NULL, "DIR",
 		  "output folder: reports/, integrated.csv, attached/, summary.json, "
-		  "runs.json (required)", &rc->out },
+		  "runs.json (required)", &conf->out },
 		{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
-		  "communes referential (code_insee;code_postal;nom_commune)", &rc->communes },
+		  "communes referential (code_insee;code_postal;nom_commune)", &conf->communes },
 		{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
-		  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &rc->coverage },
+		  "ML coverage zones (ml_code;ml_nom;code_postal) (required)", &conf->coverage },
 		{ "redis", "AIJ_REDIS", "127.0.0.1:6379", "HOST:PORT",
 		  "Redis of the dossier index: the dispositifs are attached there when "
-		  "a run is published", &rc->redis },
+		  "a run is published", &conf->redis },
 		{ "attach-retry", "AIJ_ATTACH_RETRY", "600", "SEC",
-		  "how long a publication retries an unreachable Redis", &rc->attach_retry },
+		  "how long a publication retries an unreachable Redis", &conf->attach_retry },
 		{ "max-invalid-pct", "AIJ_MAX_INVALID_PCT", "30", "PCT",
 		  "hold a week when more of its lines fail validation (01 06 07 08 09)",
-		  &rc->max_invalid },
+		  &conf->max_invalid },
 		{ "max-columns-pct", "AIJ_MAX_COLUMNS_PCT", "10", "PCT",
 		  "hold a week when more of its lines have code 01 (a column added or "
-		  "moved)", &rc->max_columns },
+		  "moved)", &conf->max_columns },
 		{ "max-technical-pct", "AIJ_MAX_TECHNICAL_PCT", "1", "PCT",
 		  "hold a week when more of its lines have code 10 (Redis unreachable)",
-		  &rc->max_technical },
+		  &conf->max_technical },
 		{ "stall-timeout", "AIJ_STALL_TIMEOUT", "60", "SEC",
 		  "fail when lines are missing and nothing new came for this long",
-		  &rc->stall },
+		  &conf->stall },
 		{ "group", "AIJ_GROUP", "aij-reporter", "ID",
-		  "consumer group id (nothing is committed)", &rc->group },
+		  "consumer group id (nothing is committed)", &conf->group },
 		{ "once", "AIJ_ONCE", NULL, NULL,
-		  "exit once the run is decided (else stay until SIGTERM)", &rc->once },
+		  "exit once the run is decided (else stay until SIGTERM)", &conf->once },
 		{ "metrics", "AIJ_METRICS", NULL, "ADDR:PORT",
 		  "serve GET /metrics and GET /healthz over HTTP there (the editions "
-		  "are aij-editions')", &rc->metrics },
-		CONF_OPT_LOG_LEVEL(&rc->log_level),
+		  "are aij-editions')", &conf->metrics },
+		CONF_OPT_LOG_LEVEL(&conf->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL }
 	};
-	char errstr[1024];
-	int r = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (r == 1) {
-		conf_usage(stdout, "aij-reporter",
-			   "Decides a run once every record has its outcome, and "
+	const struct conf_program prog = {
+		.name = "aij-reporter",
+		.summary = "Decides a run once every record has its outcome, and "
 			   "publishes it (or holds it).\nExit: 0 published (or the "
-			   "same file again), 3 incomplete, 4 held by a guard.", opts);
-		*exit_code = 0;
-		return -1;
-	}
-	int following = rc->follow && conf_true(rc->follow);
-	if (r == 0 && log_level_set_name(rc->log_level, errstr, sizeof(errstr)))
-		r = -1;
-	if (r == 0 && following && rc->run_id && *rc->run_id) {
-		snprintf(errstr, sizeof(errstr),
-			 "options '--follow' and '--run-id' exclude each other");
-		r = -1;
-	}
-	if (r == 0 && !following && (!rc->run_id || !*rc->run_id)) {
-		snprintf(errstr, sizeof(errstr), "option '--run-id' is required");
-		r = -1;
-	}
-	if (r == 0 && (!rc->out || !*rc->out)) {
-		snprintf(errstr, sizeof(errstr), "option '--out' is required");
-		r = -1;
-	}
-	if (r == 0 && (!rc->coverage || !*rc->coverage)) {
-		snprintf(errstr, sizeof(errstr), "option '--coverage' is required");
-		r = -1;
-	}
-	struct guard_limits defaults = GUARD_LIMITS_DEFAULT;
-	rc->limits = defaults;
-	if (r == 0 &&
-	    (conf_long("stall-timeout", rc->stall, 1, 86400 * 7, &rc->stall_s, errstr,
-		       sizeof(errstr)) ||
-	     conf_long("attach-retry", rc->attach_retry, 0, 86400, &rc->attach_retry_s,
-		       errstr, sizeof(errstr)) ||
-	     reporter_pct("max-invalid-pct", rc->max_invalid, &rc->limits.max_invalid_pct,
-			  errstr, sizeof(errstr)) ||
-	     reporter_pct("max-columns-pct", rc->max_columns, &rc->limits.max_columns_pct,
-			  errstr, sizeof(errstr)) ||
-	     reporter_pct("max-technical-pct", rc->max_technical,
-			  &rc->limits.max_technical_pct, errstr, sizeof(errstr))))
-		r = -1;
-	if (r) {
-		log_error("%s", errstr);
-		*exit_code = EXIT_USAGE;
-		return -1;
-	}
-	return 0;
+			   "same file again), 3 incomplete, 4 held by a guard.",
+		.opts = opts, .check = reporter_conf_check, .arg = conf,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
 }
 
 /* The loud failure of a run that cannot complete: which lines are missing. */
@@ -222,7 +215,7 @@ static void reporter_record(struct reporter *r, const struct history_entry *e)
 static void reporter_stalled(struct reporter *r, const struct collect *c)
 {
 	char reason[MISSING_SHOWN * 22 + 256];
-	reporter_incomplete_reason(c, (int)r->rc->stall_s, reason, sizeof(reason));
+	reporter_incomplete_reason(c, (int)r->conf->stall_s, reason, sizeof(reason));
 	log_error("run %s incomplete: %s; nothing published", c->run_id, reason);
 	const char *attempt = c->attempt ? c->attempt : "";
 	if (r->stalled_recorded && strcmp(r->stalled_attempt, attempt) == 0)
@@ -273,7 +266,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	};
 	reporter_counts(c, &w);
 	struct guard_verdict v;
-	guard_week_decide(&w, &r->rc->limits, &v);
+	guard_week_decide(&w, &r->conf->limits, &v);
 	json_decref(h);
 
 	if (v.status == GUARD_SKIP) {
@@ -282,7 +275,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 		e.reason_fr = v.reason_fr;
 		reporter_record(r, &e);
 		metrics_verdict(HISTORY_ALREADY);
-		return 0;
+		return EXIT_DONE;
 	}
 	if (v.status == GUARD_HOLD) {
 		log_error("run %s held: %s; nothing published (--accept publishes it "
@@ -302,14 +295,14 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	e.reason_fr = v.accepted ? v.reason_fr : "";
 	json_t *entry = history_entry_json(&e);
 	size_t n_reports = 0;
-	int rc = entry ? publish_run(r->rc->out, c, r->ref, r->rc->redis,
-				     (int)r->rc->attach_retry_s, entry, &n_reports,
+	int published = entry ? publish_run(r->conf->out, c, r->ref, r->conf->redis,
+				     (int)r->conf->attach_retry_s, entry, &n_reports,
 				     errstr, sizeof(errstr))
 		       : -1;
 	json_decref(entry);
-	if (rc == 0) {
+	if (published == 0) {
 		log_info("run %s published in '%s': %zu lines, %zu integrated, %zu failed, "
-			 "%zu reports", c->run_id, r->rc->out, c->n_failed + c->n_integrated,
+			 "%zu reports", c->run_id, r->conf->out, c->n_failed + c->n_integrated,
 			 c->n_integrated, c->n_failed, n_reports);
 		metrics_written(c, n_reports);
 		return 0;
@@ -317,7 +310,7 @@ static int reporter_decide(struct reporter *r, struct collect *c)
 	if (!entry)
 		snprintf(errstr, sizeof(errstr), "out of memory");
 	log_error("run %s complete but not published: %s", c->run_id, errstr);
-	if (rc != PUBLISH_PENDING) {
+	if (published != PUBLISH_PENDING) {
 		struct history_entry f = reporter_entry(c, HISTORY_FAILED, GUARD_ERROR, errstr);
 		reporter_record(r, &f);
 	}
@@ -370,7 +363,7 @@ static int reporter_follow(struct reporter *r, const struct consume_opts *copts)
 		.arg = r,
 	};
 	log_info("following every run on %s (publishing into '%s')", copts->brokers,
-		 r->rc->out);
+		 r->conf->out);
 	enum consume_result res = consume_follow(copts, &hooks, errstr, sizeof(errstr));
 	if (res == CONSUME_STOPPED) {
 		log_info("stopped");
@@ -384,21 +377,22 @@ static int reporter_follow(struct reporter *r, const struct consume_opts *copts)
 static int reporter_once(struct reporter *r, const struct consume_opts *copts)
 {
 	char errstr[1024];
-	const struct reporter_conf *rc = r->rc;
+	const struct reporter_conf *conf = r->conf;
 	struct collect c;
-	if (collect_init(&c, rc->run_id, rc->attempt, NULL, errstr, sizeof(errstr))) {
+	if (collect_init(&c, conf->run_id, conf->attempt, NULL, errstr, sizeof(errstr))) {
 		log_error("%s", errstr);
 		collect_release(&c);
 		return EXIT_RUNTIME;
 	}
-	json_t *decided = rc->attempt ? NULL : history_load(r->history, errstr, sizeof(errstr));
+	json_t *decided = conf->attempt ? NULL
+					: history_load(r->history, errstr, sizeof(errstr));
 	if (decided) {
 		c.skip = once_decided;
 		c.skip_arg = decided;
 	}
-	log_info("waiting for the outcomes of run %s%s%s on %s", rc->run_id,
-		 rc->attempt ? ", attempt " : "", rc->attempt ? rc->attempt : "",
-		 rc->brokers);
+	log_info("waiting for the outcomes of run %s%s%s on %s", conf->run_id,
+		 conf->attempt ? ", attempt " : "", conf->attempt ? conf->attempt : "",
+		 conf->brokers);
 	int status = 0;
 	switch (consume_run(copts, &c, errstr, sizeof(errstr))) {
 	case CONSUME_COMPLETE:
@@ -422,67 +416,87 @@ static int reporter_once(struct reporter *r, const struct consume_opts *copts)
 	return status;
 }
 
-int main(int argc, char **argv)
-{
-	struct reporter_conf rc;
-	int code = 0;
-	char errstr[1024];
-	log_init("reporter", NULL);
-	if (reporter_conf_parse(argc, argv, &rc, &code) < 0)
-		return code;
-	log_set_run(rc.run_id);
-	signals_install();
-	int following = rc.follow && conf_true(rc.follow);
+/* What main sets up before it waits for runs, and takes down after. */
+struct reporter_setup {
+	struct referential *ref;
+	struct metrics_server *metrics;
+};
 
-	/* Reference data first: a bad file is a usage error, before any wait. */
-	struct referential *ref = referential_load(rc.communes, NULL, rc.coverage,
-						   errstr, sizeof(errstr));
-	if (!ref) {
+/* Reference data first (a bad file is a usage error, before any wait),
+ * then /metrics and the output folder; finishes a publication left midway.
+ * Returns 0, or the exit code (logged; s released). */
+static int reporter_setup(const struct reporter_conf *conf, struct reporter_setup *s)
+{
+	char errstr[1024];
+	memset(s, 0, sizeof(*s));
+	s->ref = referential_load(conf->communes, NULL, conf->coverage, errstr,
+				  sizeof(errstr));
+	if (!s->ref) {
 		log_error("%s", errstr);
 		return EXIT_USAGE;
 	}
-	struct reporter r = { .rc = &rc, .ref = ref };
-	snprintf(r.history, sizeof(r.history), "%s/" HISTORY_FILE, rc.out);
-
-	struct metrics_server *metrics = NULL;
-	if (rc.metrics && *rc.metrics) {
-		metrics = metrics_serve(rc.metrics, rc.out, errstr, sizeof(errstr));
-		if (!metrics) {
+	if (conf->metrics && *conf->metrics) {
+		s->metrics = metrics_serve(conf->metrics, conf->out, errstr, sizeof(errstr));
+		if (!s->metrics) {
 			log_error("%s", errstr);
-			referential_free(ref);
+			referential_free(s->ref);
 			return EXIT_USAGE;
 		}
 	}
-	if (publish_mkdirs(rc.out, errstr, sizeof(errstr)) != 0) {
+	if (publish_mkdirs(conf->out, errstr, sizeof(errstr)) != 0) {
 		log_error("%s", errstr);
-		metrics_serve_stop(metrics);
-		referential_free(ref);
+		metrics_serve_stop(s->metrics);
+		referential_free(s->ref);
 		return EXIT_USAGE;
 	}
-	if (publish_recover(rc.out, rc.redis, (int)rc.attach_retry_s, errstr,
-					  sizeof(errstr)) != 0)
+	if (publish_recover(conf->out, conf->redis, (int)conf->attach_retry_s, errstr,
+			    sizeof(errstr)) != 0)
 		log_error("a publication left midway could not be finished: %s", errstr);
+	return 0;
+}
 
+static void reporter_shutdown(struct reporter_setup *s)
+{
+	metrics_serve_stop(s->metrics);
+	referential_free(s->ref);
+}
+
+int main(int argc, char **argv)
+{
+	struct reporter_conf conf;
+	int code = 0;
+	log_init("reporter", NULL);
+	if (reporter_conf_parse(argc, argv, &conf, &code) < 0)
+		return code;
+	log_set_run(conf.run_id);
+	signals_install();
+	int following = conf.follow && conf_true(conf.follow);
+
+	struct reporter_setup setup;
+	if ((code = reporter_setup(&conf, &setup)) != 0)
+		return code;
+	struct reporter r = { .conf = &conf, .ref = setup.ref };
+	snprintf(r.history, sizeof(r.history), "%s/" HISTORY_FILE, conf.out);
 	struct consume_opts copts = {
-		.brokers = rc.brokers,
-		.group = rc.group,
-		.topic_outcomes = rc.topic_outcomes,
-		.topic_runs = rc.topic_runs,
-		.stall_timeout_s = (int)rc.stall_s,
+		.brokers = conf.brokers,
+		.group = conf.group,
+		.topic_outcomes = conf.topic_outcomes,
+		.topic_runs = conf.topic_runs,
+		.stall_timeout_s = (int)conf.stall_s,
 		.progress_s = 5,
 	};
+
 	if (following)
 		code = reporter_follow(&r, &copts);
 	else
 		code = reporter_once(&r, &copts);
-
-	if (!following && code == 0 && !conf_true(rc.once)) {
+	if (!following && code == EXIT_DONE && !conf_true(conf.once)) {
 		/* A service: stay up for the supervisor until told to stop. */
 		log_info("run decided; staying up until SIGTERM (--once to exit)");
 		while (!signals_stop)
 			pause();
 	}
-	metrics_serve_stop(metrics);
-	referential_free(ref);
+
+	reporter_shutdown(&setup);
 	return code;
 }

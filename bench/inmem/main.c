@@ -49,8 +49,6 @@
 #include "record.h"
 #include "referential.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
 
 #define INMEM_CHUNK    (4u << 20)  /* bytes read from the export at a time */
 #define INMEM_ALIGN    4           /* arena offsets count 4-byte units */
@@ -840,49 +838,66 @@ static void inmem_free(struct inmem *m)
 		munmap(m->arena.base, m->arena.size);
 }
 
-int main(int argc, char **argv)
-{
+/* The options. */
+struct inmem_conf {
 	const char *dispositifs, *dossiers, *coverage, *communes, *motifs, *out,
 		*run_id, *log_level;
+};
+
+/* The checks of conf_program_parse(). */
+static int inmem_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	const struct inmem_conf *ic = arg;
+	if (!ic->dispositifs || !ic->dossiers || !ic->coverage || !ic->out) {
+		snprintf(errstr, errstr_size, "--dispositifs, --dossiers, "
+			 "--coverage and --out are required");
+		return -1;
+	}
+	return 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
+static int inmem_conf_parse(int argc, char **argv, struct inmem_conf *ic,
+			    int *exit_code)
+{
+	memset(ic, 0, sizeof(*ic));
 	const struct conf_opt opts[] = {
 		{ "dispositifs", "AIJ_DISPOSITIFS", NULL, "FILE",
-		  "the week's dispositifs file (required)", &dispositifs },
+		  "the week's dispositifs file (required)", &ic->dispositifs },
 		{ "dossiers", "AIJ_DOSSIERS", NULL, "FILE",
-		  "the dossier export (required)", &dossiers },
+		  "the dossier export (required)", &ic->dossiers },
 		{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
-		  "ML coverage zones (required)", &coverage },
+		  "ML coverage zones (required)", &ic->coverage },
 		{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
-		  "communes referential", &communes },
+		  "communes referential", &ic->communes },
 		{ "motifs", "AIJ_MOTIFS", REF_DEFAULT_MOTIFS, "FILE",
-		  "exit reasons", &motifs },
-		{ "out", "AIJ_OUT", NULL, "DIR", "output folder, created (required)", &out },
-		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id", &run_id },
-		CONF_OPT_LOG_LEVEL(&log_level),
+		  "exit reasons", &ic->motifs },
+		{ "out", "AIJ_OUT", NULL, "DIR", "output folder, created (required)", &ic->out },
+		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id", &ic->run_id },
+		CONF_OPT_LOG_LEVEL(&ic->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
+	const struct conf_program prog = {
+		.name = "aij-bench-inmem",
+		.summary = "The weekly job in one process, in memory (the benchmark's "
+			   "reference):\nsame outputs as aij-local.",
+		.opts = opts, .check = inmem_conf_check, .arg = ic,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
+}
+
+int main(int argc, char **argv)
+{
+	struct inmem_conf ic;
 	char errstr[1024];
+	int code = EXIT_DONE;
 	log_init("bench-inmem", NULL);
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-bench-inmem",
-			   "The weekly job in one process, in memory (the benchmark's "
-			   "reference):\nsame outputs as aij-local.", opts);
-		return 0;
-	}
-	if (rc == 0 && log_level_set_name(log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0 && (!dispositifs || !dossiers || !coverage || !out)) {
-		snprintf(errstr, sizeof(errstr), "--dispositifs, --dossiers, "
-			 "--coverage and --out are required");
-		rc = -1;
-	}
-	if (rc) {
-		log_error("%s", errstr);
-		return EXIT_USAGE;
-	}
+	if (inmem_conf_parse(argc, argv, &ic, &code) < 0)
+		return code;
 
 	double t0 = inmem_now(CLOCK_MONOTONIC), c0 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
-	struct referential *ref = referential_load(communes, motifs, coverage,
+	struct referential *ref = referential_load(ic.communes, ic.motifs, ic.coverage,
 						   errstr, sizeof(errstr));
 	if (!ref) {
 		log_error("%s", errstr);
@@ -891,7 +906,7 @@ int main(int argc, char **argv)
 	struct inmem m;
 	memset(&m, 0, sizeof(m));
 	long malformed = 0;
-	long nd = inmem_load(&m, dossiers, &malformed, errstr, sizeof(errstr));
+	long nd = inmem_load(&m, ic.dossiers, &malformed, errstr, sizeof(errstr));
 	if (nd < 0) {
 		log_error("%s", errstr);
 		inmem_free(&m);
@@ -905,20 +920,19 @@ int main(int argc, char **argv)
 	log_info("index: %ld dossiers (%ld malformed) in %.2f s (%.0f dossiers/s, "
 		 "%.2f s CPU)", nd, malformed, t1 - t0, (double)nd / (t1 - t0), c1 - c0);
 	struct collect c;
-	int code = 0;
-	if (collect_init(&c, run_id, NULL, NULL, errstr, sizeof(errstr)) < 0) {
+	if (collect_init(&c, ic.run_id, NULL, NULL, errstr, sizeof(errstr)) < 0) {
 		log_error("%s", errstr);
 		collect_release(&c);
 		code = EXIT_RUNTIME;
 	} else {
-		long n = inmem_week(&m, dispositifs, run_id, ref, &c, errstr,
+		long n = inmem_week(&m, ic.dispositifs, ic.run_id, ref, &c, errstr,
 				    sizeof(errstr));
 		double t2 = inmem_now(CLOCK_MONOTONIC);
 		double c2 = inmem_now(CLOCK_PROCESS_CPUTIME_ID);
 		if (n < 0) {
 			log_error("%s", errstr);
 			code = EXIT_USAGE;
-		} else if (inmem_publish(out, &c, ref, errstr, sizeof(errstr)) < 0) {
+		} else if (inmem_publish(ic.out, &c, ref, errstr, sizeof(errstr)) < 0) {
 			log_error("%s", errstr);
 			code = EXIT_RUNTIME;
 		} else {

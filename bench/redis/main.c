@@ -40,9 +40,6 @@
 #include "redis.h"
 #include "referential.h"
 
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE   2
-
 /* One valid line's look-up inputs (q points into buf), and what it
  * attaches when integrated. */
 struct bench_item {
@@ -362,75 +359,91 @@ static long long bench_commandstats(redisContext *rc, char *errstr, size_t errst
 	return total;
 }
 
-int main(int argc, char **argv)
-{
+/* The options. */
+struct bench_conf {
 	const char *redis_addr, *dispositifs, *coverage, *communes, *motifs, *mode,
 		*batch_text, *run_id, *evidence_text, *log_level;
+	long batch;
+	int evidence;
+};
+
+/* The checks of conf_program_parse(): the values in force, converted. */
+static int bench_conf_check(void *arg, char *errstr, size_t errstr_size)
+{
+	struct bench_conf *bc = arg;
+	if (!bc->redis_addr || !bc->dispositifs || !bc->coverage) {
+		snprintf(errstr, errstr_size, "--redis, --dispositifs and --coverage "
+			 "are required");
+		return -1;
+	}
+	if (strcmp(bc->mode, "script") != 0 && strcmp(bc->mode, "commands") != 0) {
+		snprintf(errstr, errstr_size, "--mode '%s' is neither script nor commands",
+			 bc->mode);
+		return -1;
+	}
+	return conf_long("batch", bc->batch_text, 1, 100000, &bc->batch, errstr,
+			 errstr_size) ||
+	       conf_on_off("evidence", bc->evidence_text, &bc->evidence, errstr,
+			   errstr_size) ? -1 : 0;
+}
+
+/* Returns 0, or -1 with *exit_code (EXIT_DONE after --help, EXIT_USAGE on
+ * bad usage). */
+static int bench_conf_parse(int argc, char **argv, struct bench_conf *bc,
+			    int *exit_code)
+{
+	memset(bc, 0, sizeof(*bc));
 	const struct conf_opt opts[] = {
 		{ "redis", "AIJ_REDIS", NULL, "HOST:PORT",
-		  "Redis holding a loaded dossier index (required)", &redis_addr },
+		  "Redis holding a loaded dossier index (required)", &bc->redis_addr },
 		{ "dispositifs", "AIJ_DISPOSITIFS", NULL, "FILE",
-		  "the week's dispositifs file (required)", &dispositifs },
+		  "the week's dispositifs file (required)", &bc->dispositifs },
 		{ "coverage", "AIJ_COVERAGE", NULL, "FILE",
-		  "ML coverage zones (required)", &coverage },
+		  "ML coverage zones (required)", &bc->coverage },
 		{ "communes", "AIJ_COMMUNES", REF_DEFAULT_COMMUNES, "FILE",
-		  "communes referential", &communes },
+		  "communes referential", &bc->communes },
 		{ "motifs", "AIJ_MOTIFS", REF_DEFAULT_MOTIFS, "FILE",
-		  "exit reasons", &motifs },
+		  "exit reasons", &bc->motifs },
 		{ "mode", "AIJ_BENCH_MODE", "script", "MODE",
-		  "script (the product's EVALSHA) or commands (plain, no Lua)", &mode },
+		  "script (the product's EVALSHA) or commands (plain, no Lua)", &bc->mode },
 		{ "evidence", "AIJ_EVIDENCE", "on", "on|off",
 		  "script: read the evidence of the failed lines, as the matchers do",
-		  &evidence_text },
-		{ "batch", "AIJ_BATCH", "500", "N", "records a batch", &batch_text },
+		  &bc->evidence_text },
+		{ "batch", "AIJ_BATCH", "500", "N", "records a batch", &bc->batch_text },
 		{ "run-id", "AIJ_RUN_ID", "bench", "ID", "run id stored with the dispositifs",
-		  &run_id },
-		CONF_OPT_LOG_LEVEL(&log_level),
+		  &bc->run_id },
+		CONF_OPT_LOG_LEVEL(&bc->log_level),
 		{ NULL, NULL, NULL, NULL, NULL, NULL },
 	};
-	char errstr[1024];
-	long batch = 0;
-	log_init("bench-redis", NULL);
-	int rc = conf_parse(opts, argc, argv, errstr, sizeof(errstr));
-	if (rc == 1) {
-		conf_usage(stdout, "aij-bench-redis",
-			   "Replays the week's look-ups, then its attachments, against a "
+	const struct conf_program prog = {
+		.name = "aij-bench-redis",
+		.summary = "Replays the week's look-ups, then its attachments, against a "
 			   "loaded index, without\nKafka, and prints the Redis CPU and "
-			   "commands each took (key=value lines).", opts);
-		return 0;
-	}
-	if (rc == 0 && log_level_set_name(log_level, errstr, sizeof(errstr)))
-		rc = -1;
-	if (rc == 0 && (!redis_addr || !dispositifs || !coverage)) {
-		snprintf(errstr, sizeof(errstr), "--redis, --dispositifs and --coverage "
-			 "are required");
-		rc = -1;
-	}
-	if (rc == 0 && strcmp(mode, "script") != 0 && strcmp(mode, "commands") != 0) {
-		snprintf(errstr, sizeof(errstr), "--mode '%s' is neither script nor commands",
-			 mode);
-		rc = -1;
-	}
-	if (rc == 0)
-		rc = conf_long("batch", batch_text, 1, 100000, &batch, errstr, sizeof(errstr));
-	int evidence = 1;
-	if (rc == 0)
-		rc = conf_on_off("evidence", evidence_text, &evidence, errstr, sizeof(errstr));
-	if (rc) {
-		log_error("%s", errstr);
-		return EXIT_USAGE;
-	}
-	int scripted = strcmp(mode, "script") == 0;
+			   "commands each took (key=value lines).",
+		.opts = opts, .check = bench_conf_check, .arg = bc,
+	};
+	return conf_program_parse(&prog, argc, argv, exit_code);
+}
 
-	struct referential *ref = referential_load(communes, motifs, coverage, errstr,
-						   sizeof(errstr));
-	struct reader *rd = ref ? reader_open(dispositifs, errstr, sizeof(errstr)) : NULL;
+int main(int argc, char **argv)
+{
+	struct bench_conf bc;
+	char errstr[1024];
+	int code = EXIT_DONE;
+	log_init("bench-redis", NULL);
+	if (bench_conf_parse(argc, argv, &bc, &code) < 0)
+		return code;
+	int scripted = strcmp(bc.mode, "script") == 0;
+
+	struct referential *ref = referential_load(bc.communes, bc.motifs, bc.coverage,
+						   errstr, sizeof(errstr));
+	struct reader *rd = ref ? reader_open(bc.dispositifs, errstr, sizeof(errstr)) : NULL;
 	if (!rd) {
 		log_error("%s", errstr);
 		referential_free(ref);
 		return EXIT_USAGE;
 	}
-	redisContext *rcx = redis_connect(redis_addr, 60000, errstr, sizeof(errstr));
+	redisContext *rcx = redis_connect(bc.redis_addr, 60000, errstr, sizeof(errstr));
 	if (!rcx) {
 		log_error("%s", errstr);
 		reader_close(rd);
@@ -438,13 +451,13 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	struct bench_index ix = { "", 0 };
-	struct bench_item *items = calloc((size_t)batch, sizeof(*items));
+	struct bench_item *items = calloc((size_t)bc.batch, sizeof(*items));
 	struct bench_counts c;
 	memset(&c, 0, sizeof(c));
 	struct bench_attachments kept = { NULL, 0, 0 };
 	redisReply *reset = NULL;
 	double cpu0 = -1, t0 = clock_now_s();
-	int code = EXIT_RUNTIME;
+	code = EXIT_RUNTIME;
 	if (!items) {
 		snprintf(errstr, sizeof(errstr), "out of memory");
 		goto out;
@@ -477,7 +490,8 @@ int main(int argc, char **argv)
 			int ok = record_validate(&f, line.too_long, ref) == CODE_OK;
 			if (!ok)
 				c.rejected++;
-			else if (bench_item_prepare(&items[n++], &f, line.line, run_id) != 0) {
+			else if (bench_item_prepare(&items[n++], &f, line.line,
+						    bc.run_id) != 0) {
 				free(text);
 				bench_items_release(items, n);
 				snprintf(errstr, sizeof(errstr), "out of memory");
@@ -485,9 +499,9 @@ int main(int argc, char **argv)
 			}
 			free(text);
 		}
-		if (n == (size_t)batch || (got == 0 && n > 0)) {
-			int brc = scripted ? bench_script_batch(rcx, items, n, evidence, errstr,
-								sizeof(errstr))
+		if (n == (size_t)bc.batch || (got == 0 && n > 0)) {
+			int brc = scripted ? bench_script_batch(rcx, items, n, bc.evidence,
+								errstr, sizeof(errstr))
 					   : bench_commands_batch(rcx, &ix, items, n, errstr,
 								  sizeof(errstr));
 			if (brc == 0) {
@@ -536,7 +550,7 @@ int main(int argc, char **argv)
 	       "step3=%llu failed=%llu redis_cpu_s=%.3f us_per_record=%.2f "
 	       "commands_per_record=%.2f wall_s=%.3f attached=%llu moved=%llu "
 	       "attach_cpu_s=%.3f attach_us_per_record=%.2f "
-	       "attach_commands_per_record=%.2f attach_wall_s=%.3f\n", mode,
+	       "attach_commands_per_record=%.2f attach_wall_s=%.3f\n", bc.mode,
 	       (unsigned long long)c.records, (unsigned long long)looked,
 	       (unsigned long long)(c.step[1] + c.step[2] + c.step[3]),
 	       (unsigned long long)c.step[1], (unsigned long long)c.step[2],
@@ -546,7 +560,7 @@ int main(int argc, char **argv)
 	       (unsigned long long)astats.attached, (unsigned long long)astats.moved,
 	       cpu2 - cpu1, kept.n ? (cpu2 - cpu1) * 1e6 / (double)kept.n : 0.0,
 	       kept.n ? (double)attach_calls / (double)kept.n : 0.0, attach_wall);
-	code = 0;
+	code = EXIT_DONE;
 out:
 	if (code != 0)
 		log_error("%s", errstr);

@@ -50,15 +50,16 @@ oracle "$t/week" "$run_id" "$t/expected"
 same_outputs "$t/expected" "$out"
 [ "$(entries "e['kind'] == 'dossiers'" | cut -d' ' -f1)" = published ] ||
 	fail "runs.json: not one published export: $(entries)"
-grep -q "week 'week.csv' integrated: run $run_id published" "$t/local.log" ||
-	fail "no line saying the week was integrated"
+# The service files the week, then says so: the line may come just after.
+wait_log "$t/local.log" "week 'week.csv' integrated: run $run_id published" 10 \
+	"the line saying the week was integrated"
 
 # 4. The same bytes under another name: already integrated, nothing run.
 sums=$(outputs_sum)
 drop dispositifs "$t/week/week.csv" week-copy.csv done
 wait_filed archive dispositifs week-copy.csv 60
-grep -q "WARN inbox\[[0-9]*\] .*week 'week-copy.csv' already integrated as run $run_id" "$t/local.log" ||
-	fail "no WARN 'already integrated as run $run_id'"
+wait_log "$t/local.log" "WARN inbox\[[0-9]*\] .*week 'week-copy.csv' already integrated as run $run_id" 10 \
+	"the WARN 'already integrated as run $run_id'"
 [ "$(entries "e['source'] == 'week-copy.csv'" | cut -d' ' -f1,2,3)" = "already already $run_id" ] ||
 	fail "runs.json: week-copy.csv is not one 'already' entry: $(entries)"
 [ "$(outputs_sum)" = "$sums" ] || fail "the outputs changed for a file already integrated"

@@ -21,6 +21,7 @@
 
 #include "clock.h"
 #include "aij.pb-c.h"
+#include "kafka.h"
 #include "support/broker.h"
 #include "support/proc.h"
 
@@ -256,8 +257,7 @@ static size_t consume_all(const char *topic, int partitions,
 		rd_kafka_message_destroy(m);
 	}
 	free(at_end);
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	kafka_consumer_close(rk, 2000);
 	return n;
 }
 

@@ -189,8 +189,7 @@ static size_t read_outcomes(Aij__Outcome **by_line, size_t max_line, size_t n)
 		}
 		rd_kafka_message_destroy(m);
 	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	kafka_consumer_close(rk, 2000);
 	return got;
 }
 

@@ -132,8 +132,7 @@ static void read_outcomes(Aij__Outcome **by_line, Aij__Outcome **poison)
 		}
 		rd_kafka_message_destroy(m);
 	}
-	rd_kafka_consumer_close(rk);
-	rd_kafka_destroy(rk);
+	kafka_consumer_close(rk, 2000);
 }
 
 /* The group's committed offset of the one partition, once it reaches want

@@ -1,4 +1,4 @@
-#include "publish.h"
+#include "send.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,16 +10,16 @@
 #include "signals.h"
 
 /* The flow control's watcher never joins the group: closing is quick. */
-#define PUBLISH_WATCH_CLOSE_MS 2000
+#define SEND_WATCH_CLOSE_MS 2000
 
 /* Failed deliveries named one by one before only counting them. */
-#define PUBLISH_FAILURES_LOGGED 10
+#define SEND_FAILURES_LOGGED 10
 /* Added to message.timeout.ms when draining: by then librdkafka has given
  * every message its delivery report. */
-#define PUBLISH_DRAIN_MARGIN_MS 5000
+#define SEND_DRAIN_MARGIN_MS 5000
 
 /* Notes where an acknowledged record went, for flow control. */
-static void publish_flow_note(struct publisher *p, const rd_kafka_message_t *msg)
+static void send_flow_note(struct sender *p, const rd_kafka_message_t *msg)
 {
 	int part = (int)msg->partition;
 	if (part < 0 || msg->offset < 0 ||
@@ -46,29 +46,29 @@ static void publish_flow_note(struct publisher *p, const rd_kafka_message_t *msg
 }
 
 /* Runs on the thread that polls (ours): plain counters suffice. */
-static void publish_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
+static void send_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 				void *opaque)
 {
 	(void)rk;
-	struct publisher *p = opaque;
+	struct sender *p = opaque;
 	if (!msg->err) {
 		p->acked++;
 		if (p->watch)
-			publish_flow_note(p, msg);
+			send_flow_note(p, msg);
 		return;
 	}
 	p->failed++;
 	if (p->closing)
 		return; /* purged on release: the caller already reported them */
-	if (p->failed <= PUBLISH_FAILURES_LOGGED)
+	if (p->failed <= SEND_FAILURES_LOGGED)
 		log_error("message key '%.*s' to '%s' not acknowledged: %s",
 			  (int)msg->key_len, msg->key ? (const char *)msg->key : "",
 			  rd_kafka_topic_name(msg->rkt), rd_kafka_err2str(msg->err));
-	else if (p->failed == PUBLISH_FAILURES_LOGGED + 1)
+	else if (p->failed == SEND_FAILURES_LOGGED + 1)
 		log_error("more messages not acknowledged, counting them only");
 }
 
-static int publish_conf_int(rd_kafka_t *rk, const char *name, int def)
+static int send_conf_int(rd_kafka_t *rk, const char *name, int def)
 {
 	char value[64];
 	size_t size = sizeof(value);
@@ -78,20 +78,20 @@ static int publish_conf_int(rd_kafka_t *rk, const char *name, int def)
 	return atoi(value);
 }
 
-int publish_init(struct publisher *p, const char *brokers,
+int send_init(struct sender *p, const char *brokers,
 		 const char *extra_conf, const char *topic_records,
 		 const char *topic_runs, char *errstr, size_t errstr_size)
 {
 	memset(p, 0, sizeof(*p));
 	p->topic_records = topic_records;
 	p->topic_runs = topic_runs;
-	p->rk = kafka_producer_new(brokers, extra_conf, publish_on_delivery, p,
+	p->rk = kafka_producer_new(brokers, extra_conf, send_on_delivery, p,
 				   errstr, errstr_size);
 	if (!p->rk)
 		return -1;
-	p->message_timeout_ms = publish_conf_int(p->rk, "message.timeout.ms",
+	p->message_timeout_ms = send_conf_int(p->rk, "message.timeout.ms",
 						 300000);
-	int queue_max = publish_conf_int(p->rk, "queue.buffering.max.messages",
+	int queue_max = send_conf_int(p->rk, "queue.buffering.max.messages",
 					 100000);
 	p->max_pending = queue_max > 2 ? (uint64_t)queue_max / 2 : 1;
 	return 0;
@@ -99,7 +99,7 @@ int publish_init(struct publisher *p, const char *brokers,
 
 /* Packs msg into p->buf, growing it as needed. Returns 0 with *len set, or
  * -1 (errstr) when out of memory. */
-static int publish_pack(struct publisher *p, const ProtobufCMessage *msg,
+static int send_pack(struct sender *p, const ProtobufCMessage *msg,
 			size_t *len, char *errstr, size_t errstr_size)
 {
 	size_t need = protobuf_c_message_get_packed_size(msg);
@@ -117,12 +117,12 @@ static int publish_pack(struct publisher *p, const ProtobufCMessage *msg,
 	return 0;
 }
 
-static int publish_message(struct publisher *p, const char *topic,
+static int send_message(struct sender *p, const char *topic,
 			   const char *key, const ProtobufCMessage *msg,
 			   char *errstr, size_t errstr_size)
 {
 	size_t len;
-	if (publish_pack(p, msg, &len, errstr, errstr_size) < 0)
+	if (send_pack(p, msg, &len, errstr, errstr_size) < 0)
 		return -1;
 	if (kafka_produce(p->rk, topic, key, strlen(key), p->buf, len, NULL,
 			  errstr, errstr_size) < 0)
@@ -131,23 +131,23 @@ static int publish_message(struct publisher *p, const char *topic,
 	return 0;
 }
 
-int publish_record(struct publisher *p, const Aij__Record *rec,
+int send_record(struct sender *p, const Aij__Record *rec,
 		   char *errstr, size_t errstr_size)
 {
 	char key[24];
 	snprintf(key, sizeof(key), "%llu", (unsigned long long)rec->line);
-	return publish_message(p, p->topic_records, key, &rec->base, errstr,
+	return send_message(p, p->topic_records, key, &rec->base, errstr,
 			       errstr_size);
 }
 
-int publish_manifest(struct publisher *p, const Aij__Manifest *m,
+int send_manifest(struct sender *p, const Aij__Manifest *m,
 		     char *errstr, size_t errstr_size)
 {
-	return publish_message(p, p->topic_runs, m->run_id, &m->base, errstr,
+	return send_message(p, p->topic_runs, m->run_id, &m->base, errstr,
 			       errstr_size);
 }
 
-int publish_flow_init(struct publisher *p, const char *brokers,
+int send_flow_init(struct sender *p, const char *brokers,
 		      const char *group, uint64_t max_ahead,
 		      char *errstr, size_t errstr_size)
 {
@@ -162,7 +162,7 @@ int publish_flow_init(struct publisher *p, const char *brokers,
 /* Reads the group's committed offsets: sets p->ahead to the records produced
  * that the group has not committed yet. Returns 0, or -1 when the broker did
  * not answer (p->ahead unchanged). */
-static int publish_flow_read(struct publisher *p, char *errstr,
+static int send_flow_read(struct sender *p, char *errstr,
 			     size_t errstr_size)
 {
 	rd_kafka_topic_partition_list_t *list =
@@ -195,7 +195,7 @@ static int publish_flow_read(struct publisher *p, char *errstr,
 
 /* Waits while more than max_ahead records are not committed by the matchers:
  * the broker may drop what they have not read yet. */
-static int publish_flow_wait(struct publisher *p, char *errstr,
+static int send_flow_wait(struct sender *p, char *errstr,
 			     size_t errstr_size)
 {
 	/* p->ahead only grows with what we produce between two reads. */
@@ -204,7 +204,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 	long since = clock_now_ms();
 	for (;;) {
 		char why[256];
-		if (publish_flow_read(p, why, sizeof(why)) < 0)
+		if (send_flow_read(p, why, sizeof(why)) < 0)
 			log_warn("%s", why);
 		p->ahead_base = p->produced - p->ahead;
 		/* Down to half before going on: ingest then publishes in bursts
@@ -228,7 +228,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 			return -1;
 		}
 		if (p->failed > 0)
-			return 0; /* publish_pace() reports it */
+			return 0; /* send_pace() reports it */
 		rd_kafka_poll(p->rk, 100);
 	}
 	long waited = clock_now_ms() - since;
@@ -238,7 +238,7 @@ static int publish_flow_wait(struct publisher *p, char *errstr,
 	return 0;
 }
 
-int publish_pace(struct publisher *p, char *errstr, size_t errstr_size)
+int send_pace(struct sender *p, char *errstr, size_t errstr_size)
 {
 	rd_kafka_poll(p->rk, 0);
 	/* One record lost and the run cannot complete: reading on would only
@@ -250,55 +250,55 @@ int publish_pace(struct publisher *p, char *errstr, size_t errstr_size)
 	}
 	/* Keep below librdkafka's queue limit, so that kafka_produce() never
 	 * waits on a full queue, where a stop request would go unnoticed. */
-	while (publish_pending(p) >= p->max_pending) {
+	while (send_pending(p) >= p->max_pending) {
 		if (p->failed > 0)
-			return publish_pace(p, errstr, errstr_size);
+			return send_pace(p, errstr, errstr_size);
 		if (signals_stop) {
 			snprintf(errstr, errstr_size, "stop requested");
 			return -1;
 		}
 		rd_kafka_poll(p->rk, 100);
 	}
-	if (p->watch && publish_flow_wait(p, errstr, errstr_size) < 0)
+	if (p->watch && send_flow_wait(p, errstr, errstr_size) < 0)
 		return -1;
-	return p->failed > 0 ? publish_pace(p, errstr, errstr_size) : 0;
+	return p->failed > 0 ? send_pace(p, errstr, errstr_size) : 0;
 }
 
-uint64_t publish_pending(const struct publisher *p)
+uint64_t send_pending(const struct sender *p)
 {
 	return p->produced - p->acked - p->failed;
 }
 
-uint64_t publish_drain(struct publisher *p, int timeout_ms)
+uint64_t send_drain(struct sender *p, int timeout_ms)
 {
 	long deadline = clock_now_ms() + timeout_ms;
 	for (;;) {
 		long left = deadline - clock_now_ms();
-		if (publish_pending(p) == 0 || left <= 0)
+		if (send_pending(p) == 0 || left <= 0)
 			break;
 		/* Short slices: the loop ends on our own count of reports. */
 		kafka_drain(p->rk, left < 100 ? (int)left : 100);
 	}
-	return publish_pending(p);
+	return send_pending(p);
 }
 
-int publish_drain_budget_ms(const struct publisher *p)
+int send_drain_budget_ms(const struct sender *p)
 {
-	return p->message_timeout_ms + PUBLISH_DRAIN_MARGIN_MS;
+	return p->message_timeout_ms + SEND_DRAIN_MARGIN_MS;
 }
 
-uint64_t publish_unacked(const struct publisher *p)
+uint64_t send_unacked(const struct sender *p)
 {
 	return p->produced - p->acked;
 }
 
-void publish_release(struct publisher *p)
+void send_release(struct sender *p)
 {
 	if (p->rk) {
 		/* What is still queued will not be waited for: fail it now
 		 * (counted by the delivery reports) rather than have
 		 * rd_kafka_destroy() linger on an unreachable broker. */
-		if (publish_pending(p) > 0) {
+		if (send_pending(p) > 0) {
 			p->closing = 1;
 			rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE |
 					      RD_KAFKA_PURGE_F_INFLIGHT);
@@ -308,7 +308,7 @@ void publish_release(struct publisher *p)
 	}
 	p->rk = NULL;
 	if (p->watch) {
-		kafka_consumer_close(p->watch, PUBLISH_WATCH_CLOSE_MS);
+		kafka_consumer_close(p->watch, SEND_WATCH_CLOSE_MS);
 		p->watch = NULL;
 	}
 	free(p->first_offset);
