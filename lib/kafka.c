@@ -275,9 +275,12 @@ rd_kafka_t *kafka_reader_new(const char *brokers, const char *group_id,
 	return rk;
 }
 
-int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
-			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
-			   char *errstr, size_t errstr_size)
+/* Adds every partition of topic to list with offset RD_KAFKA_OFFSET_BEGINNING
+ * (metadata asked with timeout_ms). Returns 1 when added, 0 when the topic
+ * does not exist (yet), -1 on an error (errstr). */
+static int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
+				  rd_kafka_topic_partition_list_t *list,
+				  int timeout_ms, char *errstr, size_t errstr_size)
 {
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	if (!rkt) {

@@ -51,13 +51,6 @@ rd_kafka_t *kafka_reader_new(const char *brokers, const char *group_id,
 			     const char *extra_conf,
 			     char *errstr, size_t errstr_size);
 
-/* Adds every partition of topic to list with offset RD_KAFKA_OFFSET_BEGINNING
- * (metadata asked with timeout_ms). Returns 1 when added, 0 when the topic
- * does not exist (yet), -1 on an error (errstr). */
-int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
-			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
-			   char *errstr, size_t errstr_size);
-
 /* Assigns rk every partition of the count topics, from the beginning (the
  * metadata of each topic asked with metadata_ms). Topics not there yet, or
  * metadata that cannot be had, are waited for up to wait_s seconds (0: not
