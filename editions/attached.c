@@ -39,13 +39,7 @@ int attached_load(const char *dir, const char *ml_code, struct attached *a,
 	char *p = data, *end = data + len;
 	size_t lineno = 0;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *stop = nl ? nl : end;
-		*stop = '\0';
-		if (stop > p && stop[-1] == '\r')
-			stop[-1] = '\0';
-		char *s = p;
-		p = nl ? nl + 1 : end;
+		char *s = report_next_line(&p, end);
 		lineno++;
 		if (lineno == 1) {
 			if (strcmp(s, ATTACHED_HEADER) != 0) {
@@ -60,19 +54,7 @@ int attached_load(const char *dir, const char *ml_code, struct attached *a,
 		if (!*s)
 			continue;
 		struct attached_row *row = &a->row[a->n];
-		size_t n = 0;
-		for (;;) {
-			char *sep = strchr(s, ';');
-			if (sep)
-				*sep = '\0';
-			if (n < ATTACHED_COLUMNS)
-				row->field[n] = s;
-			n++;
-			if (!sep)
-				break;
-			s = sep + 1;
-		}
-		if (n != ATTACHED_COLUMNS) {
+		if (report_split_fields(s, row->field, ATTACHED_COLUMNS) != ATTACHED_COLUMNS) {
 			a->malformed++;
 			continue;
 		}

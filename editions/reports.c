@@ -18,6 +18,7 @@
 #include "piste.h"
 #include "referential.h"
 #include "report_format.h"
+#include "route.h"
 #include "store.h"
 #include "xlsx.h"
 
@@ -521,16 +522,21 @@ enum MHD_Result reports_list(struct editions *e, struct request *rq)
 
 /* --- one report ------------------------------------------------------------- */
 
-/* Why a line of the national report is there (SPEC §5), into buf. */
+/* Why a line of the national report is there (SPEC §5), into buf: the
+ * reporter's rule (route_reason()), by the referential loaded now, in
+ * words, with what was not loaded to tell. */
 static void reports_why(const struct editions *e, const struct report_row *row,
 			char *buf, size_t size)
 {
 	const char *insee = row->field[REPORT_COL_INSEE];
-	if (row->codes.mask & (1u << 1)) {
+	const char *covered_pc = NULL, *covered_by = NULL;
+	enum route_reason why = route_reason(e->ref, insee, row->codes.mask,
+					     &covered_pc, &covered_by);
+	if (why == ROUTE_MALFORMED) {
 		snprintf(buf, size, "Ligne mal formée (code 01) : pas de commune exploitable.");
 		return;
 	}
-	if (row->codes.mask & (1u << 8)) {
+	if (why == ROUTE_UNKNOWN_INSEE) {
 		snprintf(buf, size, "Code INSEE « %s » inconnu (code 08) : pas de commune "
 			 "exploitable.", insee);
 		return;
@@ -540,14 +546,12 @@ static void reports_why(const struct editions *e, const struct report_row *row,
 			 "pourquoi.");
 		return;
 	}
-	const char *const *pcs = NULL;
-	size_t npc = ref_commune_postcodes(e->ref, insee, &pcs);
 	const char *commune = ref_commune_name(e->ref, insee);
-	if (!ref_commune_known(e->ref, insee)) {
+	if (why == ROUTE_NO_COMMUNE) {
 		snprintf(buf, size, "Commune « %s » absente du référentiel des communes.", insee);
 		return;
 	}
-	if (npc == 0) {
+	if (why == ROUTE_NO_POSTCODE) {
 		snprintf(buf, size, "La commune %s (%s) n'a pas de code postal : aucune Mission "
 			 "Locale ne peut la couvrir.", commune ? commune : "", insee);
 		return;
@@ -557,22 +561,17 @@ static void reports_why(const struct editions *e, const struct report_row *row,
 			 "dire quel code postal n'est couvert par aucune.");
 		return;
 	}
-	size_t len = 0;
-	const char *covered_by = NULL, *covered_pc = NULL;
-	for (size_t i = 0; i < npc; i++) {
-		const char *const *mls = NULL;
-		if (ref_coverage_mls(e->ref, pcs[i], &mls) > 0 && !covered_by) {
-			covered_by = mls[0];
-			covered_pc = pcs[i];
-		}
-	}
-	if (covered_by) {
+	if (why == ROUTE_COVERED) {
 		snprintf(buf, size, "Code postal %s (%s) couvert aujourd'hui par %s : la "
 			 "couverture des Missions Locales a changé depuis l'intégration.",
 			 covered_pc, commune ? commune : insee,
 			 editions_ml_name(e, covered_by));
 		return;
 	}
+	/* ROUTE_UNCOVERED: its postal codes, none of which a zone holds. */
+	const char *const *pcs = NULL;
+	size_t npc = ref_commune_postcodes(e->ref, insee, &pcs);
+	size_t len = 0;
 	int w = snprintf(buf, size, "Code postal ");
 	len = w > 0 ? (size_t)w : 0;
 	for (size_t i = 0; i < npc && i < 4 && len < size; i++) {

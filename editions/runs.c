@@ -66,27 +66,11 @@ const char *runs_status_label(const char *status)
 
 void runs_time(const char *iso, char *buf, size_t size)
 {
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *rest = strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm);
-	long off = 0;
-	if (rest && (*rest == 'Z' || *rest == '\0')) {
-		off = 0;
-	} else if (rest && (*rest == '+' || *rest == '-')) {
-		int hh = 0, mm = 0;
-		long sign = *rest == '-' ? -1 : 1;
-		if (sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2 &&
-		    sscanf(rest + 1, "%2d%2d", &hh, &mm) != 2)
-			rest = NULL;
-		off = (hh * 3600L + mm * 60L) * sign;
-	} else {
-		rest = NULL;
-	}
-	if (!rest) {
+	time_t t;
+	if (history_time_parse(iso, &t) < 0) {
 		snprintf(buf, size, "%s", iso);
 		return;
 	}
-	time_t t = timegm(&tm) - off;
 	struct tm local;
 	localtime_r(&t, &local);
 	strftime(buf, size, "%d/%m/%Y à %H:%M", &local);

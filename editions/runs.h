@@ -30,9 +30,10 @@ const char *runs_reason(const json_t *entry);
  * itself when unknown. */
 const char *runs_status_label(const char *status);
 
-/* Rewrites an ISO 8601 time with an offset ("2026-12-06T02:00:03+01:00")
- * as a person reads it in Europe/Paris, "06/12/2026 à 02:00" (the process's
- * TZ), into buf; an unreadable one is copied as it is. */
+/* Rewrites a time of the run history ("2026-12-06T02:00:03+01:00",
+ * history_time_parse()) as a person reads it in Europe/Paris, "06/12/2026
+ * à 02:00" (the process's TZ), into buf; an unreadable one is copied as it
+ * is. */
 void runs_time(const char *iso, char *buf, size_t size);
 
 #endif

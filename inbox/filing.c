@@ -10,6 +10,39 @@
 
 #define FILING_MAX_CANDIDATES 10000
 
+/* The French phrase of each guard (lib/guard.h's names, and "unreadable",
+ * the inbox's own): for an entry written before runs.json had reason_fr. */
+static const struct {
+	const char *guard, *fr;
+} filing_guard_fr[] = {
+	{ "validation", "trop de lignes en échec de validation" },
+	{ "format", "trop de lignes au mauvais format (code 01)" },
+	{ "technical", "erreurs techniques (Redis injoignable)" },
+	{ "older", "semaine plus ancienne que la dernière publiée" },
+	{ "already", "fichier déjà intégré" },
+	{ "incomplete", "traitement incomplet (lignes sans résultat)" },
+	{ "dossiers_empty", "export sans aucun dossier" },
+	{ "dossiers_malformed", "trop de lignes mal formées dans l'export" },
+	{ "dossiers_shrunk", "moins de la moitié des dossiers en service" },
+	{ "unreadable", "fichier illisible" },
+};
+
+void filing_reason_line(const char *guard, const char *reason_fr, const char *reason,
+			char *out, size_t size)
+{
+	const char *fr = NULL;
+	if (reason_fr && *reason_fr && strcmp(reason_fr, reason) != 0)
+		fr = reason_fr; /* the guard's own, with its figures */
+	for (size_t i = 0; !fr && i < sizeof(filing_guard_fr) / sizeof(filing_guard_fr[0]); i++)
+		if (strcmp(guard, filing_guard_fr[i].guard) == 0)
+			fr = filing_guard_fr[i].fr;
+	snprintf(out, size, "retenu / held (%s): %s / %s", *guard ? guard : "error",
+		 fr ? fr : "échec", *reason ? reason : "no reason given");
+	for (char *p = out; *p; p++)
+		if (*p == '\n' || *p == '\r')
+			*p = ' ';
+}
+
 int filing_candidate(const char *name, unsigned n, char *out, size_t size)
 {
 	char suffix[16] = "";

@@ -31,6 +31,14 @@ int filing_move(const char *dir, const char *name, const char *dest,
 		const char *reason, char *final, size_t final_size,
 		char *errstr, size_t errstr_size);
 
+/* "retenu / held (GUARD): <French> / <English>": the line of a .reason
+ * file for guard and the verdict's reasons (runs.json's reason_fr and
+ * reason; without a French one, a French phrase for the guard), for the
+ * operator who reads held/ and for staff who read French only. Line ends
+ * become spaces: the .reason file is one line. */
+void filing_reason_line(const char *guard, const char *reason_fr, const char *reason,
+			char *out, size_t size);
+
 /* Removes dir/<name>.done, .accept and .reason (what is there). */
 void filing_drop_markers(const char *dir, const char *name);
 

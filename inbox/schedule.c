@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "history.h"
+
 static const char *const schedule_days[] = { "sun", "mon", "tue", "wed",
 					     "thu", "fri", "sat" };
 
@@ -158,33 +160,6 @@ time_t schedule_prev(const struct schedule *s, time_t t)
 static long clock_fake_offset;
 static int clock_fake_on;
 
-int iso_parse(const char *text, time_t *t)
-{
-	struct tm tm = { 0 };
-	int n = 0;
-	if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-			    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
-	    n != 19)
-		return -1;
-	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
-	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
-		return -1;
-	const char *z = text + n;
-	long offset = 0;
-	if (strcmp(z, "Z") != 0) {
-		int oh, om, m = 0;
-		if ((z[0] != '+' && z[0] != '-') ||
-		    sscanf(z + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 ||
-		    z[6] != '\0' || oh > 23 || om > 59)
-			return -1;
-		offset = (z[0] == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	*t = timegm(&tm) - offset;
-	return 0;
-}
-
 int clock_fake_init(char *errstr, size_t errstr_size)
 {
 	const char *fake = getenv("AIJ_FAKE_NOW");
@@ -193,7 +168,7 @@ int clock_fake_init(char *errstr, size_t errstr_size)
 	if (!fake || !*fake)
 		return 0;
 	time_t t;
-	if (iso_parse(fake, &t) < 0) {
+	if (history_time_parse(fake, &t) < 0) {
 		snprintf(errstr, errstr_size, "AIJ_FAKE_NOW '%s' is not a time like "
 			 "2026-12-06T01:59:50+01:00", fake);
 		return -1;

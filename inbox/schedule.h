@@ -51,7 +51,4 @@ int clock_faked(void);
  * (mtime, ctime) are moved by it to compare with the schedule. */
 long clock_offset(void);
 
-/* Parses "YYYY-MM-DDTHH:MM:SS+HH:MM" (or "Z") into *t. 0 or -1. */
-int iso_parse(const char *text, time_t *t);
-
 #endif

@@ -3,13 +3,18 @@
  * first), runs aij-indexer or aij-ingest on it, waits for the verdict and
  * files it into INBOX/archive/<kind>/ or INBOX/held/<kind>/ (filing.h),
  * until SIGTERM. docs/operations.md ("The inbox") describes what an
- * operator sees. */
+ * operator sees.
+ *
+ * The loop is service.c: it chooses the next file (complete: scan.h; due:
+ * schedule.h; Redis ready: probe.h). export.c takes an export (the index
+ * load step, and its reload into an empty Redis), week.c a week (aij-ingest,
+ * then the reporter's verdict: verdict.h; its attempt state: attempt.h);
+ * inbox.c files them into archive/ or held/ (filing.h moves them); note.h
+ * is what the loop remembers of each file. */
 #ifndef AIJ_INBOX_SERVICE_H
 #define AIJ_INBOX_SERVICE_H
 
 #include <stddef.h>
-
-#include <jansson.h>
 
 #include "schedule.h"
 
@@ -30,19 +35,6 @@ struct inbox_conf {
 
 /* The kinds of files, and their folder names under INBOX/, archive/, held/. */
 enum inbox_kind { KIND_DOSSIERS, KIND_DISPOSITIFS };
-
-/* "retenu / held (GUARD): <French> / <English>": the line of a .reason
- * file for guard and the verdict's reasons (runs.json's reason_fr and
- * reason; without a French one, a French phrase for the guard). Line ends
- * become spaces. */
-void service_reason_line(const char *guard, const char *reason_fr, const char *reason,
-			 char *out, size_t size);
-
-/* How many of the last week entries of the run history h with this sha256,
- * counted from the end and stopping at the first one that differs, have
- * this status and guard: the attempts of one file that ended so in a row. */
-unsigned service_week_trailing(const json_t *h, const char *sha256, const char *status,
-			       const char *guard);
 
 /* Creates INBOX's folders, then runs until signals_stop. Returns 0 on a
  * stop, -1 with errstr when it cannot start (a folder it cannot create). */

@@ -23,6 +23,14 @@ void clock_sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+long clock_backoff_ms(long first_ms, long max_ms, unsigned n)
+{
+	long ms = first_ms;
+	for (unsigned i = 1; i < n && ms < max_ms; i++)
+		ms *= 2;
+	return ms < max_ms ? ms : max_ms;
+}
+
 void clock_use_paris(void)
 {
 	setenv("TZ", "Europe/Paris", 1);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 void history_time(time_t t, char *buf, size_t size)
@@ -189,4 +190,31 @@ int history_append_json(const char *path, json_t *entry,
 	json_decref(h);
 	close(fd); /* releases the lock */
 	return rc;
+}
+
+int history_time_parse(const char *text, time_t *t)
+{
+	struct tm tm = { 0 };
+	int n = 0;
+	if (!text || sscanf(text, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+			    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 ||
+	    n != 19)
+		return -1;
+	if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+	    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+		return -1;
+	const char *z = text + n;
+	long offset = 0;
+	if (strcmp(z, "Z") != 0) {
+		int oh, om, m = 0;
+		if ((z[0] != '+' && z[0] != '-') ||
+		    sscanf(z + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 ||
+		    z[6] != '\0' || oh > 23 || om > 59)
+			return -1;
+		offset = (z[0] == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	*t = timegm(&tm) - offset;
+	return 0;
 }

@@ -85,4 +85,8 @@ uint64_t history_num(const json_t *e, const char *key);
  * ("2026-12-06T02:00:03+01:00") into buf ("" for t == 0). */
 void history_time(time_t t, char *buf, size_t size);
 
+/* Reads a time as history_time() writes it, "YYYY-MM-DDTHH:MM:SS+HH:MM"
+ * (or with "Z"), into *t. Returns 0, or -1 when text is not such a time. */
+int history_time_parse(const char *text, time_t *t);
+
 #endif

@@ -49,25 +49,35 @@ int report_codes_parse(const char *s, size_t len, struct report_codes *out)
 	return 0;
 }
 
-/* Splits the NUL-terminated line s in place into the fields of row; returns
- * the number of ';'-separated fields it had. */
-static size_t report_split(char *s, struct report_row *row)
+size_t report_split_fields(char *s, const char **field, size_t nfields)
 {
 	size_t n = 0;
 	for (;;) {
 		char *sep = strchr(s, ';');
 		if (sep)
 			*sep = '\0';
-		if (n < REPORT_COLUMNS)
-			row->field[n] = s;
+		if (n < nfields)
+			field[n] = s;
 		n++;
 		if (!sep)
 			break;
 		s = sep + 1;
 	}
-	for (size_t i = n; i < REPORT_COLUMNS; i++)
-		row->field[i] = "";
+	for (size_t i = n; i < nfields; i++)
+		field[i] = "";
 	return n;
+}
+
+char *report_next_line(char **p, char *end)
+{
+	char *nl = memchr(*p, '\n', (size_t)(end - *p));
+	char *stop = nl ? nl : end;
+	*stop = '\0';
+	if (stop > *p && stop[-1] == '\r')
+		stop[-1] = '\0';
+	char *s = *p;
+	*p = nl ? nl + 1 : end;
+	return s;
 }
 
 /* 1 when the line (len bytes) is empty, or only ';', spaces and tabs. */
@@ -107,20 +117,14 @@ int report_parse(const char *data, size_t len, struct report *r,
 		p += 3;
 	uint64_t line = 0;
 	while (p < end) {
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		char *stop = nl ? nl : end;
+		char *s = report_next_line(&p, end);
 		line++;
-		*stop = '\0';
-		if (stop > p && stop[-1] == '\r')
-			stop[-1] = '\0';
-		char *s = p;
-		p = nl ? nl + 1 : end;
 		/* The header, and blank lines, are not rows; a NUL cuts a line. */
 		if (line == 1 || report_blank(s, strlen(s)))
 			continue;
 		struct report_row *row = &r->row[r->n++];
 		row->line = line;
-		report_split(s, row);
+		report_split_fields(s, row->field, REPORT_COLUMNS);
 		const char *codes = row->field[REPORT_COL_CODES];
 		report_codes_parse(codes, strlen(codes), &row->codes);
 	}

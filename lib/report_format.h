@@ -69,6 +69,16 @@ struct report_codes {
  * then empty: n 0, mask 0). */
 int report_codes_parse(const char *s, size_t len, struct report_codes *out);
 
+/* Splits the NUL-terminated line s in place at each ';' into field
+ * (nfields at most; the missing ones ""). Returns how many fields the line
+ * had: a row is well formed when that is nfields. */
+size_t report_split_fields(char *s, const char **field, size_t nfields);
+
+/* The line at *p of a text ending at end, NUL-terminated in place (its LF
+ * and a CR before it cut off); *p moves to the next line. Call while
+ * *p < end. */
+char *report_next_line(char **p, char *end);
+
 /* One row of a report read back. */
 struct report_row {
 	uint64_t line;                 /* its line in the file (the header is 1) */

@@ -20,6 +20,7 @@
 #include "../../inbox/scan.h"
 #include "../../inbox/schedule.h"
 #include "../../inbox/service.h"
+#include "../../inbox/verdict.h"
 
 static void paris(void)
 {
@@ -30,7 +31,7 @@ static void paris(void)
 static time_t at(const char *iso)
 {
 	time_t t;
-	cr_assert_eq(iso_parse(iso, &t), 0, "iso_parse(\"%s\")", iso);
+	cr_assert_eq(history_time_parse(iso, &t), 0, "history_time_parse(\"%s\")", iso);
 	return t;
 }
 
@@ -351,7 +352,7 @@ Test(inbox, iso_times, .init = paris)
 		"2026-12-06 01:59:50+01:00", "2026-13-06T01:59:50+01:00",
 		"2026-12-06T01:59:50+0100", "2026-12-06T01:59:50+01:00x" };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		cr_expect_eq(iso_parse(bad[i], &t), -1, "'%s' accepted", bad[i]);
+		cr_expect_eq(history_time_parse(bad[i], &t), -1, "'%s' accepted", bad[i]);
 }
 
 Test(inbox, fake_clock, .init = paris)
@@ -500,35 +501,35 @@ Test(inbox, retries_counted_from_the_history, .init = tmp_setup, .fini = tmp_tea
 	cr_assert_not_null(h, "%s", err);
 	/* bb: incomplete, incomplete (another kind and another file in between
 	 * do not count), then technical ends the count. */
-	cr_expect_eq(service_week_trailing(h, "bb", "failed", "incomplete"), 2);
-	cr_expect_eq(service_week_trailing(h, "bb", "held", "technical"), 0);
-	cr_expect_eq(service_week_trailing(h, "cc", "held", "validation"), 1);
-	cr_expect_eq(service_week_trailing(h, "cc", "failed", "incomplete"), 0);
-	cr_expect_eq(service_week_trailing(h, "zz", "failed", "incomplete"), 0);
-	cr_expect_eq(service_week_trailing(h, "d1", "published", ""), 0, "an export is not a week");
+	cr_expect_eq(verdict_week_trailing(h, "bb", "failed", "incomplete"), 2);
+	cr_expect_eq(verdict_week_trailing(h, "bb", "held", "technical"), 0);
+	cr_expect_eq(verdict_week_trailing(h, "cc", "held", "validation"), 1);
+	cr_expect_eq(verdict_week_trailing(h, "cc", "failed", "incomplete"), 0);
+	cr_expect_eq(verdict_week_trailing(h, "zz", "failed", "incomplete"), 0);
+	cr_expect_eq(verdict_week_trailing(h, "d1", "published", ""), 0, "an export is not a week");
 	json_decref(h);
 }
 
 Test(inbox, reason_line)
 {
 	char line[512];
-	service_reason_line("validation", "42,0 % des lignes en échec de validation (limite 30 %)",
-			    "42.0% of the lines fail validation (limit 30%)", line, sizeof(line));
+	filing_reason_line("validation", "42,0 % des lignes en échec de validation (limite 30 %)",
+			   "42.0% of the lines fail validation (limit 30%)", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (validation): 42,0 % des lignes en échec de "
 			       "validation (limite 30 %) / 42.0% of the lines fail validation "
 			       "(limit 30%)");
 	/* No French reason (an older history), or the same as the English one:
 	 * the guard's phrase. */
-	service_reason_line("validation", NULL, "42 % of the lines fail validation", line,
-			    sizeof(line));
+	filing_reason_line("validation", NULL, "42 % of the lines fail validation", line,
+			   sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (validation): trop de lignes en échec de "
 			       "validation / 42 % of the lines fail validation");
-	service_reason_line("format", "same", "same", line, sizeof(line));
+	filing_reason_line("format", "same", "same", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (format): trop de lignes au mauvais format "
 			       "(code 01) / same");
-	service_reason_line("", "", "two\nlines\r", line, sizeof(line));
+	filing_reason_line("", "", "two\nlines\r", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (error): échec / two lines ");
-	service_reason_line("dossiers_empty", NULL, "", line, sizeof(line));
+	filing_reason_line("dossiers_empty", NULL, "", line, sizeof(line));
 	cr_expect_str_eq(line, "retenu / held (dossiers_empty): export sans aucun dossier / "
 			       "no reason given");
 }

@@ -167,6 +167,40 @@ Test(referential, route_without_postcode)
 	referential_free(ref);
 }
 
+/* SPEC §5, the rule itself as the reporter routes by it and the editions
+ * service explains it: the first reason found, in this order. */
+Test(referential, route_reason)
+{
+	struct referential *ref = load_fixtures();
+	uint32_t not_found = UINT32_C(1) << CODE_NOT_FOUND;
+	uint32_t columns = UINT32_C(1) << CODE_COLUMNS, insee = UINT32_C(1) << CODE_INSEE;
+	const char *pc = NULL, *ml = NULL;
+
+	cr_expect_eq(route_reason(ref, "44109", not_found, &pc, &ml), ROUTE_COVERED);
+	cr_expect_str_eq(pc, "44000", "its first postal code that a zone holds");
+	cr_expect_str_eq(ml, "ML_NANTES");
+	cr_expect_eq(route_reason(ref, "44109", columns, NULL, NULL), ROUTE_MALFORMED);
+	cr_expect_eq(route_reason(ref, "44109", columns | insee, NULL, NULL), ROUTE_MALFORMED);
+	cr_expect_eq(route_reason(ref, "44109", insee, NULL, NULL), ROUTE_UNKNOWN_INSEE);
+	cr_expect_eq(route_reason(ref, "", not_found, NULL, NULL), ROUTE_NO_COMMUNE);
+	cr_expect_eq(route_reason(ref, NULL, not_found, NULL, NULL), ROUTE_NO_COMMUNE);
+	cr_expect_eq(route_reason(ref, "98412", not_found, NULL, NULL), ROUTE_NO_COMMUNE);
+	cr_expect_eq(route_reason(ref, "98411", not_found, NULL, NULL), ROUTE_NO_POSTCODE);
+	referential_free(ref);
+
+	char err[256] = "";
+	ref = referential_load(FIX "communes.csv", FIX "motifs.csv", NULL, err, sizeof(err));
+	cr_assert_not_null(ref, "%s", err);
+	cr_expect_eq(route_reason(ref, "44109", not_found, NULL, NULL), ROUTE_UNCOVERED,
+		     "no zone holds any of its postal codes");
+	struct route r = { 0 };
+	cr_assert_eq(route_line(&r, ref, "44109", not_found), 0);
+	cr_assert_eq(r.n, 1);
+	cr_expect_str_eq(r.mls[0], ROUTE_NATIONAL);
+	route_release(&r);
+	referential_free(ref);
+}
+
 Test(referential, files_are_optional)
 {
 	char err[256] = "";
