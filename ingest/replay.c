@@ -18,42 +18,29 @@
 
 #define REPLAY_CLOSE_MS 2000 /* a reader leaves no group: closing is quick */
 
-/* A consumer assigned every partition of topic from the beginning, which
- * reports the end of each partition (enable.partition.eof); *ends lists the
- * partitions for kafka_partition_eof() (free with
- * rd_kafka_topic_partition_list_destroy()). NULL on an error (errstr). */
+/* A consumer assigned every partition of topic from the beginning (not
+ * waiting for it to exist); *ends lists the partitions for
+ * kafka_partition_eof() (free with rd_kafka_topic_partition_list_destroy()).
+ * NULL on an error (errstr). */
 static rd_kafka_t *replay_open(const struct replay_conf *rc, const char *topic,
 			       rd_kafka_topic_partition_list_t **ends,
 			       char *errstr, size_t errstr_size)
 {
-	char group[96], conf[1024];
+	char group[96];
 	snprintf(group, sizeof(group), "aij-replay-%ld", (long)getpid());
-	snprintf(conf, sizeof(conf), "enable.partition.eof=true%s%s",
-		 rc->kafka_conf && *rc->kafka_conf ? "," : "",
-		 rc->kafka_conf ? rc->kafka_conf : "");
-	rd_kafka_t *rk = kafka_consumer_new(rc->brokers, group, conf,
-					    errstr, errstr_size);
+	rd_kafka_t *rk = kafka_reader_new(rc->brokers, group, rc->kafka_conf,
+					  errstr, errstr_size);
 	if (!rk)
 		return NULL;
-	*ends = rd_kafka_topic_partition_list_new(16);
-	int found = kafka_topic_partitions(rk, topic, *ends, REPLAY_TIMEOUT_MS,
-					   errstr, errstr_size);
-	rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-	if (found == 0)
-		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
-			 rd_kafka_err2str(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
-	else if (found > 0 && (err = rd_kafka_assign(rk, *ends)) != 0)
-		snprintf(errstr, errstr_size, "cannot read topic '%s': %s", topic,
-			 rd_kafka_err2str(err));
-	if (found <= 0 || err) {
-		rd_kafka_topic_partition_list_destroy(*ends);
-		*ends = NULL;
+	rd_kafka_topic_partition_list_t *assigned =
+		kafka_assign_topics(rk, &topic, 1, 0, REPLAY_TIMEOUT_MS,
+				    errstr, errstr_size);
+	if (!assigned) {
 		kafka_consumer_close(rk, REPLAY_CLOSE_MS);
 		return NULL;
 	}
-	/* Read to the end, marked by kafka_partition_eof(). */
-	for (int i = 0; i < (*ends)->cnt; i++)
-		(*ends)->elems[i].offset = 1;
+	*ends = kafka_partition_ends(assigned, NULL);
+	rd_kafka_topic_partition_list_destroy(assigned);
 	return rk;
 }
 

@@ -255,9 +255,32 @@ int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms)
 	return closed ? 0 : -1;
 }
 
-int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
-			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
-			   char *errstr, size_t errstr_size)
+rd_kafka_t *kafka_reader_new(const char *brokers, const char *group_id,
+			     const char *extra_conf,
+			     char *errstr, size_t errstr_size)
+{
+	static const char eof[] = "enable.partition.eof=true";
+	size_t size = sizeof(eof) + 1 + (extra_conf ? strlen(extra_conf) : 0);
+	char *conf = malloc(size);
+	if (!conf) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return NULL;
+	}
+	/* Ours first: a deployment's settings come after, as everywhere. */
+	snprintf(conf, size, "%s%s%s", eof, extra_conf && *extra_conf ? "," : "",
+		 extra_conf ? extra_conf : "");
+	rd_kafka_t *rk = kafka_consumer_new(brokers, group_id, conf,
+					    errstr, errstr_size);
+	free(conf);
+	return rk;
+}
+
+/* Adds every partition of topic to list with offset RD_KAFKA_OFFSET_BEGINNING
+ * (metadata asked with timeout_ms). Returns 1 when added, 0 when the topic
+ * does not exist (yet), -1 on an error (errstr). */
+static int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
+				  rd_kafka_topic_partition_list_t *list,
+				  int timeout_ms, char *errstr, size_t errstr_size)
 {
 	rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
 	if (!rkt) {
@@ -283,6 +306,100 @@ int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
 	return found;
 }
 
+/* "'a'", "'a' and 'b'", "'a', 'b' and 'c'": topics named in a message. */
+static void kafka_topics_text(const char *const *topics, int count,
+			      char *buf, size_t size)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (int i = 0; i < count && len < size; i++) {
+		int r = snprintf(buf + len, size - len, "%s'%s'",
+				 i == 0 ? "" : i == count - 1 ? " and " : ", ",
+				 topics[i]);
+		if (r < 0)
+			break;
+		len += (size_t)r;
+	}
+}
+
+rd_kafka_topic_partition_list_t *
+kafka_assign_topics(rd_kafka_t *rk, const char *const *topics, int count,
+		    int wait_s, int metadata_ms,
+		    char *errstr, size_t errstr_size)
+{
+	char names[512];
+	kafka_topics_text(topics, count, names, sizeof(names));
+	const char *noun = count == 1 ? "topic" : "topics";
+	double start = clock_now_s(), warned = 0;
+	for (;;) {
+		rd_kafka_topic_partition_list_t *list =
+			rd_kafka_topic_partition_list_new(32);
+		const char *missing = NULL;
+		int found = 0, rc = 0;
+		for (int i = 0; i < count && rc >= 0; i++) {
+			rc = kafka_topic_partitions(rk, topics[i], list, metadata_ms,
+						    errstr, errstr_size);
+			found += rc > 0;
+			if (rc == 0 && !missing)
+				missing = topics[i];
+		}
+		if (found == count) {
+			rd_kafka_resp_err_t err = rd_kafka_assign(rk, list);
+			if (!err)
+				return list;
+			snprintf(errstr, errstr_size, "cannot read %s %s: %s", noun,
+				 names, rd_kafka_err2str(err));
+			rd_kafka_topic_partition_list_destroy(list);
+			return NULL;
+		}
+		rd_kafka_topic_partition_list_destroy(list);
+		double now = clock_now_s();
+		if (now - start >= wait_s) {
+			/* rc < 0: errstr says what failed last. */
+			if (rc >= 0 && wait_s == 0)
+				snprintf(errstr, errstr_size, "cannot read topic '%s': %s",
+					 missing, rd_kafka_err2str(
+						 RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
+			else if (rc >= 0)
+				snprintf(errstr, errstr_size, "%s %s not found after %d s",
+					 noun, names, wait_s);
+			return NULL;
+		}
+		if (now - warned > 10) {
+			if (rc < 0)
+				log_warn("%s; retrying", errstr);
+			else
+				log_warn("waiting for the %s %s", noun, names);
+			warned = now;
+		}
+		clock_sleep_ms(500);
+		if (signals_stop) {
+			snprintf(errstr, errstr_size, "stopped");
+			return NULL;
+		}
+	}
+}
+
+/* kafka_partition_eof()'s marks, in the offset of each partition of ends. */
+#define KAFKA_END_AWAITED  1
+#define KAFKA_END_REACHED  (-1)
+
+rd_kafka_topic_partition_list_t *
+kafka_partition_ends(const rd_kafka_topic_partition_list_t *parts,
+		     const char *topic)
+{
+	rd_kafka_topic_partition_list_t *ends =
+		rd_kafka_topic_partition_list_new(parts->cnt);
+	for (int i = 0; i < parts->cnt; i++) {
+		const rd_kafka_topic_partition_t *p = &parts->elems[i];
+		if (!topic || strcmp(p->topic, topic) == 0)
+			rd_kafka_topic_partition_list_add(ends, p->topic,
+							  p->partition)->offset =
+				KAFKA_END_AWAITED;
+	}
+	return ends;
+}
+
 int kafka_partition_eof(rd_kafka_topic_partition_list_t *ends,
 			const rd_kafka_message_t *msg)
 {
@@ -292,8 +409,8 @@ int kafka_partition_eof(rd_kafka_topic_partition_list_t *ends,
 		if (msg && msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF &&
 		    p->partition == msg->partition &&
 		    strcmp(p->topic, rd_kafka_topic_name(msg->rkt)) == 0)
-			p->offset = -1;
-		done &= p->offset < 0;
+			p->offset = KAFKA_END_REACHED;
+		done &= p->offset == KAFKA_END_REACHED;
 	}
 	return done;
 }

@@ -41,22 +41,42 @@ rd_kafka_t *kafka_consumer_new(const char *brokers, const char *group_id,
 int kafka_consumer_close(rd_kafka_t *rk, int timeout_ms);
 
 /* Reading whole topics, from the beginning to where they end (the reporter,
- * a replay): no group, an assignment of every partition. */
+ * a replay): no group coordination, an assignment of every partition. */
 
-/* Adds every partition of topic to list with offset RD_KAFKA_OFFSET_BEGINNING
- * (metadata asked with timeout_ms). Returns 1 when added, 0 when the topic
- * does not exist (yet), -1 on an error (errstr). */
-int kafka_topic_partitions(rd_kafka_t *rk, const char *topic,
-			   rd_kafka_topic_partition_list_t *list, int timeout_ms,
-			   char *errstr, size_t errstr_size);
+/* A consumer for whole-topic reads: kafka_consumer_new() of group_id and
+ * extra_conf (NULL or "key=value,..."), which also reports the end of each
+ * partition (enable.partition.eof) for kafka_partition_eof(). Free with
+ * kafka_consumer_close(). */
+rd_kafka_t *kafka_reader_new(const char *brokers, const char *group_id,
+			     const char *extra_conf,
+			     char *errstr, size_t errstr_size);
 
-/* Where each partition of a whole-topic read stands: ends lists them,
- * offset 1 while reading, -1 once its end came (a consumer with
- * enable.partition.eof=true reports it as RD_KAFKA_RESP_ERR__PARTITION_EOF:
- * an event, where rd_kafka_query_watermark_offsets() could block far beyond
- * its timeout, deaf to SIGTERM, when the broker is gone). Marks msg's
- * partition (msg may be NULL) and returns 1 when every partition of ends
- * reached its end. */
+/* Assigns rk every partition of the count topics, from the beginning (the
+ * metadata of each topic asked with metadata_ms). Topics not there yet, or
+ * metadata that cannot be had, are waited for up to wait_s seconds (0: not
+ * at all), a warning every 10 s, unless a stop request (signals_stop) ends
+ * the wait. Returns the partitions assigned (free with
+ * rd_kafka_topic_partition_list_destroy()), or NULL (errstr; "stopped"
+ * when a stop request ended the wait). */
+rd_kafka_topic_partition_list_t *
+kafka_assign_topics(rd_kafka_t *rk, const char *const *topics, int count,
+		    int wait_s, int metadata_ms,
+		    char *errstr, size_t errstr_size);
+
+/* The partitions of topic in parts (all of them when topic is NULL), each
+ * awaiting its end, for kafka_partition_eof(). Free with
+ * rd_kafka_topic_partition_list_destroy(). */
+rd_kafka_topic_partition_list_t *
+kafka_partition_ends(const rd_kafka_topic_partition_list_t *parts,
+		     const char *topic);
+
+/* Where each partition of a whole-topic read stands: ends comes from
+ * kafka_partition_ends() (offset 1 while reading, -1 once its end came).
+ * The end comes with a consumer of kafka_reader_new() as a message with
+ * RD_KAFKA_RESP_ERR__PARTITION_EOF: an event, where
+ * rd_kafka_query_watermark_offsets() could block far beyond its timeout,
+ * deaf to SIGTERM, when the broker is gone. Marks msg's partition (msg may
+ * be NULL) and returns 1 when every partition of ends reached its end. */
 int kafka_partition_eof(rd_kafka_topic_partition_list_t *ends,
 			const rd_kafka_message_t *msg);
 

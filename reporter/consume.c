@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "arena.h"
 #include "clock.h"
@@ -13,64 +12,25 @@
 #include "signals.h"
 
 #define CONSUME_CLOSE_MS 2000 /* no group to leave: closing is quick */
+#define CONSUME_METADATA_MS 5000 /* each topic's, while waiting for them */
 
 /* Assigns every partition of both topics from the beginning: the reporter
  * reads whole topics, no group coordination needed. Waits for the topics
- * to exist while nothing stops it. When assigned is not NULL, the caller
- * gets the list there (free with rd_kafka_topic_partition_list_destroy()).
- * Returns 0 or -1 (errstr). */
-static int consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
-			  rd_kafka_topic_partition_list_t **assigned,
-			  char *errstr, size_t errstr_size)
+ * to exist up to the stall timeout while nothing stops it. Returns the
+ * partitions assigned (free with rd_kafka_topic_partition_list_destroy()),
+ * or NULL (errstr). */
+static rd_kafka_topic_partition_list_t *
+consume_assign(rd_kafka_t *rk, const struct consume_opts *opts,
+	       char *errstr, size_t errstr_size)
 {
 	const char *topics[] = { opts->topic_runs, opts->topic_outcomes };
-	double start = clock_now_s(), warned = 0;
-	while (!signals_stop) {
-		rd_kafka_topic_partition_list_t *list =
-			rd_kafka_topic_partition_list_new(32);
-		int found = 0, rc = 0;
-		for (size_t i = 0; i < 2 && rc >= 0; i++) {
-			rc = kafka_topic_partitions(rk, topics[i], list, 5000, errstr,
-						    errstr_size);
-			found += rc > 0;
-		}
-		if (found == 2) {
-			rd_kafka_resp_err_t err = rd_kafka_assign(rk, list);
-			log_info("reading %d partitions of '%s' and '%s' from the beginning",
-				 list->cnt, topics[0], topics[1]);
-			if (assigned && !err)
-				*assigned = list;
-			else
-				rd_kafka_topic_partition_list_destroy(list);
-			if (err) {
-				snprintf(errstr, errstr_size, "cannot assign partitions: %s",
-					 rd_kafka_err2str(err));
-				return -1;
-			}
-			return 0;
-		}
-		rd_kafka_topic_partition_list_destroy(list);
-		double now = clock_now_s();
-		if (now - start > opts->stall_timeout_s) {
-			if (rc >= 0)
-				snprintf(errstr, errstr_size,
-					 "topics '%s' and '%s' not found after %d s",
-					 topics[0], topics[1], opts->stall_timeout_s);
-			return -1;
-		}
-		if (now - warned > 10) {
-			if (rc < 0)
-				log_warn("%s; retrying", errstr);
-			else
-				log_warn("waiting for the topics '%s' and '%s'",
-					 topics[0], topics[1]);
-			warned = now;
-		}
-		struct timespec ts = { 0, 500 * 1000 * 1000 };
-		nanosleep(&ts, NULL);
-	}
-	snprintf(errstr, errstr_size, "stopped");
-	return -1;
+	rd_kafka_topic_partition_list_t *list =
+		kafka_assign_topics(rk, topics, 2, opts->stall_timeout_s,
+				    CONSUME_METADATA_MS, errstr, errstr_size);
+	if (list)
+		log_info("reading %d partitions of '%s' and '%s' from the beginning",
+			 list->cnt, topics[0], topics[1]);
+	return list;
 }
 
 /* Feeds one message to c, unpacking an outcome in arena (reset after).
@@ -159,10 +119,13 @@ enum consume_result consume_run(const struct consume_opts *opts,
 	enum consume_result res = CONSUME_ERROR;
 	struct arena arena;
 	arena_init(&arena, 0);
-	if (consume_assign(rk, opts, NULL, errstr, errstr_size)) {
+	rd_kafka_topic_partition_list_t *assigned =
+		consume_assign(rk, opts, errstr, errstr_size);
+	if (!assigned) {
 		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
 		goto out;
 	}
+	rd_kafka_topic_partition_list_destroy(assigned);
 
 	double last_new = clock_now_s(), last_log = last_new, start = last_new;
 	while (!collect_complete(c)) {
@@ -308,9 +271,8 @@ static int follow_manifest(struct follow *f, const rd_kafka_message_t *msg,
  * Returns 0 or -1 (errstr). */
 static int follow_catch_up(struct follow *f, char *errstr, size_t errstr_size)
 {
-	for (int i = 0; i < f->runs->cnt; i++)
-		if (f->runs->elems[i].offset > 0)
-			return 0;
+	if (!kafka_partition_eof(f->runs, NULL))
+		return 0;
 	f->caught_up = 1;
 	if (!f->target[0]) {
 		log_info("no run on '%s' yet: waiting for a manifest", f->opts->topic_runs);
@@ -362,36 +324,33 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	enum consume_result res = CONSUME_ERROR;
 	arena_init(&f.arena, 0);
 	rd_kafka_topic_partition_list_t *all = NULL;
-	/* The end of the runs topic comes as an event (PARTITION_EOF), not from
-	 * rd_kafka_query_watermark_offsets(), which can block far beyond its
-	 * timeout, deaf to SIGTERM, when the broker is gone. */
-	/* A bounded fetch queue: the follower reads whole topics again and
-	 * again, its memory is one run plus this, whatever the topics hold. Not
-	 * smaller: librdkafka 2.0.2 stops fetching once the queue holds this
-	 * much and looks again only later (topics holding 12 runs of 400k
-	 * lines, the latest one decided in 50-60 s with 1 MiB, 10 s with 8 MiB;
-	 * bench/RESULTS.md). */
-	f.rk = kafka_consumer_new(opts->brokers, opts->group,
-				  "enable.partition.eof=true,queued.max.messages.kbytes=8192",
-				  errstr, errstr_size);
+	/* The end of the runs topic comes as an event (kafka_reader_new(),
+	 * kafka_partition_eof()). A bounded fetch queue: the follower reads
+	 * whole topics again and again, its memory is one run plus this,
+	 * whatever the topics hold. Not smaller: librdkafka 2.0.2 stops fetching
+	 * once the queue holds this much and looks again only later (topics
+	 * holding 12 runs of 400k lines, the latest one decided in 50-60 s with
+	 * 1 MiB, 10 s with 8 MiB; bench/RESULTS.md). */
+	f.rk = kafka_reader_new(opts->brokers, opts->group,
+				"queued.max.messages.kbytes=8192", errstr, errstr_size);
 	if (!f.rk)
 		return CONSUME_ERROR;
-	if (consume_assign(f.rk, opts, &all, errstr, errstr_size)) {
+	all = consume_assign(f.rk, opts, errstr, errstr_size);
+	if (!all) {
 		res = signals_stop ? CONSUME_STOPPED : CONSUME_ERROR;
 		goto out;
 	}
+	f.runs = kafka_partition_ends(all, opts->topic_runs);
 	f.outcomes = rd_kafka_topic_partition_list_new(all->cnt);
-	f.runs = rd_kafka_topic_partition_list_new(1);
 	f.runs_pos = rd_kafka_topic_partition_list_new(1);
 	for (int i = 0; i < all->cnt; i++) {
 		const rd_kafka_topic_partition_t *p = &all->elems[i];
-		if (strcmp(p->topic, opts->topic_outcomes) == 0) {
+		if (strcmp(p->topic, opts->topic_outcomes) == 0)
 			rd_kafka_topic_partition_list_add(f.outcomes, p->topic, p->partition);
-			continue;
-		}
-		rd_kafka_topic_partition_list_add(f.runs, p->topic, p->partition)->offset = 1;
-		rd_kafka_topic_partition_list_add(f.runs_pos, p->topic, p->partition)->offset =
-			RD_KAFKA_OFFSET_BEGINNING;
+		else
+			rd_kafka_topic_partition_list_add(f.runs_pos, p->topic,
+							  p->partition)->offset =
+				RD_KAFKA_OFFSET_BEGINNING;
 	}
 	/* The outcomes wait until the latest run is known: no run's outcomes
 	 * are collected only to be dropped for a newer one. */
