@@ -1271,7 +1271,7 @@ enum MHD_Result reports_put(struct editions *e, struct request *rq)
 				   "replaced", 1, "rows", (json_int_t)what.rows,
 				   "size", (json_int_t)out_len,
 				   "converted", what.windows_1252 || !what.had_bom || what.lf ||
-						what.blank || what.xlsx_columns));
+						what.blank || what.xlsx_columns || what.quoted));
 }
 
 enum MHD_Result reports_delete(struct editions *e, struct request *rq)
@@ -1369,6 +1369,8 @@ static enum MHD_Result reports_upload_confirm(struct editions *e, struct request
 	if (what->xlsx_columns)
 		page_raw(&p, "<li>Colonnes « Piste » et « Semaines en échec » du fichier Excel "
 			 "retirées : le rapport garde ses 7 colonnes.</li>");
+	if (what->quoted)
+		page_raw(&p, "<li>Guillemets autour des champs retirés.</li>");
 	if (what->blank)
 		page_printf(&p, "<li>%zu ligne%s vide%s retirée%s.</li>", what->blank,
 			    what->blank > 1 ? "s" : "", what->blank > 1 ? "s" : "",
