@@ -35,7 +35,7 @@ before=$(ed_tree "$dir")
 for path in \
 	/editions/../summary.json /editions/..%2fsummary.json /editions/%2e%2e%2fsummary.json \
 	/editions/%2E%2E /editions/.. /editions/. "/editions/$ML_A%2f..%2f..%2fsummary" \
-	"/editions/$ML_A.csv" "/editions/$ML_A%00.html" "/editions/$ML_A%00" /editions/ \
+	"/editions/$ML_A%00.csv" "/editions/$ML_A%00.html" "/editions/$ML_A%00" /editions/ \
 	"/editions/$ML_A/" "/editions//$ML_A" "/editions/$ML_A/x" /editions/%2fetc%2fpasswd \
 	"/editions/..%5c..%5csummary.json" "/editions/$(printf 'A%.0s' $(seq 64))" \
 	"/editions/ML%20A" "/editions/%C3%A9" "/dossiers/../dispositifs" "/dossiers/..%2f/dispositifs"; do
@@ -66,6 +66,11 @@ grep -qi '^Allow: GET, HEAD' "$t/headers" || fail "405 without Allow on /edition
 ed_expect 405 PUT /editions tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 PUT "/editions/$ML_A.html" tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 PUT "/editions/$ML_A.xlsx" tok-admin --data-binary "@$t/good.csv"
+ed_expect 405 PUT "/editions/$ML_A.csv" tok-admin --data-binary "@$t/good.csv"
+grep -qi '^Allow: GET, HEAD' "$t/headers" || fail "PUT .csv: 405 without Allow: $(cat "$t/headers")"
+ed_expect 405 DELETE "/editions/$ML_A.csv" tok-admin
+code=$(curl -s -I -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer tok-admin' "$ed_url/editions/$ML_A.csv")
+[ "$code" = 200 ] || fail "HEAD /editions/$ML_A.csv: status $code"
 ed_expect 405 DELETE /healthz ""
 [ "$(ed_tree "$dir")" = "$before" ] || fail "unknown methods changed the files"
 
