@@ -209,6 +209,14 @@ ed_run "$dir" 2026-W48
 before=$(ed_tree "$dir")
 ed_cexpect 200 GET "/editions/$ML_A/remplacer" ml
 grep -q 'enctype="multipart/form-data"' "$t/body" || fail "no upload form"
+# The report's page and the upload's say how to correct it in a
+# spreadsheet: from the Excel download, saved as CSV.
+tip='Pour ouvrir ou corriger le rapport dans un tableur (Excel, LibreOffice), prenez le <a href="/editions/'$ML_A'.xlsx">téléchargement Excel</a>'
+grep -qF "$tip" "$t/body" || fail "the upload page does not point to the Excel download"
+grep -q 'enregistrez-le ensuite en CSV (séparateur « ; », UTF-8)' "$t/body" || fail "the upload page does not say how to save it"
+ed_cexpect 200 GET "/editions/$ML_A.html" ml
+grep -qF "$tip" "$t/body" || fail "the report page does not point to the Excel download"
+grep -q 'perd les zéros des codes retour et des codes INSEE' "$t/body" || fail "the report page does not say what the CSV loses"
 ed_cexpect 200 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
 	-F "fichier=@$t/excel-lf.csv;filename=rapport corrigé.csv"
 ed_french
