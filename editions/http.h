@@ -54,6 +54,7 @@ enum route_id {
 	R_LIST,          /* GET  /editions (JSON) */
 	R_LIST_PAGE,     /* GET  /editions.html */
 	R_REPORT,        /* GET, PUT, DELETE /editions/<ml> (the CSV) */
+	R_REPORT_CSV,    /* GET  /editions/<ml>.csv (the CSV again, by its type's name) */
 	R_REPORT_XLSX,   /* GET  /editions/<ml>.xlsx */
 	R_REPORT_PAGE,   /* GET  /editions/<ml>.html */
 	R_REPORT_JSON,   /* GET  /editions/<ml>.json (each row's evidence) */

@@ -48,6 +48,28 @@ static void reports_disposition(const char *ml_code, const char *run_id, const c
 		 ml, run, ext, ml, run, ext);
 }
 
+/* The advice for a report opened in a spreadsheet, on the report's page
+ * and the replace page: the CSV opened in Excel or LibreOffice loses its
+ * zeros (05, 08249) and turns codes into dates, which an upload then
+ * refuses; the XLSX keeps every cell as text. The Excel download is a link
+ * for a user who may download. */
+static void reports_spreadsheet_tip(struct page *p, const struct request *rq)
+{
+	page_raw(p, "<p class=\"muted tip\">Pour ouvrir ou corriger le rapport dans un "
+		 "tableur (Excel, LibreOffice), prenez ");
+	if (rq->user.rights & RIGHT_TELECHARGER) {
+		page_raw(p, "le <a href=\"/editions/");
+		page_url(p, rq->arg);
+		page_raw(p, ".xlsx\">téléchargement Excel</a>");
+	} else {
+		page_raw(p, "le téléchargement Excel");
+	}
+	page_raw(p, " : le CSV ouvert dans un tableur perd les zéros des codes retour et "
+		 "des codes INSEE (05 devient 5, 08249 devient 8249) et change des codes en "
+		 "dates. Pour le renvoyer (« Remplacer »), enregistrez-le ensuite en CSV "
+		 "(séparateur « ; », UTF-8).</p>\n");
+}
+
 /* N(s) of SPEC §4, for searching: "Pontchâteau" finds "PONTCHATEAU". */
 static void reports_norm(const char *s, char *out, size_t size)
 {
@@ -1003,6 +1025,8 @@ static enum MHD_Result reports_page(struct editions *e, struct request *rq,
 		page_raw(&p, "/supprimer\">Supprimer</a>");
 	}
 	page_raw(&p, "</div>\n");
+	if (rq->user.rights & (RIGHT_TELECHARGER | RIGHT_GERER))
+		reports_spreadsheet_tip(&p, rq);
 
 	page_raw(&p, "<section><h2>Lignes par code retour</h2><table><thead><tr><th>Code</th>"
 		 "<th>Signification</th><th class=\"n\">Lignes</th><th>Que faire</th>"
@@ -1271,7 +1295,7 @@ enum MHD_Result reports_put(struct editions *e, struct request *rq)
 				   "replaced", 1, "rows", (json_int_t)what.rows,
 				   "size", (json_int_t)out_len,
 				   "converted", what.windows_1252 || !what.had_bom || what.lf ||
-						what.blank || what.xlsx_columns));
+						what.blank || what.xlsx_columns || what.quoted));
 }
 
 enum MHD_Result reports_delete(struct editions *e, struct request *rq)
@@ -1326,8 +1350,11 @@ static enum MHD_Result reports_upload_form(struct editions *e, struct request *r
 	page_printf(&p, "<p>Le rapport actuel a %zu ligne%s (fichier du %s). Choisissez le "
 		    "fichier qui le remplacera&nbsp;: le rapport corrigé, enregistré en CSV "
 		    "(séparateur point-virgule), avec la même première ligne d'en-tête et les "
-		    "7 colonnes. Un fichier enregistré par Excel (Windows-1252, sans BOM) est "
-		    "accepté et converti.</p>", info->rows, info->rows > 1 ? "s" : "", when);
+		    "7 colonnes (ou les 9 du fichier Excel : « Piste » et « Semaines en échec » "
+		    "sont retirées). Un fichier enregistré par Excel (Windows-1252, sans BOM) "
+		    "ou par LibreOffice (champs entre guillemets) est accepté et converti.</p>",
+		    info->rows, info->rows > 1 ? "s" : "", when);
+	reports_spreadsheet_tip(&p, rq);
 	page_raw(&p, "<form method=\"post\" enctype=\"multipart/form-data\" action=\"/editions/");
 	page_url(&p, rq->arg);
 	page_raw(&p, "/remplacer\">");
@@ -1369,6 +1396,8 @@ static enum MHD_Result reports_upload_confirm(struct editions *e, struct request
 	if (what->xlsx_columns)
 		page_raw(&p, "<li>Colonnes « Piste » et « Semaines en échec » du fichier Excel "
 			 "retirées : le rapport garde ses 7 colonnes.</li>");
+	if (what->quoted)
+		page_raw(&p, "<li>Guillemets autour des champs retirés.</li>");
 	if (what->blank)
 		page_printf(&p, "<li>%zu ligne%s vide%s retirée%s.</li>", what->blank,
 			    what->blank > 1 ? "s" : "", what->blank > 1 ? "s" : "",

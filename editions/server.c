@@ -66,6 +66,8 @@ static const struct route routes[R_COUNT] = {
 			  reports_list, NULL, NULL, NULL },
 	[R_REPORT] = { "GET, HEAD, PUT, DELETE", M_GET | M_PUT | M_DELETE, A_ANY, ARG_ML,
 		       C | T, G, 0, reports_get, NULL, reports_put, reports_delete },
+	[R_REPORT_CSV] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
+			   reports_get, NULL, NULL, NULL },
 	[R_REPORT_XLSX] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
 			    reports_get, NULL, NULL, NULL },
 	[R_REPORT_JSON] = { "GET, HEAD", M_GET, A_ANY, ARG_ML, C | T, 0, 0,
@@ -222,6 +224,8 @@ static unsigned editions_route(const char *url, struct request *rq, char *msg,
 		} else if (editions_ends(rest, ".html", &n)) {
 			rq->route = R_REPORT_PAGE;
 			rq->html = 1;
+		} else if (editions_ends(rest, ".csv", &n)) {
+			rq->route = R_REPORT_CSV;
 		} else if (editions_ends(rest, ".xlsx", &n)) {
 			rq->route = R_REPORT_XLSX;
 		} else if (editions_ends(rest, ".json", &n)) {

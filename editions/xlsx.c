@@ -13,6 +13,8 @@
 #define XLSX_WIDTH_MIN 8
 #define XLSX_WIDTH_MAX 60
 #define XLSX_ROWS_MAX  1048575 /* a sheet's rows, the header aside */
+#define XLSX_LINE_PT   15.0    /* the height of a line of text (the default row's) */
+#define XLSX_LINES_MAX 27      /* a row at most 409 points high (Excel's limit) */
 
 /* Characters of the UTF-8 s (its bytes that do not continue one). */
 static size_t xlsx_chars(const char *s)
@@ -23,13 +25,53 @@ static size_t xlsx_chars(const char *s)
 	return n;
 }
 
+/* The lines the UTF-8 s takes in a wrapped cell width characters wide:
+ * each line end starts a line, and words go to the next line when they do
+ * not fit (a word longer than a line is cut), as a spreadsheet wraps them.
+ * Counts in characters of the width of '0' (the column width's unit) less
+ * a margin, so that it errs on more lines, never on fewer: a cut text is
+ * lost, a spare line is not. At least 1, at most XLSX_LINES_MAX. */
+static size_t xlsx_lines(const char *s, double width)
+{
+	size_t room = width > 4 ? (size_t)width - 2 : 2;
+	size_t lines = 1, used = 0;
+	while (*s && lines < XLSX_LINES_MAX) {
+		if (*s == '\n') {
+			lines++;
+			used = 0;
+			s++;
+			continue;
+		}
+		if (*s == ' ') {
+			used += used > 0; /* a space at the start of a line is not drawn */
+			s++;
+			continue;
+		}
+		size_t word = 0;
+		const char *w = s;
+		for (; *w && *w != ' ' && *w != '\n'; w++)
+			word += ((unsigned char)*w & 0xC0) != 0x80;
+		if (used > 0 && used + word > room) {
+			lines++;
+			used = 0;
+		}
+		while (word > room) { /* cut */
+			lines++;
+			word -= room;
+		}
+		used += word;
+		s = w;
+	}
+	return lines < XLSX_LINES_MAX ? lines : XLSX_LINES_MAX;
+}
+
 /* s, or a copy in *scratch (realloc'ed; free() it) with each control
- * character but the tab as U+FFFD: XML cannot hold them. */
+ * character but the tab and the line end as U+FFFD: XML cannot hold them. */
 static const char *xlsx_clean(const char *s, char **scratch, size_t *cap)
 {
 	size_t bad = 0, n = 0;
 	for (; s[n]; n++)
-		bad += (unsigned char)s[n] < 0x20 && s[n] != '\t';
+		bad += (unsigned char)s[n] < 0x20 && s[n] != '\t' && s[n] != '\n';
 	if (!bad)
 		return s;
 	size_t need = n + 2 * bad + 1;
@@ -42,7 +84,7 @@ static const char *xlsx_clean(const char *s, char **scratch, size_t *cap)
 	}
 	char *w = *scratch;
 	for (size_t i = 0; i < n; i++) {
-		if ((unsigned char)s[i] < 0x20 && s[i] != '\t') {
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\n') {
 			memcpy(w, "\xEF\xBF\xBD", 3);
 			w += 3;
 		} else {
@@ -66,6 +108,12 @@ static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
 		snprintf(errstr, errstr_size, "cannot add the sheet '%s'", t->name);
 		return -1;
 	}
+	/* Each wrapping column's width, for its rows' heights. */
+	double *wrap_width = t->wrap ? calloc(t->ncols ? t->ncols : 1, sizeof(double)) : NULL;
+	if (t->wrap && !wrap_width) {
+		snprintf(errstr, errstr_size, "out of memory writing the sheet '%s'", t->name);
+		return -1;
+	}
 	/* constant_memory: column settings first, then the rows in order. */
 	for (size_t col = 0; col < t->ncols; col++) {
 		size_t w = xlsx_chars(t->titles[col]);
@@ -82,11 +130,26 @@ static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
 			width = XLSX_WIDTH_MAX;
 		worksheet_set_column(ws, (lxw_col_t)col, (lxw_col_t)col, width,
 				     t->wrap && t->wrap[col] ? text_wrap : text);
+		if (t->wrap && t->wrap[col])
+			wrap_width[col] = width;
 	}
 	lxw_error err = LXW_NO_ERROR;
 	for (size_t col = 0; col < t->ncols && !err; col++)
 		err = worksheet_write_string(ws, 0, (lxw_col_t)col, t->titles[col], head);
 	for (size_t row = 0; row < t->nrows && !err; row++) {
+		/* A spreadsheet may not grow a row to its wrapped text when it
+		 * opens the file (LibreOffice Calc does not): the row's height,
+		 * set before its cells, says how many lines its text takes. */
+		size_t lines = 1;
+		for (size_t col = 0; t->wrap && col < t->ncols; col++) {
+			const char *s = t->wrap[col] ? t->cell(t->arg, row, col) : NULL;
+			size_t n = s && *s ? xlsx_lines(s, wrap_width[col]) : 1;
+			if (n > lines)
+				lines = n;
+		}
+		if (lines > 1)
+			err = worksheet_set_row(ws, (lxw_row_t)(row + 1),
+						XLSX_LINE_PT * (double)lines, NULL);
 		for (size_t col = 0; col < t->ncols && !err; col++) {
 			const char *s = t->cell(t->arg, row, col);
 			lxw_format *f = t->wrap && t->wrap[col] ? text_wrap : text;
@@ -103,6 +166,7 @@ static int xlsx_sheet(lxw_workbook *wb, const struct xlsx_table *t,
 	if (!err && t->ncols)
 		err = worksheet_autofilter(ws, 0, 0, (lxw_row_t)t->nrows,
 					   (lxw_col_t)(t->ncols - 1));
+	free(wrap_width);
 	if (err) {
 		snprintf(errstr, errstr_size, "cannot write the sheet '%s': %s", t->name,
 			 lxw_strerror(err));

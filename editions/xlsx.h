@@ -19,7 +19,11 @@ struct xlsx_table {
 	const char *(*cell)(void *arg, size_t row, size_t col);
 	void *arg;
 	/* NULL, or ncols flags: a column whose flag is set wraps its text in
-	 * its width (long sentences, read in the cell). */
+	 * its width (long sentences, read in the cell), and each row is made
+	 * as high as the lines its wrapped text takes (words wrapped in the
+	 * column's width, each line end a line, 15 points a line): a
+	 * spreadsheet such as LibreOffice Calc does not grow rows when it
+	 * opens the file, and would cut the text. */
 	const unsigned char *wrap;
 };
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "date.h"
 #include "reader.h"
 
 const char *const report_column_titles[REPORT_COLUMNS] = {
@@ -173,6 +174,93 @@ static int report_shown(const char *s, size_t n)
 	return (int)n;
 }
 
+/* What a spreadsheet does to a report opened as CSV, and where to start
+ * from instead: the end of the messages that refuse such a file. */
+#define REPORT_HINT_EXCEL "ouvrez plutôt le rapport téléchargé en Excel (« Télécharger " \
+	"(Excel) »), dont les cellules restent du texte, corrigez-le, puis enregistrez-le " \
+	"en CSV (séparateur « ; », UTF-8)"
+
+/* The codes that only a line that passed validation (SPEC §3: the first
+ * rule that fails gives the single code) can have: its birth date was a
+ * real JJ/MM/AAAA date (rule 07 passed: codes 02 to 06, 08, 09, 10) and its
+ * INSEE code a commune's, 5 characters (rule 08 passed too: 02 to 05, 09,
+ * 10). */
+#define REPORT_DATE_CHECKED  (UINT32_C(0x1f) << 2 | UINT32_C(1) << 8 | UINT32_C(1) << 9 | \
+			      UINT32_C(1) << 10)
+#define REPORT_INSEE_CHECKED (UINT32_C(0xf) << 2 | UINT32_C(1) << 9 | UINT32_C(1) << 10)
+
+/* 1 when the n bytes of s are an INSEE commune code: 5 digits or capital
+ * letters ("08249", "2A004"). */
+static int report_insee_shape(const char *s, size_t n)
+{
+	if (n != 5)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return 0;
+	return 1;
+}
+
+/* 1 when the n bytes of s are a real date written JJ/MM/AAAA. */
+static int report_date_shape(const char *s, size_t n)
+{
+	char date[16];
+	long days;
+	if (n >= sizeof(date))
+		return 0;
+	memcpy(date, s, n);
+	date[n] = '\0';
+	return date_parse(date, &days) == 0;
+}
+
+/* Undoes standard CSV quoting in the line s (len bytes): writes its fields
+ * into out (len + 1 bytes at least), joined by ';', each field wholly in
+ * double quotes written without them, a doubled quote inside as one. A
+ * field that opens a quote and does not close it at its end is written as
+ * it is (a '"' is an ordinary character in a report). Returns the length
+ * written (NUL-terminated) with *quoted set when a field was unquoted; or
+ * -1 with *bad the 1-based field whose quotes hold a ';', which no field of
+ * a report holds. */
+static long report_unquote(const char *s, size_t len, char *out, int *quoted, size_t *bad)
+{
+	size_t i = 0, o = 0;
+	for (size_t field = 1;; field++) {
+		int done = 0;
+		if (i < len && s[i] == '"') {
+			size_t j = i + 1, w = o, semi = 0;
+			while (j < len) {
+				if (s[j] == '"' && j + 1 < len && s[j + 1] == '"') {
+					out[w++] = '"';
+					j += 2;
+				} else if (s[j] == '"') {
+					break;
+				} else {
+					semi += s[j] == ';';
+					out[w++] = s[j++];
+				}
+			}
+			if (j < len && (j + 1 == len || s[j + 1] == ';')) {
+				if (semi) {
+					*bad = field;
+					return -1;
+				}
+				*quoted = 1;
+				o = w;
+				i = j + 1;
+				done = 1;
+			}
+		}
+		if (!done)
+			while (i < len && s[i] != ';')
+				out[o++] = s[i++];
+		if (i >= len)
+			break;
+		out[o++] = s[i++]; /* the ';' */
+	}
+	out[o] = '\0';
+	return (long)o;
+}
+
 char *report_normalize(const char *data, size_t len, size_t *out_len,
 		       struct report_normalized *what,
 		       char *errstr, size_t errstr_size)
@@ -180,6 +268,7 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 	struct report_normalized w = { 0 };
 	struct report_out o = { NULL, 0, 0 };
 	char *text = NULL; /* one decoded line */
+	char *raw = NULL;  /* the same before unquoting */
 	size_t text_cap = 0;
 	unsigned long line = 0;
 	int header_seen = 0;
@@ -223,12 +312,27 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 			if (!grown)
 				goto oom;
 			text = grown;
+			grown = realloc(raw, 3 * n + 1);
+			if (!grown)
+				goto oom;
+			raw = grown;
 			text_cap = 3 * n + 1;
 		}
 		int cp1252 = 0;
-		size_t tlen = reader_decode_bytes((const unsigned char *)start, n, 0, text,
+		size_t rlen = reader_decode_bytes((const unsigned char *)start, n, 0, raw,
 						  &cp1252);
 		w.windows_1252 |= cp1252;
+		/* A spreadsheet may quote every text field (LibreOffice's « Mettre
+		 * entre guillemets toutes les cellules texte »): standard CSV. */
+		size_t bad = 0;
+		long unquoted = report_unquote(raw, rlen, text, &w.quoted, &bad);
+		if (unquoted < 0) {
+			snprintf(errstr, errstr_size,
+				 "ligne %lu : la colonne %zu, entre guillemets, contient un "
+				 "« ; », ce qu'aucun champ d'un rapport ne contient", line, bad);
+			goto fail;
+		}
+		size_t tlen = (size_t)unquoted;
 		if (report_blank(text, tlen)) {
 			w.blank++;
 			continue;
@@ -250,15 +354,14 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 		} else {
 			int want = w.xlsx_columns ? REPORT_XLSX_COLUMNS : REPORT_COLUMNS;
 			size_t fields = 1;
-			const char *last = text;    /* the codes: the 7th field */
-			const char *cut = NULL;     /* the ';' after them */
+			/* Where each of the 7 fields starts, and where the 8th would
+			 * (one past the ';' that ends the 7th). */
+			size_t at[REPORT_COLUMNS + 1] = { 0 };
 			for (size_t i = 0; i < tlen; i++) {
 				if (text[i] == ';') {
+					if (fields < REPORT_COLUMNS + 1)
+						at[fields] = i + 1;
 					fields++;
-					if (fields == REPORT_COLUMNS)
-						last = text + i + 1;
-					else if (fields == REPORT_COLUMNS + 1)
-						cut = text + i;
 				}
 			}
 			if (fields != (size_t)want) {
@@ -267,17 +370,42 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 					 fields, want);
 				goto fail;
 			}
-			if (cut)
-				tlen = (size_t)(cut - text);
-			size_t clen = (size_t)(text + tlen - last);
+			if (fields > REPORT_COLUMNS)
+				tlen = at[REPORT_COLUMNS] - 1;
+			else
+				at[REPORT_COLUMNS] = tlen + 1;
+			/* Field k is the at[k+1] - 1 - at[k] bytes at text + at[k]. */
+			const char *last = text + at[REPORT_COL_CODES];
+			size_t clen = at[REPORT_COL_CODES + 1] - 1 - at[REPORT_COL_CODES];
 			struct report_codes codes;
 			if (report_codes_parse(last, clen, &codes) < 0) {
 				snprintf(errstr, errstr_size,
 					 "ligne %lu : « %.*s » n'est pas une suite de codes retour "
 					 "comme 05 ou 05/05/04 (un tableur a pu retirer les zéros "
-					 "ou en faire une date : corrigez le rapport dans le "
-					 "fichier XLSX, dont les cellules restent du texte)",
+					 "ou en faire une date : " REPORT_HINT_EXCEL ")",
 					 line, report_shown(last, clen), last);
+				goto fail;
+			}
+			const char *birth = text + at[REPORT_COL_NAISSANCE];
+			size_t blen = at[REPORT_COL_NAISSANCE + 1] - 1 - at[REPORT_COL_NAISSANCE];
+			if (!(codes.mask & ~REPORT_DATE_CHECKED) &&
+			    !report_date_shape(birth, blen)) {
+				snprintf(errstr, errstr_size,
+					 "ligne %lu : la date de naissance « %.*s » n'est pas une "
+					 "date JJ/MM/AAAA (un tableur a pu la convertir : "
+					 REPORT_HINT_EXCEL ")", line, report_shown(birth, blen),
+					 birth);
+				goto fail;
+			}
+			const char *insee = text + at[REPORT_COL_INSEE];
+			size_t ilen = at[REPORT_COL_INSEE + 1] - 1 - at[REPORT_COL_INSEE];
+			if (!(codes.mask & ~REPORT_INSEE_CHECKED) &&
+			    !report_insee_shape(insee, ilen)) {
+				snprintf(errstr, errstr_size,
+					 "ligne %lu : le code INSEE « %.*s » n'a pas 5 caractères "
+					 "comme 08249 ou 2A004 (un tableur a pu retirer le zéro du "
+					 "début : " REPORT_HINT_EXCEL ")", line,
+					 report_shown(insee, ilen), insee);
 				goto fail;
 			}
 			w.rows++;
@@ -290,6 +418,7 @@ char *report_normalize(const char *data, size_t len, size_t *out_len,
 		goto fail;
 	}
 	free(text);
+	free(raw);
 	*out_len = o.len;
 	if (what)
 		*what = w;
@@ -298,6 +427,7 @@ oom:
 	snprintf(errstr, errstr_size, "out of memory reading a report of %zu bytes", len);
 fail:
 	free(text);
+	free(raw);
 	free(o.buf);
 	return NULL;
 }

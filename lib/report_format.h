@@ -113,6 +113,8 @@ struct report_normalized {
 	size_t blank;       /* blank lines dropped (empty or only ';' and spaces) */
 	int xlsx_columns;   /* the header had REPORT_XLSX_EXTRA: those two
 			       columns were dropped from every row */
+	int quoted;         /* at least one field was wholly in double quotes
+			       (standard CSV quoting): unquoted */
 };
 
 /* Turns an uploaded report into the exact bytes of SPEC §6. The upload may
@@ -121,7 +123,17 @@ struct report_normalized {
  * line with or without one; blank lines are dropped. Its first line must be
  * the header, every other line 7 fields whose last is return codes
  * (report_codes_parse()); or the header followed by REPORT_XLSX_EXTRA, every
- * other line 9 fields whose seventh is return codes, the last two dropped. Returns the report (malloc'ed, free() it) with
+ * other line 9 fields whose seventh is return codes, the last two dropped.
+ * Standard CSV quoting is undone first: a field wholly in double quotes
+ * ("05/05/05", a quote inside doubled) is taken without them, the header's
+ * too; a quoted field holding a ';' is refused (no field of a report holds
+ * one). A row whose codes only a line that passed validation can have
+ * (SPEC §3: 02 to 06, 08, 09, 10) must have its birth date as a real
+ * JJ/MM/AAAA date, and when they are 02 to 05, 09 or 10, its INSEE code as
+ * 5 characters (digits or capitals): a spreadsheet that opened the CSV
+ * turned "28/03/1999" into "28/03/99" and "08249" into "8249", and the
+ * report would no longer say which young person the line is about.
+ * Returns the report (malloc'ed, free() it) with
  * *out_len and *what (may be NULL) filled, or NULL with errstr saying what is
  * wrong and on which line of the upload. errstr is in French: it is shown
  * to the person who uploaded the file. */

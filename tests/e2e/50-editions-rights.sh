@@ -72,12 +72,15 @@ for s in "$ML_A" NATIONAL; do
 				cmp -s "$t/body" "$dir/reports/$target.csv" || fail "$tok: download of $target is not the file"
 				ed_cexpect 200 GET "/editions/$target" "$u"
 				cmp -s "$t/body" "$dir/reports/$target.csv" || fail "$u: download of $target with the cookie is not the file"
+				ed_expect 200 GET "/editions/$target.csv" "$tok"
+				cmp -s "$t/body" "$dir/reports/$target.csv" || fail "$tok: download of $target.csv is not the file"
 				ed_expect 200 GET "/editions/$target.xlsx" "$tok"
 				ed_cexpect 200 GET "/editions/$target.xlsx" "$u"
 				[ "$(head -c 2 "$t/body")" = PK ] || fail "$u: the XLSX of $target is not a zip"
 			else
 				ed_expect 403 GET "/editions/$target" "$tok"
 				ed_cexpect 403 GET "/editions/$target" "$u"
+				ed_expect 403 GET "/editions/$target.csv" "$tok"
 				ed_expect 403 GET "/editions/$target.xlsx" "$tok"
 			fi
 			# The page: consulter.
@@ -127,6 +130,7 @@ before=$(ed_tree "$dir")
 for tok in "" nope "tok-NATIONAL-7x"; do
 	ed_expect 401 GET /editions "$tok"
 	ed_expect 401 GET "/editions/$ML_A" "$tok"
+	ed_expect 401 GET "/editions/$ML_A.csv" "$tok"
 	ed_expect 401 GET "/editions/$ML_A.xlsx" "$tok"
 	ed_expect 401 GET "/editions/$ML_A.html" "$tok"
 	ed_expect 401 PUT "/editions/$ML_A" "$tok" --data-binary "@$t/upload.csv"
@@ -153,6 +157,7 @@ ed_expect 401 GET /editions "$(cat "$t/jar-u-NATIONAL-7" | awk '$6 == "aij_sessi
 ed_expect 404 GET /editions/ML999999999 tok-NATIONAL-7
 ed_expect 404 GET /editions/ML999999999.html tok-NATIONAL-7
 ed_expect 404 GET /editions/ML999999999.xlsx tok-NATIONAL-7
+ed_expect 404 GET /editions/ML999999999.csv tok-NATIONAL-7
 ed_expect 404 PUT /editions/ML999999999 tok-NATIONAL-7 --data-binary "@$t/upload.csv"
 ed_expect 404 DELETE /editions/ML999999999 tok-NATIONAL-7
 [ ! -e "$dir/reports/ML999999999.csv" ] || fail "PUT created a report that did not exist"
@@ -165,6 +170,12 @@ grep -qiF "filename*=UTF-8''_Rapport%20int%C3%A9gration%20AIJ%20-%20$ML_A%20-%20
 	fail "download Content-Disposition: $(grep -i disposition "$t/headers")"
 grep -qiF "filename=\"_Rapport integration AIJ - $ML_A - 2026-W48.csv\"" "$t/headers" ||
 	fail "download Content-Disposition ASCII fallback: $(grep -i disposition "$t/headers")"
+# /editions/<ml>.csv: the same download, the same headers.
+grep -i '^content-\(type\|disposition\)' "$t/headers" | sort >"$t/csv-headers"
+ed_expect 200 GET "/editions/$ML_A.csv" "tok-$ML_A-3"
+cmp -s "$t/body" "$dir/reports/$ML_A.csv" || fail "GET $ML_A.csv is not the report"
+grep -i '^content-\(type\|disposition\)' "$t/headers" | sort | cmp -s - "$t/csv-headers" ||
+	fail "GET $ML_A.csv headers: $(cat "$t/headers")"
 ed_expect 200 GET /editions/_national tok-NATIONAL-3
 grep -qiF "filename=\"_Rapport integration AIJ - national - 2026-W48.csv\"" "$t/headers" ||
 	fail "national download name: $(grep -i disposition "$t/headers")"

@@ -3,10 +3,12 @@
 # traversal (plain, percent-encoded, encoded slashes, NUL), unknown methods,
 # oversized uploads (with and without Content-Length) and malformed ones.
 # Each gets a clear 4xx with an error in French and nothing changes on disk.
-# A report re-saved by a spreadsheet (Windows-1252, no BOM, LF) is accepted,
-# through the API and through the browser's form with its confirmation, and
-# stored byte for byte as SPEC §6 says (UTF-8 with BOM, CRLF); the forms
-# refuse a missing or wrong CSRF token. Then the life of a report: replaced
+# A report re-saved by a spreadsheet (Windows-1252, no BOM, LF, every text
+# field in double quotes) is accepted, through the API and through the
+# browser's form with its confirmation, and stored byte for byte as SPEC §6
+# says (UTF-8 with BOM, CRLF); one the spreadsheet damaged (an INSEE code
+# without its 0, a birth date in two-digit years) is refused, pointing to
+# the Excel download; the forms refuse a missing or wrong CSRF token. Then the life of a report: replaced
 # (served as replaced), deleted (gone, 404) until the next run brings the
 # run's reports back; and the users file reloaded when an administrator edits
 # it.
@@ -33,7 +35,7 @@ before=$(ed_tree "$dir")
 for path in \
 	/editions/../summary.json /editions/..%2fsummary.json /editions/%2e%2e%2fsummary.json \
 	/editions/%2E%2E /editions/.. /editions/. "/editions/$ML_A%2f..%2f..%2fsummary" \
-	"/editions/$ML_A.csv" "/editions/$ML_A%00.html" "/editions/$ML_A%00" /editions/ \
+	"/editions/$ML_A%00.csv" "/editions/$ML_A%00.html" "/editions/$ML_A%00" /editions/ \
 	"/editions/$ML_A/" "/editions//$ML_A" "/editions/$ML_A/x" /editions/%2fetc%2fpasswd \
 	"/editions/..%5c..%5csummary.json" "/editions/$(printf 'A%.0s' $(seq 64))" \
 	"/editions/ML%20A" "/editions/%C3%A9" "/dossiers/../dispositifs" "/dossiers/..%2f/dispositifs"; do
@@ -64,6 +66,11 @@ grep -qi '^Allow: GET, HEAD' "$t/headers" || fail "405 without Allow on /edition
 ed_expect 405 PUT /editions tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 PUT "/editions/$ML_A.html" tok-admin --data-binary "@$t/good.csv"
 ed_expect 405 PUT "/editions/$ML_A.xlsx" tok-admin --data-binary "@$t/good.csv"
+ed_expect 405 PUT "/editions/$ML_A.csv" tok-admin --data-binary "@$t/good.csv"
+grep -qi '^Allow: GET, HEAD' "$t/headers" || fail "PUT .csv: 405 without Allow: $(cat "$t/headers")"
+ed_expect 405 DELETE "/editions/$ML_A.csv" tok-admin
+code=$(curl -s -I -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer tok-admin' "$ed_url/editions/$ML_A.csv")
+[ "$code" = 200 ] || fail "HEAD /editions/$ML_A.csv: status $code"
 ed_expect 405 DELETE /healthz ""
 [ "$(ed_tree "$dir")" = "$before" ] || fail "unknown methods changed the files"
 
@@ -113,17 +120,37 @@ mk code11 "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05/11\r\n"
 mk date "\xef\xbb\xbf$H\r\n1;;A;B;01/01/2001;75101;05/02/2005\r\n"
 mk nul "\xef\xbb\xbf$H\r\n1;;A\x00;B;01/01/2001;75101;05\r\n"
 mk cr "\xef\xbb\xbf$H\r\n1;;A\rB;B;01/01/2001;75101;05\r\n"
+mk quoted-semicolon "\xef\xbb\xbf$H\r\n\"1\";\"\";\"A;B\";\"B\";\"01/01/2001\";\"75101\";\"05\"\r\n"
+# The portal's CSV opened in LibreOffice Calc and saved back: the INSEE
+# code without its 0, the birth date in two-digit years, on a line whose
+# codes say it passed validation (so both were whole).
+mk calc-insee "\xef\xbb\xbf$H\r\n4100083214;0615214W;Roy;Noémie;28/03/1999;8249;05/05/05\r\n"
+mk calc-date "$H\n4100083214;0615214W;Roy;Noémie;28/03/99;08249;05/05/05\n"
 for f in "$t"/bad-*.csv; do
 	ed_expect 422 PUT "/editions/$ML_A" tok-admin --data-binary "@$f"
 	grep -q "n'est pas un rapport" "$t/body" || fail "$(basename "$f"): the error does not say why: $(cat "$t/body")"
 done
 grep -q 'ligne 2' "$t/body" || fail "the error does not name the line: $(cat "$t/body")"
+ed_expect 422 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/bad-calc-insee.csv"
+grep -q 'ligne 2 : le code INSEE « 8249 » n.a pas 5 caractères' "$t/body" ||
+	fail "an INSEE code without its 0: $(cat "$t/body")"
+grep -q 'Télécharger (Excel)' "$t/body" || fail "an INSEE code without its 0 does not point to the Excel download: $(cat "$t/body")"
+ed_expect 422 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/bad-calc-date.csv"
+grep -q 'ligne 2 : la date de naissance « 28/03/99 » n.est pas une date JJ/MM/AAAA' "$t/body" ||
+	fail "a date in two-digit years: $(cat "$t/body")"
+grep -q 'Télécharger (Excel)' "$t/body" || fail "a converted date does not point to the Excel download: $(cat "$t/body")"
+ed_expect 422 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/bad-quoted-semicolon.csv"
+grep -q 'la colonne 3, entre guillemets, contient' "$t/body" || fail "a quoted ';': $(cat "$t/body")"
 # Through the form: the upload page again, saying why, and nothing kept.
 ed_cexpect 422 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
 	-F "fichier=@$t/bad-codes.csv"
 ed_french
 grep -q 'Fichier refusé' "$t/body" || fail "the form does not say the file is refused"
-grep -q 'XLSX' "$t/body" || fail "a code without its 0 does not point to the XLSX"
+grep -q 'Télécharger (Excel)' "$t/body" || fail "a code without its 0 does not point to the Excel download"
+ed_cexpect 422 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
+	-F "fichier=@$t/bad-calc-insee.csv"
+grep -q 'Fichier refusé' "$t/body" || fail "the form does not refuse an INSEE code without its 0"
+grep -q 'le code INSEE « 8249 »' "$t/body" || fail "the form does not say which INSEE code"
 ed_cexpect 409 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=confirmer
 [ "$(ed_tree "$dir")" = "$before" ] || fail "malformed uploads changed the files"
 
@@ -154,11 +181,42 @@ ed_expect 200 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/spec.csv"
 grep -q '"converted": false' "$t/body" || fail "a report in SPEC form was converted: $(cat "$t/body")"
 cmp -s "$t/spec.csv" "$dir/reports/$ML_A.csv" || fail "a report in SPEC form was not kept as it is"
 
+# The same row as Calc damaged it, whole: accepted, as it is. And every
+# text field in double quotes (Calc's « Mettre entre guillemets toutes les
+# cellules texte », a doubled quote inside): accepted, unquoted.
+ed_run "$dir" 2026-W48
+ed_report "$t/roy.csv" "4100083214;0615214W;Roy;Noémie;28/03/1999;08249;05/05/05"
+ed_expect 200 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/roy.csv"
+grep -q '"rows": 1' "$t/body" || fail "PUT roy answer: $(cat "$t/body")"
+cmp -s "$t/roy.csv" "$dir/reports/$ML_A.csv" || fail "the good row was not kept as it is"
+python3 - "$t" "$ed_header" <<'PY'
+import sys
+t, header = sys.argv[1], sys.argv[2]
+rows = [["4100052174", "", "Garnier", "Chloé", "22/11/2001", "75101", "05"],
+        ["4100000009", "1234567A", 'LE "GOFF"', "Œdipe", "01/02/2003", "08249", "05/05/04"]]
+q = lambda f: '"' + f.replace('"', '""') + '"' if f else ""
+lines = [";".join('"' + h + '"' for h in header.split(";"))] + [";".join(map(q, r)) for r in rows]
+open(f"{t}/quoted.csv", "wb").write(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+spec = ["\ufeff" + header] + [";".join(r) for r in rows]
+open(f"{t}/quoted-spec.csv", "wb").write(("\r\n".join(spec) + "\r\n").encode("utf-8"))
+PY
+ed_expect 200 PUT "/editions/$ML_A" tok-admin --data-binary "@$t/quoted.csv"
+grep -q '"converted": true' "$t/body" || fail "PUT quoted answer: $(cat "$t/body")"
+cmp "$t/quoted-spec.csv" "$dir/reports/$ML_A.csv" || fail "a quoted CSV was not stored unquoted"
+
 # The browser: the file checked, nothing changed until it is confirmed.
 ed_run "$dir" 2026-W48
 before=$(ed_tree "$dir")
 ed_cexpect 200 GET "/editions/$ML_A/remplacer" ml
 grep -q 'enctype="multipart/form-data"' "$t/body" || fail "no upload form"
+# The report's page and the upload's say how to correct it in a
+# spreadsheet: from the Excel download, saved as CSV.
+tip='Pour ouvrir ou corriger le rapport dans un tableur (Excel, LibreOffice), prenez le <a href="/editions/'$ML_A'.xlsx">téléchargement Excel</a>'
+grep -qF "$tip" "$t/body" || fail "the upload page does not point to the Excel download"
+grep -q 'enregistrez-le ensuite en CSV (séparateur « ; », UTF-8)' "$t/body" || fail "the upload page does not say how to save it"
+ed_cexpect 200 GET "/editions/$ML_A.html" ml
+grep -qF "$tip" "$t/body" || fail "the report page does not point to the Excel download"
+grep -q 'perd les zéros des codes retour et des codes INSEE' "$t/body" || fail "the report page does not say what the CSV loses"
 ed_cexpect 200 POST "/editions/$ML_A/remplacer" ml -F "csrf=$(ed_csrf ml)" -F etape=verifier \
 	-F "fichier=@$t/excel-lf.csv;filename=rapport corrigé.csv"
 ed_french

@@ -214,3 +214,99 @@ Test(editions_xlsx, a_tmpdir_that_cannot_be_written)
 	cr_expect_null(x);
 	cr_expect(strstr(errstr, "cannot create a file in '/nonexistent'"), "%s", errstr);
 }
+
+/* The ht="..." of row r of the sheet, or -1 when the row has none. */
+static double row_height(const char *sheet, unsigned r)
+{
+	char want[32];
+	snprintf(want, sizeof(want), "<row r=\"%u\"", r);
+	const char *row = strstr(sheet, want);
+	cr_assert_not_null(row, "no row %u: %s", r, sheet);
+	const char *end = strchr(row, '>');
+	const char *ht = strstr(row, " ht=\"");
+	if (!ht || ht > end)
+		return -1;
+	return strtod(ht + 5, NULL);
+}
+
+static const char *const long_cells[5][2] = {
+	{ "05", "Dossier 10005206 : date de naissance 12/03/2005 au lieu de 13/03/2005" },
+	{ "05/05/05", "court" },
+	{ "03", "un\ndeux\ntrois" },
+	{ "04", "" },
+	{ "02", "2 dossiers ont ce n° PE en cotraitance : D0000146 (ML248500530), "
+		"D0000147 (ML249100157) · 2 dossiers ont ces nom, prénom et date de "
+		"naissance : D0000148 (ML200083392), D0000149 (ML242900744)" },
+};
+
+static const char *long_cell(void *arg, size_t row, size_t col)
+{
+	(void)arg;
+	return long_cells[row][col];
+}
+
+Test(editions_xlsx, wrapped_rows_are_as_high_as_their_lines)
+{
+	/* LibreOffice Calc 7.4 does not grow a row to its wrapped text when it
+	 * opens a file: each row says its height, 15 points a line. */
+	static const char *const two[2] = { "Code", "Piste" };
+	static const unsigned char wrap[2] = { 0, 1 };
+	struct xlsx_table t = { "Rapport", two, 2, 5, long_cell, NULL, wrap };
+	size_t len = 0;
+	char errstr[256];
+	char *x = xlsx_build(&t, 1, &len, errstr, sizeof(errstr));
+	cr_assert_not_null(x, "%s", errstr);
+	char *sheet = zip_member(x, len, "xl/worksheets/sheet1.xml");
+	cr_assert_not_null(sheet);
+	/* The column is 60 wide (the most); 58 characters a line. */
+	cr_expect(strstr(sheet, "<col min=\"2\" max=\"2\" width=\"60.7"), "%s", sheet);
+	cr_expect_eq(row_height(sheet, 1), -1, "the header: one line");
+	/* 70 characters: 2 lines, words kept whole. */
+	cr_expect_float_eq(row_height(sheet, 2), 30, 1e-9, "%s", sheet);
+	cr_expect_eq(row_height(sheet, 3), -1, "one line: the default height");
+	/* Line ends start lines, and stay in the cell. */
+	cr_expect_float_eq(row_height(sheet, 4), 45, 1e-9, "%s", sheet);
+	cr_expect(strstr(sheet, "<t>un\ndeux\ntrois</t>"), "%s", sheet);
+	cr_expect_eq(row_height(sheet, 5), -1, "an empty cell");
+	/* 190 characters in words: 4 lines of at most 58. */
+	cr_expect_float_eq(row_height(sheet, 6), 60, 1e-9, "%s", sheet);
+	free(sheet);
+	free(x);
+
+	/* A table without wrapping columns: no row has a height. */
+	struct xlsx_table plain = { "Rapport", two, 2, 5, long_cell, NULL, NULL };
+	x = xlsx_build(&plain, 1, &len, errstr, sizeof(errstr));
+	cr_assert_not_null(x, "%s", errstr);
+	sheet = zip_member(x, len, "xl/worksheets/sheet1.xml");
+	cr_assert_not_null(sheet);
+	cr_expect_null(strstr(sheet, " ht=\""), "%s", sheet);
+	free(sheet);
+	free(x);
+}
+
+static const char *word_cell(void *arg, size_t row, size_t col)
+{
+	(void)row;
+	(void)col;
+	return arg;
+}
+
+Test(editions_xlsx, a_word_longer_than_the_column_is_cut)
+{
+	static const char *const one[1] = { "Piste" };
+	static const unsigned char wrap[1] = { 1 };
+	/* 150 characters without a space, 60 wide: 3 lines of at most 58. */
+	char word[151];
+	memset(word, 'A', 150);
+	word[150] = '\0';
+	struct xlsx_table t = { "W", one, 1, 1, word_cell, word, wrap };
+	size_t len = 0;
+	char errstr[256];
+	char *x = xlsx_build(&t, 1, &len, errstr, sizeof(errstr));
+	cr_assert_not_null(x, "%s", errstr);
+	char *sheet = zip_member(x, len, "xl/worksheets/sheet1.xml");
+	cr_assert_not_null(sheet);
+	cr_expect_float_eq(row_height(sheet, 2), 45, 1e-9, "%s", sheet);
+	free(sheet);
+	free(x);
+}

@@ -1,6 +1,7 @@
 /* lib/report_format: the report of SPEC §6 read back and an upload turned
  * into its exact bytes (encodings, BOM, line ends), return codes, names. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,4 +257,150 @@ Test(report_format, normalize_header_only)
 	cr_expect_str_eq(out, BOM H "\r\n");
 	cr_expect_eq(w.rows, 0);
 	free(out);
+}
+
+/* The report of one row that LibreOffice Calc damaged (issue: the CSV
+ * opened in Calc, saved back), and the row as the portal wrote it. */
+#define ROY_GOOD "4100083214;0615214W;Roy;No\xc3\xa9mie;28/03/1999;08249;05/05/05"
+
+/* report_normalize() of one row under the header: the message when
+ * refused, NULL when accepted. */
+static const char *normalize_row(const char *row, char *errstr, size_t errstr_size)
+{
+	char upload[512];
+	snprintf(upload, sizeof(upload), BOM H "\r\n%s\r\n", row);
+	size_t out_len = 0;
+	errstr[0] = '\0';
+	char *out = report_normalize(upload, strlen(upload), &out_len, NULL, errstr,
+				     errstr_size);
+	if (!out)
+		return errstr;
+	cr_expect_eq(out_len, strlen(upload), "'%s' stored as is", row);
+	cr_expect(memcmp(out, upload, out_len) == 0, "'%s' stored as is", row);
+	free(out);
+	return NULL;
+}
+
+Test(report_format, normalize_refuses_what_a_spreadsheet_damaged)
+{
+	/* A line that passed validation (every code of the look-ups, or 10)
+	 * had a real JJ/MM/AAAA birth date and a 5-character INSEE code. */
+	static const struct {
+		const char *row;
+		const char *why; /* NULL: accepted */
+	} cases[] = {
+		{ ROY_GOOD, NULL },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;28/03/1999;8249;05/05/05",
+		  "ligne 2 : le code INSEE \xc2\xab 8249 \xc2\xbb n'a pas 5 caract\xc3\xa8res" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;28/03/99;08249;05/05/05",
+		  "ligne 2 : la date de naissance \xc2\xab 28/03/99 \xc2\xbb n'est pas une date "
+		  "JJ/MM/AAAA" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;1999-03-28;08249;05", "1999-03-28" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;30/02/1999;08249;03/05/05", "30/02/1999" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;;08249;02", "date de naissance \xc2\xab  \xc2\xbb" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;28/03/1999;;04", "code INSEE \xc2\xab  \xc2\xbb" },
+		{ "4100083214;0615214W;Roy;No\xc3\xa9mie;28/03/1999;082490;10", "082490" },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/1999;2A004;05", NULL },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/1999;2a004;05", "2a004" },
+		/* 09: rules 07, 06 and 08 passed: both checked. */
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/1999;8249;09", "8249" },
+		/* 06 and 08: rule 07 passed (the date), not 08 (the commune). */
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/3/1999;08249;06", "28/3/1999" },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/1999;8249;06", NULL },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/1999;99999999;08", NULL },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/99;;08", "28/03/99" },
+		/* 07 and 01: the line failed validation, any value may be there. */
+		{ "4100083214;;Roy;No\xc3\xa9mie;31/02/2005;8249;07", NULL },
+		{ "4100083214;;Roy;;;;07", NULL },
+		{ "4100083214;;Roy;No\xc3\xa9mie;28/03/99;8249;01", NULL },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char errstr[1024];
+		const char *got = normalize_row(cases[i].row, errstr, sizeof(errstr));
+		if (!cases[i].why) {
+			cr_expect_null(got, "case %zu refused: %s", i, got);
+			continue;
+		}
+		cr_assert_not_null(got, "case %zu accepted: %s", i, cases[i].row);
+		cr_expect(strstr(got, cases[i].why), "case %zu: '%s', want '%s'", i, got,
+			  cases[i].why);
+		/* Each says where to start from instead. */
+		cr_expect(strstr(got, "T\xc3\xa9l\xc3\xa9" "charger (Excel)"), "case %zu: %s", i, got);
+	}
+}
+
+Test(report_format, normalize_takes_csv_quoting)
+{
+	/* LibreOffice Calc's « Mettre entre guillemets toutes les cellules
+	 * texte »: every text field quoted, the header's too; an empty cell
+	 * is not text, left bare. The same report once unquoted. */
+	static const char quoted[] =
+		"\"Identifiant SIGMA\";\"Code P\xc3\xb4le Emploi\";\"Nom de naissance\";"
+		"\"Pr\xc3\xa9nom\";\"Date de naissance\";\"Commune INSEE de r\xc3\xa9sidence\";"
+		"\"Codes retour\"\n"
+		"\"4100083214\";\"0615214W\";\"Roy\";\"No\xc3\xa9mie\";\"28/03/1999\";\"08249\";"
+		"\"05/05/05\"\n"
+		"\"4100083215\";;\"O\"\"Brien\";\"Ana \"\"Lou\"\"\";\"01/01/2001\";\"75101\";\"05\"\n"
+		"\"\";\"\";;;;;\n"
+		"4100083216;;O\"Neil;\"Jo;01/01/2001;75101;04\n";
+	static const char want[] = BOM H "\r\n" ROY_GOOD "\r\n"
+		"4100083215;;O\"Brien;Ana \"Lou\";01/01/2001;75101;05\r\n"
+		"4100083216;;O\"Neil;\"Jo;01/01/2001;75101;04\r\n";
+	size_t out_len = 0;
+	struct report_normalized w;
+	char errstr[1024] = "";
+	char *out = report_normalize(quoted, sizeof(quoted) - 1, &out_len, &w, errstr,
+				     sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_str_eq(out, want);
+	cr_expect_eq(out_len, sizeof(want) - 1);
+	cr_expect_eq(w.quoted, 1);
+	cr_expect_eq(w.rows, 3);
+	cr_expect_eq(w.blank, 1, "a row of empty quoted fields is blank");
+	free(out);
+
+	/* The XLSX's columns too, quoted, then dropped. */
+	static const char xlsx[] = "\"Identifiant SIGMA\";\"Code P\xc3\xb4le Emploi\";"
+		"\"Nom de naissance\";\"Pr\xc3\xa9nom\";\"Date de naissance\";"
+		"\"Commune INSEE de r\xc3\xa9sidence\";\"Codes retour\";\"Piste\";"
+		"\"Semaines en \xc3\xa9" "chec\"\r\n"
+		"\"4100083214\";\"0615214W\";\"Roy\";\"No\xc3\xa9mie\";\"28/03/1999\";\"08249\";"
+		"\"05/05/05\";\"Dossier D1 : date de naissance 27/03/1999 au lieu de "
+		"28/03/1999\";\"1 (depuis le 04/12/2026)\"\r\n";
+	out = report_normalize(xlsx, sizeof(xlsx) - 1, &out_len, &w, errstr, sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_str_eq(out, BOM H "\r\n" ROY_GOOD "\r\n");
+	cr_expect_eq(w.xlsx_columns, 1);
+	cr_expect_eq(w.quoted, 1);
+	free(out);
+
+	/* A file without quotes says none. */
+	out = report_normalize(spec_form, sizeof(spec_form) - 1, &out_len, &w, errstr,
+			       sizeof(errstr));
+	cr_assert_not_null(out, "refused: %s", errstr);
+	cr_expect_eq(w.quoted, 0);
+	free(out);
+
+	/* Every other check still holds once unquoted; a quoted ';' is no
+	 * field of a report. */
+	static const struct {
+		const char *row;
+		const char *why;
+	} refused[] = {
+		{ "\"4100083214\";\"0615214W\";\"Roy\";\"No\xc3\xa9mie\";\"28/03/1999\";\"8249\";"
+		  "\"05/05/05\"", "code INSEE \xc2\xab 8249 \xc2\xbb" },
+		{ "\"4100083214\";\"0615214W\";\"Roy\";\"No\xc3\xa9mie\";\"28/03/1999\";\"08249\";"
+		  "\"5\"", "ligne 2 : \xc2\xab 5 \xc2\xbb n'est pas" },
+		{ "\"4100083214\";\"0615214W\";\"Roy;Dupont\";\"No\xc3\xa9mie\";\"28/03/1999\";"
+		  "\"08249\";\"05\"", "ligne 2 : la colonne 3, entre guillemets, contient un "
+		  "\xc2\xab ; \xc2\xbb" },
+		{ "\"4100083214\";\"0615214W\";\"Roy\";\"28/03/1999\";\"08249\";\"05\"",
+		  "la ligne 2 a 6 colonnes au lieu de 7" },
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		const char *got = normalize_row(refused[i].row, errstr, sizeof(errstr));
+		cr_assert_not_null(got, "case %zu accepted", i);
+		cr_expect(strstr(got, refused[i].why), "case %zu: '%s', want '%s'", i, got,
+			  refused[i].why);
+	}
 }
