@@ -1,6 +1,7 @@
 #include "consume.h"
 
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,7 +113,7 @@ enum consume_result consume_run(const struct consume_opts *opts,
 				struct collect *c,
 				char *errstr, size_t errstr_size)
 {
-	rd_kafka_t *rk = kafka_consumer_new(opts->brokers, opts->group, NULL,
+	rd_kafka_t *rk = kafka_consumer_new(opts->brokers, opts->group, opts->kafka_conf,
 					    errstr, errstr_size);
 	if (!rk)
 		return CONSUME_ERROR;
@@ -331,8 +332,14 @@ enum consume_result consume_follow(const struct consume_opts *opts,
 	 * once the queue holds this much and looks again only later (topics
 	 * holding 12 runs of 400k lines, the latest one decided in 50-60 s with
 	 * 1 MiB, 10 s with 8 MiB; bench/RESULTS.md). */
-	f.rk = kafka_reader_new(opts->brokers, opts->group,
-				"queued.max.messages.kbytes=8192", errstr, errstr_size);
+	char *conf = NULL;
+	if (asprintf(&conf, "queued.max.messages.kbytes=8192%s%s",
+		     opts->kafka_conf ? "," : "", opts->kafka_conf ? opts->kafka_conf : "") < 0) {
+		snprintf(errstr, errstr_size, "out of memory");
+		return CONSUME_ERROR;
+	}
+	f.rk = kafka_reader_new(opts->brokers, opts->group, conf, errstr, errstr_size);
+	free(conf);
 	if (!f.rk)
 		return CONSUME_ERROR;
 	all = consume_assign(f.rk, opts, errstr, errstr_size);

@@ -10,6 +10,7 @@
 struct consume_opts {
 	const char *brokers;
 	const char *group;          /* group id of the consumer; nothing is committed */
+	const char *kafka_conf;     /* more consumer settings "key=value,...", or NULL */
 	const char *topic_outcomes;
 	const char *topic_runs;
 	int stall_timeout_s;        /* give up after this long without anything new */

@@ -27,7 +27,7 @@
 
 struct reporter_conf {
 	const char *brokers, *topic_outcomes, *topic_runs, *run_id, *attempt, *out;
-	const char *communes, *coverage, *stall, *group, *once, *log_level;
+	const char *communes, *coverage, *stall, *group, *once, *log_level, *kafka_conf;
 	const char *metrics, *redis, *follow, *attach_retry;
 	const char *max_invalid, *max_columns, *max_technical;
 	long stall_s, attach_retry_s;
@@ -144,6 +144,10 @@ static int reporter_conf_parse(int argc, char **argv, struct reporter_conf *conf
 		  &conf->stall },
 		{ "group", "AIJ_GROUP", "aij-reporter", "ID",
 		  "consumer group id (nothing is committed)", &conf->group },
+		{ "kafka-conf", "AIJ_KAFKA_CONF", NULL, "LIST",
+		  "extra librdkafka consumer settings, key=value,key=value (after the "
+		  "reporter's own: queued.max.messages.kbytes=8192 when following)",
+		  &conf->kafka_conf },
 		{ "once", "AIJ_ONCE", NULL, NULL,
 		  "exit once the run is decided (else stay until SIGTERM)", &conf->once },
 		{ "metrics", "AIJ_METRICS", NULL, "ADDR:PORT",
@@ -480,6 +484,7 @@ int main(int argc, char **argv)
 	struct consume_opts copts = {
 		.brokers = conf.brokers,
 		.group = conf.group,
+		.kafka_conf = conf.kafka_conf,
 		.topic_outcomes = conf.topic_outcomes,
 		.topic_runs = conf.topic_runs,
 		.stall_timeout_s = (int)conf.stall_s,
