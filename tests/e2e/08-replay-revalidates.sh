@@ -29,10 +29,7 @@ cp data/motifs.csv "$t/motifs-new.csv"
 echo "12;Motif ajouté par l'administrateur" >>"$t/motifs-new.csv"
 
 start_redis
-"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
-e2e_pids+=($!)
-wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
-brokers=$(cat "$t/broker.addr")
+start_local_broker
 "$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
 	fail "aij-indexer"
 "$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" >"$t/matcher.log" 2>&1 &

@@ -38,10 +38,7 @@ cp "$t/week/week.csv" "$t/week/dossiers.csv" "$t/inputs/"
 cp "$t/week/coverage.csv" "$t/config/"
 cp data/sample/users.csv "$t/config/users.csv"
 start_redis
-"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
-e2e_pids+=($!)
-wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
-brokers=$(cat "$t/broker.addr")
+start_local_broker
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

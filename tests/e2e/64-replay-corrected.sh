@@ -11,10 +11,7 @@
 
 gen "$t/week" --lines 300 --seed 64 --header
 start_redis
-"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
-e2e_pids+=($!)
-wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
-brokers=$(cat "$t/broker.addr")
+start_local_broker
 
 # The corrected export: a dossier for the first line that no step found.
 mkdir -p "$t/fixed"

@@ -33,10 +33,7 @@ replica r2 --replicaof 127.0.0.1 "$primary_port"
 generation() { redis-cli -p "$1" get aij:index:current; }
 synced() { [ "$(generation "$1")" = "$(generation "$primary_port")" ]; }
 
-"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
-e2e_pids+=($!)
-wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
-brokers=$(cat "$t/broker.addr")
+start_local_broker
 "$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$primary" >"$t/indexer.log" 2>&1 ||
 	fail "aij-indexer"
 wait_until 30 "the replicas to hold the index" eval 'synced "$port_r1" && synced "$port_r2"'

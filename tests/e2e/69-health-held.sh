@@ -10,10 +10,7 @@
 
 gen "$t/week" --lines 2000 --seed 69 --no-long-line
 start_redis
-"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
-e2e_pids+=($!)
-wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
-brokers=$(cat "$t/broker.addr")
+start_local_broker
 "$AIJ_BIN/aij-indexer" --dossiers "$t/week/dossiers.csv" --redis "$redis_addr" >"$t/indexer.log" 2>&1 ||
 	fail "aij-indexer"
 "$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" >"$t/matcher.log" 2>&1 &

@@ -104,6 +104,15 @@ same_outputs() {
 	done
 }
 
+# start_local_broker: aij-broker (librdkafka's mock cluster) on a free port,
+# its log in $t/broker.log; sets brokers.
+start_local_broker() {
+	"$AIJ_BIN/aij-broker" --ready-file "$t/broker.addr" >/dev/null 2>"$t/broker.log" &
+	e2e_pids+=($!)
+	wait_until 10 "aij-broker to start (its ready file $t/broker.addr)" test -s "$t/broker.addr"
+	brokers=$(cat "$t/broker.addr")
+}
+
 # start_redis: a throwaway redis-server on a free port; sets redis_addr.
 start_redis() {
 	local port
