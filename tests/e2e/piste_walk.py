@@ -22,42 +22,15 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cdp import Browser  # noqa: E402
+from walk import Shots, fail, has, lacks, submit_login  # noqa: E402
 
 url, shots, work, out, ml = sys.argv[1:6]
-step_no = [0]
-
-
-def fail(why):
-    print(f"FAIL: {why}", file=sys.stderr)
-    sys.exit(1)
-
-
-def shot(b, name, full=False):
-    step_no[0] += 1
-    path = os.path.join(shots, f"{step_no[0]:02d}-{name}.png")
-    b.screenshot(path, full_page=full)
-    with open(os.path.join(work, f"{step_no[0]:02d}-{name}.html"), "w", encoding="utf-8") as f:
-        f.write(b.html())
-    return path
-
-
-def has(b, text, where):
-    if text not in b.text():
-        fail(f"{where}: the page does not show '{text}' ({b.url()})")
-
-
-def lacks(b, text, where):
-    if text in b.text():
-        fail(f"{where}: the page shows '{text}' ({b.url()})")
+shot = Shots(shots, work)
 
 
 def login(b, who, password, where):
     b.goto(url + "/editions.html")
-    b.fill("#login", who)
-    b.fill("#password", password)
-    b.click("button[type=submit]")
-    if not b.url().endswith("/editions.html"):
-        fail(f"{where}: after logging in, {b.url()}")
+    submit_login(b, who, password, where)
 
 
 def rows_shown(b):
@@ -171,4 +144,4 @@ with Browser(tempfile.mkdtemp(dir=work), log) as b:
     b.eval("document.querySelector('#semaines').scrollIntoView()")
     shot(b, "admin-summary-weeks")
 
-print(f"{step_no[0]} screenshots in {shots}")
+print(f"{shot.taken} screenshots in {shots}")
