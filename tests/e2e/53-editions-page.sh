@@ -83,16 +83,6 @@ ed_start "$dir" "$users" --coverage "$t/coverage.csv" --redis "$redis_addr"
 
 python3 tests/e2e/editions_walk.py "$ed_url" "$shots" "$t" "$ML_A" "$ML_B" ||
 	fail "the walk in Chromium (screenshots in $shots, pages in $t, log $t/chromium.log)"
-# Each screenshot a PNG of the window's width.
-for png in "$shots"/*.png; do
-	python3 - "$png" <<'PY' || fail "$png is not a PNG 1280 wide"
-import struct, sys
-b = open(sys.argv[1], "rb").read(24)
-assert b[:8] == b"\x89PNG\r\n\x1a\n", b
-w, h = struct.unpack(">II", b[16:24])
-assert w == 1280 and h >= 900, (w, h)
-PY
-done
 # The page's HTML is self-contained: no script, no external resource.
 ed_login agent 'Été-2026 agent'
 ed_creq GET "/editions/$ML_A.html" agent >/dev/null

@@ -26,14 +26,5 @@ ed_start "$out" "$users" --coverage "$t/pweek/0/coverage.csv" --redis "$redis_ad
 
 python3 tests/e2e/piste_walk.py "$ed_url" "$shots" "$t" "$out" "$ml" ||
 	fail "the walk in Chromium (screenshots in $shots, pages in $t, log $t/chromium.log)"
-for png in "$shots"/*.png; do
-	python3 - "$png" <<'PY' || fail "$png is not a PNG 1280 wide"
-import struct, sys
-b = open(sys.argv[1], "rb").read(24)
-assert b[:8] == b"\x89PNG\r\n\x1a\n", b
-w, h = struct.unpack(">II", b[16:24])
-assert w == 1280 and h >= 900, (w, h)
-PY
-done
 echo "screenshots of $ml in $shots"
 ed_stop
