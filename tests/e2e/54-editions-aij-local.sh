@@ -8,7 +8,7 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/editions-lib.sh"
 
-port=$(ed_free_port)
+port=$(free_port)
 ed_url=http://127.0.0.1:$port
 out=$t/out
 deploy/aij-local --dispositifs data/sample/week.csv --dossiers data/sample/dossiers.csv \

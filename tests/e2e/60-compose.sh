@@ -39,9 +39,6 @@ cp "$t/week/coverage.csv" "$t/config/"
 cp data/sample/users.csv "$t/config/users.csv"
 start_redis
 start_local_broker
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 http_port=$(free_port)     # the reporter's /metrics and /healthz
 editions_port=$(free_port) # the editions service
 export SUBST="kafka:9092=$brokers|redis:6379=$redis_addr|/var/lib/aij/inputs=$t/inputs|/var/lib/aij/out=$t/out|/etc/aij=$t/config|0.0.0.0:8081=127.0.0.1:$http_port|0.0.0.0:8080=127.0.0.1:$editions_port|/tmp/aij-matcher.health=$t/matcher.health"

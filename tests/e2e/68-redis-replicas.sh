@@ -20,7 +20,7 @@ primary=$redis_addr primary_port=$redis_port
 replica() {
 	local name=$1 port
 	shift
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	mkdir -p "$t/$name"
 	(cd "$t/$name" && exec redis-server --port "$port" --bind 127.0.0.1 --save "" \
 		--appendonly no --daemonize no "$@") >"$t/$name/log" 2>&1 &

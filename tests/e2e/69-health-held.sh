@@ -15,7 +15,7 @@ start_local_broker
 	fail "aij-indexer"
 "$AIJ_BIN/aij-matcher" --brokers "$brokers" --redis "$redis_addr" >"$t/matcher.log" 2>&1 &
 e2e_pids+=($!)
-http_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+http_port=$(free_port)
 "$AIJ_BIN/aij-reporter" --follow --brokers "$brokers" --out "$t/out" --metrics "127.0.0.1:$http_port" \
 	--coverage "$t/week/coverage.csv" --redis "$redis_addr" >"$t/reporter.log" 2>&1 &
 reporter_pid=$!

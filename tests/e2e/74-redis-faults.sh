@@ -15,17 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/faults-lib.sh"
 
-# redis_at PORT: a redis-server on PORT whose data is $t/rdata/dump.rdb
-# (saved by hand, loaded at start); redis_pid.
-redis_at() {
-	mkdir -p "$t/rdata"
-	(cd "$t/rdata" && exec redis-server --port "$1" --bind 127.0.0.1 --save "" \
-		--appendonly no --daemonize no) >>"$t/logs/redis.log" 2>&1 &
-	redis_pid=$!
-	e2e_pids+=($!)
-	wait_until 10 "redis-server to start on port $1 (see $t/logs/redis.log)" redis_answers "$1"
-}
-
 redis_stop() {
 	kill -TERM "$redis_pid"
 	wait "$redis_pid" 2>/dev/null || true
@@ -34,7 +23,7 @@ redis_stop() {
 gen "$t/week" --lines 300 --seed 74 --no-long-line
 oracle "$t/week" R74a "$t/expected-a"
 start_broker 1
-redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_port=$(free_port)
 redis_addr=127.0.0.1:$redis_port
 redis_at "$redis_port"
 load_index "$t/week"

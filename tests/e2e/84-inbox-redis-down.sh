@@ -15,17 +15,7 @@ export AIJ_REDIS_RETRY_MS=1500
 
 gen "$t/week" --lines 20000 --seed 84 --no-long-line
 
-# redis_at PORT: a redis-server on PORT whose data is $t/rdata/dump.rdb
-# (saved by hand, loaded at start); redis_pid.
-redis_at() {
-	mkdir -p "$t/rdata"
-	(cd "$t/rdata" && exec redis-server --port "$1" --bind 127.0.0.1 --save "" \
-		--appendonly no --daemonize no) >>"$t/logs/redis.log" 2>&1 &
-	redis_pid=$!
-	e2e_pids+=($!)
-	wait_until 10 "redis-server to start on port $1 (see $t/logs/redis.log)" redis_answers "$1"
-}
-redis_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+redis_port=$(free_port)
 redis_at "$redis_port"
 export AIJ_KEEP_REDIS=127.0.0.1:$redis_port
 

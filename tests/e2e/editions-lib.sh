@@ -68,15 +68,11 @@ ed_user() {
 	echo "$2;$hash;$4;$5;$pw" >>"$1"
 }
 
-ed_free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # ed_start DIR USERS [more aij-editions options]: serves DIR; sets ed_url.
 ed_start() {
 	local dir=$1 users=$2 port i
 	shift 2
-	port=$(ed_free_port)
+	port=$(free_port)
 	"$AIJ_BIN/aij-editions" --listen "127.0.0.1:$port" --users "$users" --out "$dir" \
 		--log-level debug "$@" >>"$t/editions.log" 2>&1 &
 	e2e_pids+=($!)

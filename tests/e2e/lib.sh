@@ -104,6 +104,23 @@ same_outputs() {
 	done
 }
 
+# free_port: a TCP port of 127.0.0.1 free a moment ago.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# redis_at PORT: a redis-server on PORT whose data is $t/rdata/dump.rdb
+# (saved by hand, loaded at start), its log $t/logs/redis.log; redis_pid.
+# For tests that stop Redis and start it again on the same port.
+redis_at() {
+	mkdir -p "$t/rdata" "$t/logs"
+	(cd "$t/rdata" && exec redis-server --port "$1" --bind 127.0.0.1 --save "" \
+		--appendonly no --daemonize no) >>"$t/logs/redis.log" 2>&1 &
+	redis_pid=$!
+	e2e_pids+=($!)
+	wait_until 10 "redis-server to start on port $1 (see $t/logs/redis.log)" redis_answers "$1"
+}
+
 # start_local_broker: aij-broker (librdkafka's mock cluster) on a free port,
 # its log in $t/broker.log; sets brokers.
 start_local_broker() {
@@ -116,7 +133,7 @@ start_local_broker() {
 # start_redis: a throwaway redis-server on a free port; sets redis_addr.
 start_redis() {
 	local port
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	mkdir -p "$t/redis"
 	(cd "$t/redis" && exec redis-server --port "$port" --bind 127.0.0.1 --save "" \
 		--appendonly no --daemonize no) >"$t/redis/log" 2>&1 &
